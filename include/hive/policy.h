@@ -1,0 +1,103 @@
+// hive::Policy: the YAML security policy a person writes (DESIGN §5), validated.
+//
+// A Policy is parsed once; every error names file:line:column and the key path. After
+// loading, nothing downstream re-validates: CompileRunSpec() turns it into a RunSpec.
+//
+//   HIVE_ASSIGN_OR_RETURN(hive::Policy p, hive::LoadPolicyFile("policy.yml"));
+//   std::cout << hive::PolicyToYaml(p);      // effective values, defaults filled in
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hive/status.h"
+
+namespace hive {
+
+struct ExecutionLimits {
+  double timeout_seconds = 300;  // wall clock; 0 = none
+  uint64_t cpu_seconds = 60;     // RLIMIT_CPU and cgroup accounting; 0 = none
+  uint64_t memory_mb = 512;      // cgroup memory limit, swap off; 0 = none
+  uint64_t file_size_mb = 100;   // RLIMIT_FSIZE; 0 = none
+  uint64_t max_processes = 64;   // cgroup pids limit; 0 = none
+  uint64_t max_open_files = 256; // RLIMIT_NOFILE
+  double cpus = 0;               // CPU bandwidth (cgroup quota); 0 = unlimited
+  uint64_t io_read_bps = 0;      // 0 = unlimited
+  uint64_t io_write_bps = 0;
+  uint64_t tmp_size_mb = 64;     // size of the sandbox's private /tmp
+  // Limits that cannot be enforced (no cgroup delegation) refuse the run instead of
+  // degrading with a warning.
+  bool require_limits = false;
+};
+
+struct FilesystemPolicy {
+  std::vector<std::string> allowed_paths;    // absolute after loading (relative = policy dir)
+  std::vector<std::string> read_only_paths;  // absolute after loading
+  std::vector<std::string> blocked_operations;  // delete chmod chown rename link mknod truncate xattr
+};
+
+struct NetworkPolicy {
+  std::vector<std::string> allowed_domains;  // empty = no network (own netns, lo only)
+  std::vector<uint16_t> blocked_ports;
+};
+
+struct ProcessPolicy {
+  std::string seccomp_profile = "default";  // name under profiles/ or a path
+  std::vector<std::string> capabilities;     // kept capabilities ("CAP_NET_BIND_SERVICE")
+  std::vector<std::string> env_pass = {"LANG", "TZ"};
+  std::map<std::string, std::string> env_set = {{"PYTHONDONTWRITEBYTECODE", "1"}};
+};
+
+struct LandlockPolicy {
+  // Run even when the kernel's Landlock ABI lacks what the policy needs; what was applied
+  // is listed in the report's `enforced` section.
+  bool best_effort = false;
+};
+
+struct AlertThresholds {
+  double cpu_usage = 80;       // % of the CPU time available over the wall time
+  double memory_usage = 90;    // % of memory_mb
+  double execution_time = 250; // seconds
+};
+
+struct MonitoringPolicy {
+  std::string log_level = "INFO";
+  AlertThresholds alert_thresholds;
+};
+
+struct AuditPolicy {
+  std::string log;  // empty = <state dir>/audit.log; relative = state dir
+};
+
+struct AnalysisPolicy {
+  std::string refuse_at;  // "", "low", "medium", "high", "critical"
+};
+
+struct Policy {
+  std::string source;  // file it came from, or "<built-in>"
+  std::string sha256;  // of the file's exact bytes; of the canonical YAML for the built-in
+  ExecutionLimits execution;
+  FilesystemPolicy filesystem;
+  NetworkPolicy network;
+  ProcessPolicy process;
+  LandlockPolicy landlock;
+  MonitoringPolicy monitoring;
+  AuditPolicy audit;
+  AnalysisPolicy analysis;
+};
+
+// The built-in policy: no network, 512 MiB, 64 processes, 300 s, read-only rootfs.
+Policy DefaultPolicy();
+
+// Parses YAML text; `source` names it in errors and relative paths resolve against `base_dir`.
+Result<Policy> ParsePolicy(const std::string& text, const std::string& source,
+                           const std::string& base_dir);
+Result<Policy> LoadPolicyFile(const std::string& path);
+
+// Effective policy as YAML, every default filled in.
+std::string PolicyToYaml(const Policy& policy);
+
+}  // namespace hive

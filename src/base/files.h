@@ -1,0 +1,24 @@
+// Small file helpers shared by every module.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "hive/status.h"
+
+namespace hive {
+
+Result<std::string> ReadFile(const std::string& path);
+// Writes to a temporary file beside `path`, fsyncs, renames over: readers never see half a file.
+Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
+// Writes the whole buffer to an open file (for /proc and cgroup files: one write call).
+Status WriteAll(int fd, const std::string& data, const std::string& what);
+// Writes `data` to an existing file such as /proc/PID/uid_map or a cgroup control file.
+Status WriteControlFile(const std::string& path, const std::string& data);
+// Lowercase hex SHA-256 of bytes.
+std::string Sha256Hex(const std::string& bytes);
+// RFC 3339 UTC time with milliseconds, "2026-11-23T07:44:28.123Z".
+std::string Rfc3339Now();
+
+}  // namespace hive

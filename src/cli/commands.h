@@ -1,0 +1,19 @@
+// One entry point per subcommand; each parses its own arguments (argv[0] is the subcommand
+// name) and returns the process exit status. No sandbox logic lives in src/cli/.
+#pragma once
+
+namespace hive::cli {
+
+int RunBundleCommand(int argc, char** argv);  // hive-run [OPTIONS] BUNDLE [-- CMD ...]
+int ScriptCommand(int argc, char** argv);     // hive-run script
+int ExecCommand(int argc, char** argv);       // hive-run exec
+int PolicyCommand(int argc, char** argv);     // hive-run policy check|show|compile
+int BundleCommand(int argc, char** argv);     // hive-run bundle init
+int RunsCommand(int argc, char** argv);       // hive-run runs list|show|clean
+int AuditCommand(int argc, char** argv);      // hive-run audit verify|show|head|keygen
+int StatsCommand(int argc, char** argv);      // hive-run stats
+int AnalyzeCommand(int argc, char** argv);    // hive-run analyze
+int CheckCommand(int argc, char** argv);      // hive-run check
+int SelftestCommand(int argc, char** argv);   // hive-run selftest
+
+}  // namespace hive::cli

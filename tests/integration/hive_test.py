@@ -1,0 +1,125 @@
+"""Shared helpers for tests that run real sandboxes with the built hive-run binary.
+
+Every test case gets its own state directory and checks, on tear-down, that the run left
+no mounts, cgroups or processes behind.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HIVE_RUN = os.environ.get("HIVE_RUN", "")
+PROBE = os.environ.get("HIVE_PROBE", "")
+SOURCE_ROOT = os.environ.get("HIVE_SOURCE_ROOT", os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+
+SKIP = 77
+
+
+def require_root(case):
+    if os.geteuid() != 0:
+        case.skipTest("needs root")
+
+
+def mount_snapshot():
+    with open("/proc/self/mountinfo") as f:
+        return sorted(line.split()[4] for line in f)
+
+
+def cgroup_snapshot():
+    found = []
+    for top in ("/sys/fs/cgroup",):
+        for root, dirs, _ in os.walk(top):
+            for d in dirs:
+                if "hive" in d:
+                    found.append(os.path.join(root, d))
+    return sorted(found)
+
+
+def hive_processes(state_dir):
+    """Processes whose command line mentions this test's state dir (the runs it started)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if state_dir in cmd:
+            pids.append((int(name), cmd))
+    return pids
+
+
+class SandboxTestCase(unittest.TestCase):
+    """Runs hive-run against a private state dir and asserts nothing is left behind."""
+
+    def setUp(self):
+        require_root(self)
+        if not HIVE_RUN or not os.path.exists(HIVE_RUN):
+            self.fail("HIVE_RUN is not set to the built hive-run binary")
+        self.tmp = tempfile.mkdtemp(prefix="hive-test-")
+        os.chmod(self.tmp, 0o755)
+        self.state_dir = os.path.join(self.tmp, "state")
+        self.mounts_before = mount_snapshot()
+        self.cgroups_before = cgroup_snapshot()
+
+    def tearDown(self):
+        try:
+            self.assertEqual(hive_processes(self.state_dir), [], "processes left running")
+            self.assertEqual(mount_snapshot(), self.mounts_before, "mounts left behind")
+            self.assertEqual(cgroup_snapshot(), self.cgroups_before, "cgroups left behind")
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def write(self, name, text, mode=0o644):
+        p = self.path(name)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chmod(p, mode)
+        return p
+
+    def hive(self, *args, input=None, timeout=120, env=None, state=True):
+        """Runs hive-run; returns CompletedProcess with text stdout/stderr."""
+        cmd = [HIVE_RUN]
+        if state:
+            cmd += ["--state-dir", self.state_dir]
+        cmd += list(args)
+        full_env = dict(os.environ)
+        full_env.pop("HIVE_RUN_STATE_DIR", None)
+        if env:
+            full_env.update(env)
+        return subprocess.run(cmd, input=input, capture_output=True, text=True,
+                              timeout=timeout, env=full_env)
+
+    def probe(self, *probe_args, extra=(), **kw):
+        """Runs the static probe inside the built-in sandbox via `hive-run exec`."""
+        return self.hive("exec", "--bind", f"{PROBE}:/probe", *extra, "--", "/probe",
+                         *probe_args, **kw)
+
+    def report(self, *args, **kw):
+        """Runs hive-run with --report and returns (CompletedProcess, report dict)."""
+        rep = self.path("report.json")
+        if os.path.exists(rep):
+            os.unlink(rep)
+        args = list(args)
+        args.insert(1, "--report")
+        args.insert(2, rep)
+        r = self.hive(*args, **kw)
+        data = None
+        if os.path.exists(rep):
+            with open(rep) as f:
+                data = json.load(f)
+        return r, data
+
+
+def main():
+    unittest.main(verbosity=2)

@@ -1,0 +1,2 @@
+// Placeholder probe; replaced by the real one with the core sandbox.
+int main() { return 0; }
