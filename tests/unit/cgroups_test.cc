@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,8 +17,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -187,7 +190,7 @@ TEST_SUITE("layout") {
   TEST_CASE("this host's layout parses") {
     Result<Layout> l = DetectLayout();
     REQUIRE_MESSAGE(l.ok(), l.status().message());
-    MESSAGE("host cgroup layout: ", LayoutKindName(l->kind));
+    MESSAGE("host cgroup layout: ", std::string(LayoutKindName(l->kind)));
   }
 }
 
@@ -640,5 +643,399 @@ TEST_SUITE("outcome and alerts") {
     // Short runs at full speed are start-up, not an alert.
     u.cpu_user_ms = 50;
     CHECK(AlertsFor(u, lim, th, 50).empty());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live: real cgroups on this host, real workloads. Each test creates its cgroups below the
+// cgroup this test runs in, bounds every workload in time and checks that nothing is left.
+
+namespace {
+
+bool CanRunLive() {
+  if (::geteuid() != 0) return false;
+  Result<Layout> l = DetectLayout();
+  return l.ok() && l->kind != LayoutKind::kNone;
+}
+const bool kSkipLive = !CanRunLive();
+
+std::string NewRunId(const char* what) {
+  static int n = 0;
+  return fmt::format("t{}-{}-{}", ::getpid(), what, ++n);
+}
+
+// Cgroup directories on the host whose name carries `run_id`.
+std::vector<std::string> CgroupsNamed(const std::string& run_id) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(
+           "/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (it->is_directory(ec) && it->path().filename().string().find(run_id) != std::string::npos)
+      found.push_back(it->path().string());
+  }
+  return found;
+}
+
+// Starts `/bin/sh -c script` the way the supervisor does: clone3 into the v2 directory where
+// there is one, Join() for the rest, then the go-ahead.
+pid_t Spawn(CgroupManager& m, const std::string& script) {
+  int go[2];
+  REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+  clone_args args{};
+  args.exit_signal = SIGCHLD;
+  if (m.CloneIntoFd() >= 0) {
+    args.flags = CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(m.CloneIntoFd());
+  }
+  const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) {
+    char c;
+    if (::read(go[0], &c, 1) != 1) ::_exit(120);
+    ::execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
+    ::_exit(127);
+  }
+  REQUIRE_MESSAGE(pid > 0, "clone3: ", std::strerror(errno));
+  ::close(go[0]);
+  Status joined = m.Join(static_cast<pid_t>(pid));
+  CHECK_MESSAGE(joined.ok(), joined.message());
+  CHECK(::write(go[1], "g", 1) == 1);
+  ::close(go[1]);
+  return static_cast<pid_t>(pid);
+}
+
+// Waits up to `seconds` for `pid`; on time-out kills it. Returns the wait status.
+int WaitFor(pid_t pid, double seconds, bool* timed_out = nullptr) {
+  const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  REQUIRE(pfd >= 0);
+  pollfd p{pfd, POLLIN, 0};
+  const int r = ::poll(&p, 1, static_cast<int>(seconds * 1000));
+  ::close(pfd);
+  if (timed_out) *timed_out = r == 0;
+  if (r == 0) ::kill(pid, SIGKILL);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return status;
+}
+
+// Orphans of the sandbox are re-parented to this process (a subreaper): reap them.
+void ReapOrphans() {
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Every process in any of the run's cgroups.
+std::vector<pid_t> ListProcs(const std::string& run_id) {
+  std::set<pid_t> pids;
+  for (const auto& d : CgroupsNamed(run_id)) {
+    std::istringstream in(ReadFileOrEmpty(d + "/cgroup.procs"));
+    for (pid_t p; in >> p;) pids.insert(p);
+  }
+  return {pids.begin(), pids.end()};
+}
+
+bool Alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+std::unique_ptr<CgroupManager> MakeOrFail(const std::string& id, const ExecutionLimits& lim,
+                                          const std::vector<std::string>& io_paths = {}) {
+  auto m = CreateForRun(id, lim, "", io_paths);
+  REQUIRE_MESSAGE(m.ok(), m.status().message());
+  for (const auto& w : m.value()->Warnings()) MESSAGE("warning: ", w);
+  return std::move(m).value();
+}
+
+void DestroyAndCheckGone(CgroupManager& m, const std::string& id) {
+  Status s = m.Destroy();
+  CHECK_MESSAGE(s.ok(), s.message());
+  CHECK(CgroupsNamed(id).empty());
+}
+
+struct Subreaper {
+  Subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+  ~Subreaper() {
+    ReapOrphans();
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("live" * doctest::skip(kSkipLive)) {
+  TEST_CASE("the child lands in the run's cgroup in every hierarchy before it runs") {
+    const std::string id = NewRunId("place");
+    ExecutionLimits lim = NoLimits();
+    lim.memory_mb = 64;
+    lim.max_processes = 16;
+    auto m = MakeOrFail(id, lim);
+    CHECK(m->Warnings().empty());
+    const pid_t pid = Spawn(*m, "exec sleep 10");
+    const std::string cg = ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cgroup");
+    Layout layout = DetectLayout().value();
+    for (const char* c : {"memory", "pids"}) {
+      if (layout.ForController(c) == nullptr) continue;
+      CHECK_MESSAGE(cg.find(std::string(c) + ":") != std::string::npos, cg);
+      const size_t at = cg.find(std::string(c) + ":");
+      CHECK(cg.substr(at, cg.find('\n', at) - at).find("hive-run-" + id) != std::string::npos);
+    }
+    if (layout.Unified() != nullptr) {
+      CHECK(m->CloneIntoFd() >= 0);
+      CHECK(cg.find("0::") != std::string::npos);
+      CHECK(cg.substr(cg.find("0::")).find("hive-run-" + id) != std::string::npos);
+    }
+    CHECK(!CgroupsNamed(id).empty());
+    CHECK(m->Kill().ok());
+    const int status = WaitFor(pid, 5);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    DestroyAndCheckGone(*m, id);
+  }
+
+  TEST_CASE("a memory hog is OOM-killed at memory_mb and the counters say so") {
+    const std::string id = NewRunId("oom");
+    ExecutionLimits lim = NoLimits();
+    lim.memory_mb = 64;
+    auto m = MakeOrFail(id, lim);
+    // tail keeps the whole "line" of an endless stream without newlines in memory.
+    const pid_t pid = Spawn(*m, "exec tail /dev/zero");
+    bool timed_out = false;
+    const int status = WaitFor(pid, 30, &timed_out);
+    CHECK_FALSE(timed_out);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    Result<Stats> st = m->ReadStats();
+    REQUIRE_MESSAGE(st.ok(), st.status().message());
+    CHECK(st->oom_killed);
+    CHECK(st->oom_kill_count >= 1);
+    const double limit = 64.0 * 1024 * 1024;
+    const double peak = static_cast<double>(st->usage.memory_peak_bytes);
+    MESSAGE("memory_mb=64: peak ", st->usage.memory_peak_bytes, " bytes (", peak / limit * 100,
+            "% of the limit), oom_kill ", st->oom_kill_count);
+    CHECK(peak >= 0.75 * limit);
+    CHECK(peak <= 1.25 * limit);
+    auto hit = ClassifyLimit(*st, lim, -1, WTERMSIG(status));
+    REQUIRE(hit.has_value());
+    CHECK(hit->outcome == Outcome::kMemoryLimit);
+    DestroyAndCheckGone(*m, id);
+  }
+
+  TEST_CASE("a fork bomb is held at max_processes, the limit hit is counted, Kill ends it") {
+    Subreaper reaper;
+    const std::string id = NewRunId("bomb");
+    ExecutionLimits lim = NoLimits();
+    lim.max_processes = 8;
+    auto m = MakeOrFail(id, lim);
+    const pid_t pid = Spawn(*m, "exec 2>/dev/null; bomb() { bomb | bomb & }; bomb; exec sleep 30");
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    Result<Stats> st = m->ReadStats();
+    REQUIRE_MESSAGE(st.ok(), st.status().message());
+    MESSAGE("max_processes=8: pids_peak ", st->usage.pids_peak, ", limit hit ", st->pids_limit_hit);
+    CHECK(st->usage.pids_peak == 8);
+    CHECK(st->pids_limit_hit);
+    auto hit = ClassifyLimit(*st, lim, 2, 0);
+    REQUIRE(hit.has_value());
+    CHECK(hit->outcome == Outcome::kPidsLimit);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(m->Kill().ok());
+    const int status = WaitFor(pid, 5);
+    CHECK(WIFSIGNALED(status));
+    DestroyAndCheckGone(*m, id);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  }
+
+  // Both kill paths: cgroup.kill in the v2 directory where there is one, and the v1 freezer
+  // (this host without its v2 mount) — the only one a pure v1 host has.
+  TEST_CASE("Kill reaches a setsid'ed, double-forked spinner") {
+    Layout host = DetectLayout().value();
+    Layout v1_only = host;
+    v1_only.hierarchies.clear();
+    for (const auto& h : host.hierarchies) {
+      if (!h.unified) v1_only.hierarchies.push_back(h);
+    }
+    const bool v1_only_possible = host.ForController("freezer") != nullptr;
+    for (const Layout* layout : {&host, &v1_only}) {
+      if (layout == &v1_only && !v1_only_possible) continue;
+      CAPTURE(layout->hierarchies.size());
+      Subreaper reaper;
+      const std::string id = NewRunId("kill");
+      ExecutionLimits lim = NoLimits();
+      lim.max_processes = 16;
+      auto made = CreateWithLayout(*layout, id, lim, "", {});
+      REQUIRE_MESSAGE(made.ok(), made.status().message());
+      CgroupManager& m = **made;
+      CHECK((layout == &host) == (m.CloneIntoFd() >= 0 || host.Unified() == nullptr));
+      const pid_t pid =
+          Spawn(m, "(setsid sh -c 'while :; do :; done' > /dev/null 2>&1 &); exec sleep 30");
+      // The subshell forks the spinner and exits; wait until the spinner leads its session.
+      pid_t spinner = -1;
+      for (int i = 0; i < 200 && spinner < 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        for (pid_t p : ListProcs(id)) {
+          if (p != pid && ::getsid(p) == p) spinner = p;
+        }
+      }
+      REQUIRE(spinner > 0);
+      const auto t0 = std::chrono::steady_clock::now();
+      Status s = m.Kill();
+      CHECK_MESSAGE(s.ok(), s.message());
+      const int status = WaitFor(pid, 5);
+      CHECK(WIFSIGNALED(status));
+      DestroyAndCheckGone(m, id);
+      CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+      ReapOrphans();  // the spinner was re-parented to this test (a subreaper)
+      CHECK_FALSE(Alive(spinner));
+    }
+  }
+
+  TEST_CASE("Destroy kills what is still running and removes every directory") {
+    Subreaper reaper;
+    const std::string id = NewRunId("destroy");
+    ExecutionLimits lim = NoLimits();
+    lim.memory_mb = 32;
+    lim.max_processes = 4;
+    lim.cpus = 1;
+    auto m = MakeOrFail(id, lim);
+    const pid_t pid = Spawn(*m, "sleep 30 & exec sleep 30");
+    CHECK(!CgroupsNamed(id).empty());
+    DestroyAndCheckGone(*m, id);
+    CHECK(WIFSIGNALED(WaitFor(pid, 5)));
+    CHECK(m->Destroy().ok());  // a second time does nothing
+  }
+
+  TEST_CASE("cpus=0.5 holds a spinner at half a CPU; CPU time is measured by the cgroup") {
+    const std::string id = NewRunId("cpu");
+    ExecutionLimits lim = NoLimits();
+    lim.cpus = 0.5;
+    lim.cpu_seconds = 10;
+    auto m = MakeOrFail(id, lim);
+    const pid_t pid = Spawn(*m, "exec timeout 2 sh -c 'while :; do :; done'");
+    WaitFor(pid, 10);
+    Result<Stats> st = m->ReadStats();
+    REQUIRE_MESSAGE(st.ok(), st.status().message());
+    const double cpu_s = static_cast<double>(st->cpu_usage_ns) / 1e9;
+    MESSAGE("cpus=0.5 over 2 s: ", cpu_s, " s CPU (user ", st->usage.cpu_user_ms, " ms, system ",
+            st->usage.cpu_system_ms, " ms)");
+    CHECK(cpu_s == doctest::Approx(1.0).epsilon(0.2));
+    CHECK(static_cast<double>(st->usage.cpu_user_ms + st->usage.cpu_system_ms) ==
+          doctest::Approx(cpu_s * 1000).epsilon(0.05));
+    DestroyAndCheckGone(*m, id);
+  }
+
+  TEST_CASE("write_bps throttles a direct-IO writer to the limit") {
+    const std::string dir = fs::temp_directory_path() == "/tmp" ? "/var/tmp" : "/tmp";
+    char tmpl[64];
+    std::snprintf(tmpl, sizeof tmpl, "%s/hive-cgio-XXXXXX", dir.c_str());
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string tmp = tmpl;
+    std::vector<std::string> unresolved;
+    if (BlockDevicesFor({tmp}, &unresolved).empty()) {
+      fs::remove_all(tmp);
+      MESSAGE("skipped: `", tmp, "` is on no block device");
+      return;
+    }
+    const std::string id = NewRunId("io");
+    ExecutionLimits lim = NoLimits();
+    lim.io_write_bps = 4 * 1024 * 1024;
+    auto m = MakeOrFail(id, lim, {tmp});
+    CHECK(m->Warnings().empty());
+    const auto t0 = std::chrono::steady_clock::now();
+    const pid_t pid = Spawn(
+        *m, "exec dd if=/dev/zero of=" + tmp + "/f bs=256K count=48 oflag=direct 2>/dev/null");
+    bool timed_out = false;
+    const int status = WaitFor(pid, 30, &timed_out);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CHECK_FALSE(timed_out);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const double rate = 12.0 * 1024 * 1024 / secs;
+    Result<Stats> st = m->ReadStats();
+    REQUIRE(st.ok());
+    MESSAGE("io.write_bps=4194304: 12 MiB in ", secs, " s = ", rate, " B/s (",
+            rate / lim.io_write_bps * 100, "%), io_write_bytes ", st->usage.io_write_bytes);
+    CHECK(rate >= 0.8 * static_cast<double>(lim.io_write_bps));
+    CHECK(rate <= 1.2 * static_cast<double>(lim.io_write_bps));
+    CHECK(st->usage.io_write_bytes >= 12u * 1024 * 1024);
+    DestroyAndCheckGone(*m, id);
+    fs::remove_all(tmp);
+  }
+
+  TEST_CASE("a relative cgroups_path nests below hive-run's cgroup and is removed whole") {
+    const std::string id = NewRunId("nest");
+    ExecutionLimits lim = NoLimits();
+    lim.max_processes = 4;
+    auto m = CreateForRun(id, lim, "hive-nest-" + id + "/inner");
+    REQUIRE_MESSAGE(m.ok(), m.status().message());
+    const pid_t pid = Spawn(**m, "exec true");
+    CHECK(WIFEXITED(WaitFor(pid, 5)));
+    CHECK(CgroupsNamed("hive-nest-" + id).size() >= 1);
+    CHECK((*m)->Destroy().ok());
+    CHECK(CgroupsNamed("hive-nest-" + id).empty());
+  }
+
+  TEST_CASE("two runs cannot share a name") {
+    const std::string id = NewRunId("dup");
+    ExecutionLimits lim = NoLimits();
+    lim.max_processes = 4;
+    auto a = MakeOrFail(id, lim);
+    auto b = CreateForRun(id, lim);
+    REQUIRE_FALSE(b.ok());
+    CHECK(b.status().message().find("already exists") != std::string::npos);
+    DestroyAndCheckGone(*a, id);
+  }
+
+  TEST_CASE("an unenforceable limit warns, or refuses when limits are required") {
+    Layout layout = DetectLayout().value();
+    // This host without its memory hierarchy.
+    Layout no_memory = layout;
+    no_memory.hierarchies.clear();
+    for (const auto& h : layout.hierarchies) {
+      if (!h.Has("memory")) no_memory.hierarchies.push_back(h);
+    }
+    const std::string id = NewRunId("req");
+    ExecutionLimits lim = NoLimits();
+    lim.memory_mb = 64;
+    lim.max_processes = 4;
+    {
+      auto m = CreateWithLayout(no_memory, id, lim, "", {});
+      REQUIRE(m.ok());
+      const auto w = (*m)->Warnings();
+      REQUIRE(!w.empty());
+      CHECK(w[0].find("memory_mb=64 not enforced") == 0);
+      CHECK((*m)->Destroy().ok());
+    }
+    lim.require_limits = true;
+    auto refused = CreateWithLayout(no_memory, id, lim, "", {});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == Code::kFailedPrecondition);
+    CHECK(refused.status().message().find("memory_mb=64") != std::string::npos);
+    // The cgroups made before the refusal (pids, v2) are gone with it.
+    CHECK(CgroupsNamed(id).empty());
+  }
+
+  TEST_CASE("SweepStale removes an abandoned empty cgroup and leaves live ones") {
+    Layout layout = DetectLayout().value();
+    const Hierarchy* h = layout.ForController("pids");
+    if (h == nullptr) h = layout.Unified();
+    REQUIRE(h != nullptr);
+    const std::string stale = h->own_dir + "/hive-run-" + NewRunId("stale");
+    REQUIRE(::mkdir(stale.c_str(), 0755) == 0);
+    REQUIRE(::mkdir((stale + "/sub").c_str(), 0755) == 0);
+    const std::string id = NewRunId("live");
+    ExecutionLimits lim = NoLimits();
+    lim.max_processes = 4;
+    auto m = MakeOrFail(id, lim);
+    Status s = SweepStale();
+    CHECK_MESSAGE(s.ok(), s.message());
+    CHECK_FALSE(fs::exists(stale));
+    CHECK(!CgroupsNamed(id).empty());
+    DestroyAndCheckGone(*m, id);
   }
 }
