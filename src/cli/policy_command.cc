@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
@@ -11,9 +12,22 @@
 
 namespace hive::cli {
 
-int PolicyCommand(int argc, char** argv) {
+int PolicyCommand(int raw_argc, char** raw_argv) {
   constexpr const char* kUsage = "policy: usage: hive-run policy check FILE | show [FILE] | "
                                  "compile [FILE] [-- CMD [ARG...]]";
+  // The global --state-dir may stand before the verb; policies do not use it.
+  std::vector<char*> args;
+  for (int i = 0; i < raw_argc; ++i) {
+    std::string_view a = raw_argv[i];
+    if (a == "--state-dir" && i + 1 < raw_argc) {
+      ++i;
+      continue;
+    }
+    if (a.substr(0, 12) == "--state-dir=") continue;
+    args.push_back(raw_argv[i]);
+  }
+  const int argc = static_cast<int>(args.size());
+  char** argv = args.data();
   if (argc < 2) return Fail(kUsage);
   std::string_view verb = argv[1];
   std::string file = argc >= 3 && std::string_view(argv[2]) != "--" ? argv[2] : "";

@@ -446,8 +446,13 @@ std::string PolicyToYaml(const Policy& p) {
   out << YAML::Key << "audit" << YAML::Value << YAML::BeginMap << YAML::Key << "log"
       << YAML::Value << (p.audit.log.empty() ? "audit.log" : p.audit.log) << YAML::EndMap;
   out << YAML::Key << "analysis" << YAML::Value << YAML::BeginMap << YAML::Key << "refuse_at"
-      << YAML::Value << (p.analysis.refuse_at.empty() ? "~" : p.analysis.refuse_at)
-      << YAML::EndMap;
+      << YAML::Value;
+  if (p.analysis.refuse_at.empty()) {
+    out << YAML::Null;
+  } else {
+    out << p.analysis.refuse_at;
+  }
+  out << YAML::EndMap;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
