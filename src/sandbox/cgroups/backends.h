@@ -26,7 +26,9 @@ struct Unenforced {
 
 class V2Manager final : public CgroupManager {
  public:
-  explicit V2Manager(CgroupDir dir);
+  // `retain_controllers`: this run relies on EnableControllers() of this process, which is
+  // undone when the last such run is destroyed.
+  explicit V2Manager(CgroupDir dir, bool retain_controllers = false);
   ~V2Manager() override;
 
   // Writes memory.max (+ memory.swap.max 0), pids.max, cpu.max and io.max for the limits that
@@ -49,6 +51,7 @@ class V2Manager final : public CgroupManager {
  private:
   CgroupDir dir_;
   uint64_t pids_seen_peak_ = 0;  // where pids.peak is missing (kernels before 6.1)
+  bool retains_controllers_ = false;
   bool destroyed_ = false;
 };
 
@@ -59,8 +62,9 @@ class V2Manager final : public CgroupManager {
 // crun does. Returns the controllers that could not be enabled and why.
 std::map<std::string, Status> EnableControllers(const std::string& own_dir,
                                                 const std::set<std::string>& wanted);
-// Undoes EnableControllers() once the last run of this process is gone: moves hive-run
-// back and removes its leaf, when no other cgroup below `own_dir` is in use.
+// Counts the runs that rely on EnableControllers(); when the last is released, hive-run
+// moves back out of its leaf and removes it, if no other cgroup below its own is in use.
+void RetainControllers();
 void ReleaseControllers();
 
 class V1Manager final : public CgroupManager {

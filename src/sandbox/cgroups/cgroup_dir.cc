@@ -39,14 +39,7 @@ Status CollectProcs(const std::string& path, std::vector<pid_t>* pids) {
   HIVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path + "/cgroup.procs"));
   std::istringstream in(text);
   for (long p; in >> p;) pids->push_back(static_cast<pid_t>(p));
-  DIR* d = ::opendir(path.c_str());
-  if (d == nullptr) return Errno(fmt::format("opendir `{}`", path));
-  std::vector<std::string> children;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (e->d_type == DT_DIR && name != "." && name != "..") children.push_back(name);
-  }
-  ::closedir(d);
+  HIVE_ASSIGN_OR_RETURN(std::vector<std::string> children, SubCgroups(path));
   for (const auto& c : children) HIVE_TRY(CollectProcs(path + "/" + c, pids));
   return Ok();
 }
@@ -190,19 +183,23 @@ void CgroupDir::Release() {
   created_parents_.clear();
 }
 
-Status RemoveTree(const std::string& path, Clock::time_point deadline) {
-  // Sub-cgroups first; cgroupfs lists only control files and child directories.
-  if (DIR* d = ::opendir(path.c_str())) {
-    std::vector<std::string> children;
-    while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (e->d_type == DT_DIR && name != "." && name != "..") children.push_back(name);
-    }
-    ::closedir(d);
-    for (const auto& c : children) HIVE_TRY(RemoveTree(path + "/" + c, deadline));
-  } else if (errno == ENOENT) {
-    return Ok();
+Result<std::vector<std::string>> SubCgroups(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) return Errno(fmt::format("opendir `{}`", path));
+  std::vector<std::string> children;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (e->d_type == DT_DIR && name != "." && name != "..") children.push_back(name);
   }
+  ::closedir(d);
+  return children;
+}
+
+Status RemoveTree(const std::string& path, Clock::time_point deadline) {
+  // Sub-cgroups first: rmdir refuses a cgroup that has children.
+  Result<std::vector<std::string>> children = SubCgroups(path);
+  if (!children.ok()) return children.status().err() == ENOENT ? Ok() : children.status();
+  for (const auto& c : *children) HIVE_TRY(RemoveTree(path + "/" + c, deadline));
   return RmdirWait(path, deadline);
 }
 

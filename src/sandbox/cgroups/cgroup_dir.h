@@ -87,6 +87,10 @@ IoBytes ParseIoStat(const std::string& text);
 // v1 blkio.throttle.io_service_bytes(_recursive): "8:0 Read 1", "8:0 Write 2", summed.
 IoBytes ParseBlkioServiceBytes(const std::string& text);
 
+// Names of the sub-cgroups (directories) of `path`; cgroupfs lists only control files and
+// child cgroups.
+Result<std::vector<std::string>> SubCgroups(const std::string& path);
+
 // Recursively removes the cgroup directory `path` (children first). Cgroup directories hold
 // only kernel files, so rmdir is the whole job.
 Status RemoveTree(const std::string& path, Clock::time_point deadline);

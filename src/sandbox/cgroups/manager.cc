@@ -302,7 +302,7 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
     HIVE_ASSIGN_OR_RETURN(auto where, Placement(*uni, run_id, cgroups_path));
     Result<CgroupDir> dir = CgroupDir::Create(where.first, where.second);
     if (dir.ok()) {
-      v2 = std::make_unique<V2Manager>(std::move(dir).value());
+      v2 = std::make_unique<V2Manager>(std::move(dir).value(), /*retain_controllers=*/true);
       for (auto& u : v2->ApplyLimits(plan.v2_limits, devices)) unenforced.push_back(u);
     } else if (dir.status().code() == Code::kInvalidArgument) {
       return dir.status();  // the name is taken: never share another run's cgroup
@@ -368,17 +368,11 @@ Status SweepStale() {
   const std::string kPrefix = "hive-run-";
   for (const auto& h : layout.hierarchies) {
     if (h.own_dir.empty()) continue;
-    DIR* d = ::opendir(h.own_dir.c_str());
-    if (d == nullptr) continue;
-    std::vector<std::string> candidates;
-    while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (e->d_type == DT_DIR && name.compare(0, kPrefix.size(), kPrefix) == 0) {
-        candidates.push_back(h.own_dir + "/" + name);
-      }
-    }
-    ::closedir(d);
-    for (const auto& path : candidates) {
+    Result<std::vector<std::string>> children = SubCgroups(h.own_dir);
+    if (!children.ok()) continue;
+    for (const auto& name : *children) {
+      if (name.compare(0, kPrefix.size(), kPrefix) != 0) continue;
+      const std::string path = h.own_dir + "/" + name;
       UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       // A live hive-run holds its lock until Destroy(); the kernel drops it when one dies.
       if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;

@@ -89,27 +89,25 @@ std::map<std::string, Status> EnableControllers(const std::string& own_dir,
       failed[c] = s;
     }
   }
-  if (!self.leaf.empty()) ++self.users;
   return failed;
+}
+
+void RetainControllers() {
+  SelfLeaf& self = Self();
+  std::lock_guard<std::mutex> lock(self.mu);
+  ++self.users;
 }
 
 void ReleaseControllers() {
   SelfLeaf& self = Self();
   std::lock_guard<std::mutex> lock(self.mu);
-  if (self.leaf.empty() || --self.users > 0) return;
+  if (--self.users > 0 || self.leaf.empty()) return;
   // Only when no other cgroup is left beside our leaf: disabling a controller would take it
   // from another run's cgroup.
-  if (DIR* d = ::opendir(self.own_dir.c_str())) {
-    bool others = false;
-    while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (e->d_type == DT_DIR && name != "." && name != ".." &&
-          self.own_dir + "/" + name != self.leaf) {
-        others = true;
-      }
-    }
-    ::closedir(d);
-    if (others) return;
+  Result<std::vector<std::string>> children = SubCgroups(self.own_dir);
+  if (!children.ok()) return;
+  for (const auto& name : *children) {
+    if (self.own_dir + "/" + name != self.leaf) return;
   }
   for (const auto& c : self.enabled) {
     (void)WriteCgroupFile(self.own_dir + "/cgroup.subtree_control", "-" + c);
@@ -121,7 +119,10 @@ void ReleaseControllers() {
   }
 }
 
-V2Manager::V2Manager(CgroupDir dir) : dir_(std::move(dir)) {}
+V2Manager::V2Manager(CgroupDir dir, bool retain_controllers)
+    : dir_(std::move(dir)), retains_controllers_(retain_controllers) {
+  if (retains_controllers_) RetainControllers();
+}
 
 V2Manager::~V2Manager() {
   if (!destroyed_) (void)Destroy();
@@ -252,7 +253,7 @@ Status V2Manager::Destroy() {
   HIVE_TRY(WaitEmpty(deadline));
   HIVE_TRY(dir_.Remove(deadline));
   destroyed_ = true;
-  ReleaseControllers();
+  if (retains_controllers_) ReleaseControllers();
   return Ok();
 }
 
