@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -610,6 +611,17 @@ TEST_SUITE("outcome and alerts") {
     CHECK(ClassifyLimit(Stats{}, lim, -1, SIGXFSZ)->killed_by == "file_size_limit");
   }
 
+  TEST_CASE("an OOM kill is memory_limit even when the CPU budget is also spent") {
+    ExecutionLimits lim = NoLimits();
+    lim.memory_mb = 64;
+    lim.cpu_seconds = 1;
+    Stats st;
+    st.oom_killed = true;
+    st.oom_kill_count = 1;
+    st.cpu_usage_ns = 2000000000ULL;
+    CHECK(ClassifyLimit(st, lim, -1, SIGKILL)->outcome == Outcome::kMemoryLimit);
+  }
+
   TEST_CASE("a refused fork names pids_limit when the run failed") {
     ExecutionLimits lim = NoLimits();
     lim.max_processes = 5;
@@ -1037,5 +1049,52 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     CHECK_FALSE(fs::exists(stale));
     CHECK(!CgroupsNamed(id).empty());
     DestroyAndCheckGone(*m, id);
+  }
+}
+
+TEST_SUITE("live" * doctest::skip(kSkipLive)) {
+  // What an unprivileged caller without a delegated subtree gets: no cgroup can be made, so
+  // every limit is named in a warning — or the run is refused when limits are required.
+  TEST_CASE("without delegation, limits degrade to named warnings or refuse") {
+    for (const bool require : {false, true}) {
+      int out[2];
+      REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+      const std::string id = NewRunId("nobody");
+      const pid_t pid = ::fork();
+      REQUIRE(pid >= 0);
+      if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+            ::setresuid(65534, 65534, 65534) != 0) {
+          ::_exit(100);
+        }
+        ExecutionLimits lim = NoLimits();
+        lim.memory_mb = 64;
+        lim.max_processes = 8;
+        lim.require_limits = require;
+        auto m = CreateForRun(id, lim);
+        std::string text = m.ok() ? "ok\n" : "error\n" + m.status().message() + "\n";
+        if (m.ok()) {
+          for (const auto& w : (*m)->Warnings()) text += w + "\n";
+          (void)(*m)->Destroy();
+        }
+        (void)!::write(out[1], text.data(), text.size());
+        ::_exit(0);
+      }
+      ::close(out[1]);
+      std::string text;
+      char buf[4096];
+      for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, n);
+      ::close(out[0]);
+      int status = 0;
+      REQUIRE(::waitpid(pid, &status, 0) == pid);
+      REQUIRE(WIFEXITED(status));
+      REQUIRE(WEXITSTATUS(status) == 0);
+      CAPTURE(text);
+      CHECK(text.rfind(require ? "error\n" : "ok\n", 0) == 0);
+      CHECK(text.find("memory_mb=64 not enforced") != std::string::npos);
+      CHECK(text.find("max_processes=8 not enforced") != std::string::npos);
+      CHECK(text.find("Permission denied") != std::string::npos);
+      CHECK(CgroupsNamed(id).empty());
+    }
   }
 }

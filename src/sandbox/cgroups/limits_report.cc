@@ -17,15 +17,16 @@ constexpr uint64_t kMinWallMsForCpuAlert = 1000;
 std::optional<LimitHit> ClassifyLimit(const Stats& stats, const ExecutionLimits& limits,
                                       int exit_code, int term_signal) {
   // The signal says how the process died; the counters say which limit was behind it. A
-  // SIGKILL alone proves nothing (the sandbox may kill itself), so it names memory only
-  // when the OOM counter moved.
-  if (term_signal == SIGXCPU || (term_signal == SIGKILL && limits.cpu_seconds > 0 &&
-                                 stats.cpu_usage_ns >= limits.cpu_seconds * 1000000000ULL)) {
+  // SIGKILL alone proves nothing (the sandbox may kill itself): it names memory only when
+  // the OOM counter moved, and CPU only when the sandbox used its cpu_seconds (the hard
+  // RLIMIT_CPU or the supervisor's whole-sandbox check).
+  auto cpu = [&] {
     return LimitHit{Outcome::kCpuLimit, "cpu_limit",
                     fmt::format("{:.2f} s of CPU used, cpu_seconds={} (signal {})",
                                 static_cast<double>(stats.cpu_usage_ns) / 1e9, limits.cpu_seconds,
                                 term_signal)};
-  }
+  };
+  if (term_signal == SIGXCPU) return cpu();
   if (term_signal == SIGXFSZ) {
     return LimitHit{
         Outcome::kFileSizeLimit, "file_size_limit",
@@ -37,6 +38,10 @@ std::optional<LimitHit> ClassifyLimit(const Stats& stats, const ExecutionLimits&
         Outcome::kMemoryLimit, "memory_limit",
         fmt::format("OOM killer fired {} time(s) at memory_mb={} (peak {} bytes)",
                     stats.oom_kill_count, limits.memory_mb, stats.usage.memory_peak_bytes)};
+  }
+  if (term_signal == SIGKILL && limits.cpu_seconds > 0 &&
+      stats.cpu_usage_ns >= limits.cpu_seconds * 1000000000ULL) {
+    return cpu();
   }
   if (failed && stats.pids_limit_hit) {
     return LimitHit{Outcome::kPidsLimit, "pids_limit",

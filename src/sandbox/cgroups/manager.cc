@@ -1,6 +1,5 @@
 // CreateForRun(): decides which hierarchy enforces which limit, creates the run's cgroups
 // and hands back one CgroupManager over them; SweepStale() and the composite manager.
-#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
@@ -308,8 +307,7 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
       return dir.status();  // the name is taken: never share another run's cgroup
     } else {
       lose(&plan.v2_limits, {"memory", "pids", "cpu", "io"}, true, dir.status());
-      notes.push_back("no cgroup v2 directory (" + dir.status().message() +
-                      "): the child is placed after clone and killed through v1");
+      notes.push_back("no cgroup v2 directory: " + dir.status().message());
       const Plan fallback = MakePlan(WithoutUnified(layout), limits, {});
       plan.v1_controllers.insert(fallback.v1_controllers.begin(), fallback.v1_controllers.end());
     }
@@ -328,7 +326,6 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
       return dir.status();
     } else {
       lose(&plan.v1_limits, h->controllers, false, dir.status());
-      if (h->Has("freezer")) notes.push_back("no tree-wide kill: " + dir.status().message());
     }
   }
   std::unique_ptr<V1Manager> v1;
@@ -336,10 +333,14 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
     v1 = std::make_unique<V1Manager>(std::move(groups));
     for (auto& u : v1->ApplyLimits(plan.v1_limits, devices)) unenforced.push_back(u);
   }
-  if (!v2 && (!v1 || v1->For("freezer") == nullptr)) {
+  if (!v2 && !v1) {
     notes.push_back(
-        "no cgroup to kill the sandbox through: processes that leave the pid namespace's "
-        "init are stopped only when it dies");
+        "no cgroup to kill the sandbox through: only its pid namespace (init dying) stops "
+        "every process");
+  } else if (!v2 && v1->For("freezer") == nullptr) {
+    notes.push_back(
+        "no freezer cgroup: the sandbox is killed by signalling what its cgroups list until "
+        "nothing is left");
   }
 
   if (limits.require_limits && !unenforced.empty()) {

@@ -1,5 +1,4 @@
 // cgroup v2 backend: one directory in the unified hierarchy.
-#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
