@@ -18,11 +18,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hive/report.h"
 #include "hive/status.h"
@@ -94,7 +93,7 @@ enum class Problem {
 const char* ProblemName(Problem p);
 
 struct VerifyOptions {
-  std::string trusted_key;        // public key, 64 hex digits; must sign at least one record
+  std::string trusted_key;         // public key, 64 hex digits; must sign at least one record
   std::optional<Head> since_head;  // the log must still contain this record, unchanged
 };
 
@@ -103,8 +102,8 @@ struct VerifyResult {
   uint64_t records = 0;  // intact records read before the first problem
   Head head;             // the newest intact record
   Problem problem = Problem::kNone;
-  uint64_t bad_seq = 0;  // the first bad record, by the seq it should have had
-  std::string message;   // "record 3: changed: ..." or a summary when ok
+  uint64_t bad_seq = 0;            // the first bad record, by the seq it should have had
+  std::string message;             // "record 3: changed: ..." or a summary when ok
   std::vector<std::string> notes;  // torn writes the writer recorded, key rotations
 };
 

@@ -1,11 +1,10 @@
 #include "audit/keys.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "base/files.h"
 #include "base/unique_fd.h"

@@ -5,6 +5,7 @@
 // fsync, unlock. Concurrent hive-run processes therefore serialise on the file, and a crash
 // can at worst leave an unterminated last line, which the next append closes and records.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -13,8 +14,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "audit/keys.h"
 #include "audit/record.h"
@@ -158,9 +157,10 @@ struct AuditLog::State {
     if (!written.ok()) {
       // Still holding the lock: take back whatever part landed, so no torn line is left.
       if (::ftruncate(fd.get(), static_cast<off_t>(tail.size)) != 0) {
-        return written.Wrap(fmt::format("append record {} (the partial line could not be "
-                                        "removed: {})",
-                                        header.seq, std::strerror(errno)));
+        return written.Wrap(
+            fmt::format("append record {} (the partial line could not be "
+                        "removed: {})",
+                        header.seq, std::strerror(errno)));
       }
       return written.Wrap(fmt::format("append record {}", header.seq));
     }
@@ -185,8 +185,7 @@ Result<AuditLog> AuditLog::Open(const std::string& log_path, const std::string& 
 
   if (Status s = InitSodium(); !s.ok()) return fail(s);
   if (Status s = EnsureDir(DirName(path), 0700); !s.ok()) return fail(s);
-  state->fd.Reset(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                         0600));
+  state->fd.Reset(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!state->fd.valid()) return Errno(fmt::format("open audit log `{}` for appending", path));
   struct stat st;
   if (::fstat(state->fd.get(), &st) != 0) return Errno(fmt::format("stat `{}`", path));
@@ -227,9 +226,9 @@ Result<RecordRef> AuditLog::Append(const std::string& event, nlohmann::json fiel
   }
   for (std::string_view name : kReservedFields) {
     if (fields.contains(name)) {
-      return Error(Code::kInvalidArgument,
-                   fmt::format("append `{}` record: field `{}` is written by the log itself",
-                               event, name));
+      return Error(
+          Code::kInvalidArgument,
+          fmt::format("append `{}` record: field `{}` is written by the log itself", event, name));
     }
   }
   fields["host"] = HostName();
@@ -259,9 +258,8 @@ Result<RecordRef> AuditLog::RotateKey() {
         HIVE_TRY(WriteFileAtomic(paths.pending, next.seed_hex + "\n", 0600));
         old = s.key;
         header.event = std::string(kKeyRotated);
-        nlohmann::json fields = {{"host", HostName()},
-                                 {"user", InvokingUser()},
-                                 {"new_key", next.public_hex}};
+        nlohmann::json fields = {
+            {"host", HostName()}, {"user", InvokingUser()}, {"new_key", next.public_hex}};
         if (!torn.is_null()) fields["torn"] = torn;
         std::string prefix = BuildPrefix(header, fields);
         // Both keys sign the same bytes: the old key hands over, the new one proves it is
@@ -275,8 +273,8 @@ Result<RecordRef> AuditLog::RotateKey() {
   // Installed before the lock is released, so the next appender signs with the new key; a
   // crash right here is finished by CheckSigningKey from audit.key.new.
   if (::rename(paths.pending.c_str(), paths.private_key.c_str()) != 0) {
-    return Errno(fmt::format("rotate audit key: rename `{}` to `{}`", paths.pending,
-                             paths.private_key));
+    return Errno(
+        fmt::format("rotate audit key: rename `{}` to `{}`", paths.pending, paths.private_key));
   }
   HIVE_TRY(WritePublicKey(paths.public_key, next));
   s.key = next;

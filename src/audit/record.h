@@ -7,12 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hive/status.h"
 
@@ -25,8 +24,8 @@ inline constexpr size_t kSigHexLen = 128;  // one Ed25519 signature
 inline constexpr std::string_view kKeyRotated = "key_rotated";
 
 // Fields the writer owns; a caller's fields may not use these names.
-inline constexpr std::string_view kReservedFields[] = {"seq",  "time", "event", "host", "user",
-                                                       "key",  "prev", "sig",   "torn", "new_key"};
+inline constexpr std::string_view kReservedFields[] = {"seq", "time", "event", "host", "user",
+                                                       "key", "prev", "sig",   "torn", "new_key"};
 
 struct RecordHeader {
   uint64_t seq = 0;

@@ -9,26 +9,41 @@ namespace {
 // Spelled as in the report (DESIGN §6) so that log and report can be compared by eye.
 const char* OutcomeText(Outcome o) {
   switch (o) {
-    case Outcome::kSuccess: return "success";
-    case Outcome::kFailure: return "failure";
-    case Outcome::kTimeout: return "timeout";
-    case Outcome::kMemoryLimit: return "memory_limit";
-    case Outcome::kCpuLimit: return "cpu_limit";
-    case Outcome::kPidsLimit: return "pids_limit";
-    case Outcome::kFileSizeLimit: return "file_size_limit";
-    case Outcome::kSignaled: return "signaled";
-    case Outcome::kSetupError: return "setup_error";
-    case Outcome::kBlocked: return "blocked";
+    case Outcome::kSuccess:
+      return "success";
+    case Outcome::kFailure:
+      return "failure";
+    case Outcome::kTimeout:
+      return "timeout";
+    case Outcome::kMemoryLimit:
+      return "memory_limit";
+    case Outcome::kCpuLimit:
+      return "cpu_limit";
+    case Outcome::kPidsLimit:
+      return "pids_limit";
+    case Outcome::kFileSizeLimit:
+      return "file_size_limit";
+    case Outcome::kSignaled:
+      return "signaled";
+    case Outcome::kSetupError:
+      return "setup_error";
+    case Outcome::kBlocked:
+      return "blocked";
   }
   return "unknown";
 }
 
 nlohmann::json Limits(const ExecutionLimits& l) {
-  return {{"timeout_seconds", l.timeout_seconds}, {"cpu_seconds", l.cpu_seconds},
-          {"memory_mb", l.memory_mb},             {"file_size_mb", l.file_size_mb},
-          {"max_processes", l.max_processes},     {"max_open_files", l.max_open_files},
-          {"cpus", l.cpus},                       {"io_read_bps", l.io_read_bps},
-          {"io_write_bps", l.io_write_bps},       {"tmp_size_mb", l.tmp_size_mb}};
+  return {{"timeout_seconds", l.timeout_seconds},
+          {"cpu_seconds", l.cpu_seconds},
+          {"memory_mb", l.memory_mb},
+          {"file_size_mb", l.file_size_mb},
+          {"max_processes", l.max_processes},
+          {"max_open_files", l.max_open_files},
+          {"cpus", l.cpus},
+          {"io_read_bps", l.io_read_bps},
+          {"io_write_bps", l.io_write_bps},
+          {"tmp_size_mb", l.tmp_size_mb}};
 }
 
 nlohmann::json RunFields(const RunReport& r) {
@@ -38,10 +53,8 @@ nlohmann::json RunFields(const RunReport& r) {
   }
   nlohmann::json alerts = nlohmann::json::array();
   for (const Alert& a : r.alerts) {
-    alerts.push_back({{"type", a.type},
-                      {"message", a.message},
-                      {"value", a.value},
-                      {"threshold", a.threshold}});
+    alerts.push_back(
+        {{"type", a.type}, {"message", a.message}, {"value", a.value}, {"threshold", a.threshold}});
   }
   const Usage& u = r.usage;
   nlohmann::json f = {
@@ -79,10 +92,9 @@ nlohmann::json RunFields(const RunReport& r) {
 
 Result<RecordRef> RecordRun(AuditLog& log, const RunReport& report) {
   for (const Violation& v : report.violations) {
-    Result<RecordRef> ref = log.Append("violation", {{"run_id", report.run_id},
-                                                     {"type", v.type},
-                                                     {"detail", v.detail},
-                                                     {"count", v.count}});
+    Result<RecordRef> ref = log.Append(
+        "violation",
+        {{"run_id", report.run_id}, {"type", v.type}, {"detail", v.detail}, {"count", v.count}});
     if (!ref.ok()) return ref.status().Wrap(fmt::format("audit run {}", report.run_id));
   }
   const char* event = report.outcome == Outcome::kBlocked ? "refused" : "run";

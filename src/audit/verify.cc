@@ -3,16 +3,21 @@
 //
 // Trust comes from one public key (the anchor). Each record commits through `prev` to every
 // record before it, and each key_rotated record is signed by the key it retires and the one it
-// introduces, so an anchor that signs any record authenticates the whole chain: earlier records
-// through the hashes, later ones through the rotations it signed.
+// introduces, so an anchor that signs any record of an unbroken chain authenticates all of it:
+// earlier records through the hashes, later ones through the rotations.
+//
+// Each line is checked in this order, so that the first problem is named for what it is: its
+// own signature (changed), its seq (removed, reordered, inserted), its key against the chain's
+// (signed by another key), its prev (chain broken). A line is `inserted` when the line after it
+// continues the chain from the line before it.
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <map>
-
-#include <fmt/format.h>
+#include <set>
 
 #include "audit/keys.h"
 #include "audit/record.h"
@@ -64,7 +69,7 @@ class Walker {
   }
 
   VerifyResult Run() {
-    if (!FindGenesisKey()) return v_;
+    CollectVouchedKeys();
     std::string prev(kGenesisPrev);
     uint64_t expect = 1;
     std::vector<std::string> hashes;  // hashes[seq - 1], for --since-head
@@ -78,9 +83,10 @@ class Walker {
       }
       const ParsedRecord* next = At(i + 1);
       if (next && AcknowledgesTorn(*next, line)) {
-        v_.notes.push_back(fmt::format("line {} (byte {}, {} bytes) is a torn write, recorded by "
-                                       "record {}",
-                                       i + 1, line.offset, line.bytes.size(), next->seq));
+        v_.notes.push_back(
+            fmt::format("line {} (byte {}, {} bytes) is a torn write, recorded by "
+                        "record {}",
+                        i + 1, line.offset, line.bytes.size(), next->seq));
         continue;
       }
       // Line i does not belong when the line after it continues the chain from line i - 1.
@@ -93,31 +99,28 @@ class Walker {
                       fmt::format("line {} (byte {}) before it is not a record: {}", i + 1,
                                   line.offset, why));
         }
-        return Fail(Problem::kChanged, expect,
-                    fmt::format("line {} (byte {}) is no longer a record: {}", i + 1, line.offset,
-                                why));
+        return Fail(
+            Problem::kChanged, expect,
+            fmt::format("line {} (byte {}) is no longer a record: {}", i + 1, line.offset, why));
       }
-      if (!(r->key == active_ && SignedBy(line, *r, active_) &&
-            (r->event != kKeyRotated || SignedBy(line, *r, r->new_key)))) {
-        bool other = r->key != active_ && SignedBy(line, *r, r->key);
-        std::string what =
-            other ? fmt::format("signed by key {}, but the log's key here is {}", Short(r->key),
-                                Short(active_))
-                  : std::string("its signature does not match its bytes");
+      // A record is first checked against itself: a flipped byte anywhere, the sequence
+      // number and the key field included, breaks its own signature.
+      if (!SignedBy(line, *r, r->key) ||
+          (r->event == kKeyRotated && !SignedBy(line, *r, r->new_key))) {
+        std::string what = "its signature does not match its bytes";
         if (extra) {
-          return Fail(Problem::kInserted, expect,
-                      fmt::format("line {} (claims seq {}) before it is forged: {}", i + 1,
-                                  r->seq, what));
+          return Fail(
+              Problem::kInserted, expect,
+              fmt::format("line {} (claims seq {}) before it is forged: {}", i + 1, r->seq, what));
         }
-        return Fail(other ? Problem::kOtherKey : Problem::kChanged, expect,
-                    fmt::format("line {}: {}", i + 1, what));
+        return Fail(Problem::kChanged, expect, fmt::format("line {}: {}", i + 1, what));
       }
       if (r->seq > expect) {
         auto later = first_line_of_seq_.find(expect);
         if (later != first_line_of_seq_.end() && later->second > i) {
           return Fail(Problem::kReordered, expect,
-                      fmt::format("it is at line {}, after record {} at line {}",
-                                  later->second + 1, r->seq, i + 1));
+                      fmt::format("it is at line {}, after record {} at line {}", later->second + 1,
+                                  r->seq, i + 1));
         }
         return Fail(Problem::kRemoved, expect,
                     r->seq == expect + 1
@@ -131,22 +134,52 @@ class Walker {
                     fmt::format("line {} before it holds a second record {} (first at line {})",
                                 i + 1, r->seq, first_line_of_seq_[r->seq] + 1));
       }
+      // Validly signed and in sequence: now whose key it is. A key changes only through a
+      // key_rotated record.
+      if (!active_.empty() && r->key != active_) {
+        std::string what = fmt::format("line {}: signed by key {}, but the log's key here is {}",
+                                       i + 1, Short(r->key), Short(active_));
+        if (extra) return Fail(Problem::kInserted, expect, what);
+        // The earlier records are the impostors when only this record's key is vouched for.
+        if (vouched_.count(r->key) && !vouched_.count(active_)) {
+          return Fail(Problem::kOtherKey, segment_start_,
+                      fmt::format("signed by key {}, which the trusted key does not vouch for "
+                                  "(record {} onwards is signed by {})",
+                                  Short(active_), expect, Short(r->key)));
+        }
+        return Fail(Problem::kOtherKey, expect, what);
+      }
+      if (extra) {
+        return Fail(Problem::kInserted, expect,
+                    fmt::format("line {} before it is a second record {} on the same chain", i + 1,
+                                r->seq));
+      }
       if (r->prev != prev) {
         return Fail(Problem::kChainBroken, expect,
                     fmt::format("its prev {} is not the hash of record {} ({}): it belongs to "
                                 "another chain",
                                 Short(r->prev), expect - 1, Short(prev)));
       }
+      if (active_.empty()) active_ = first_key_ = r->key;
+      chain_keys_.insert(r->key);
       if (r->event == kKeyRotated) {
         v_.notes.push_back(fmt::format("record {}: key rotated from {} to {}", r->seq,
                                        Short(r->key), Short(r->new_key)));
         active_ = r->new_key;
+        chain_keys_.insert(r->new_key);
+        segment_start_ = r->seq + 1;
       }
       prev = r->hash;
       hashes.push_back(r->hash);
       v_.records = expect;
       v_.head = {expect, r->hash};
       ++expect;
+    }
+    if (!options_.trusted_key.empty() && v_.records && !chain_keys_.count(options_.trusted_key)) {
+      return Fail(Problem::kOtherKey, 1,
+                  fmt::format("signed by key {}, not the trusted key {}; no record in the log "
+                              "is signed by the trusted key",
+                              Short(first_key_), Short(options_.trusted_key)));
     }
     if (options_.since_head) {
       const Head& h = *options_.since_head;
@@ -178,34 +211,25 @@ class Walker {
     return &parsed_[i].value();
   }
 
-  // The key that must sign record 1: the trusted key, or the key it was rotated from (and so
-  // on back), found from the first record the trusted key signs.
-  bool FindGenesisKey() {
+  // The keys the trusted key vouches for: itself and every key linked to it by a key_rotated
+  // record (signed by both keys, so the link is authentic in either direction).
+  void CollectVouchedKeys() {
     const std::string& trusted = options_.trusted_key;
-    size_t first = lines_.size();
-    for (size_t i = 0; i < lines_.size() && first == lines_.size(); ++i) {
-      const ParsedRecord* r = At(i);
-      if (r && (trusted.empty() || SignedBy(lines_[i], *r, trusted))) first = i;
-    }
-    if (first == lines_.size()) {
+    if (trusted.empty()) return;
+    vouched_.insert(trusted);
+    for (bool grew = true; grew;) {
+      grew = false;
       for (size_t i = 0; i < lines_.size(); ++i) {
-        if (const ParsedRecord* r = At(i)) {
-          Fail(Problem::kOtherKey, r->seq,
-               fmt::format("line {}: signed by key {}, not the trusted key {}; no record in the "
-                           "log is signed by the trusted key",
-                           i + 1, Short(r->key), Short(trusted)));
-          return false;
+        const ParsedRecord* r = At(i);
+        if (!r || r->event != kKeyRotated || vouched_.count(r->key) == vouched_.count(r->new_key) ||
+            !ValidRotation(lines_[i], *r)) {
+          continue;
         }
+        vouched_.insert(r->key);
+        vouched_.insert(r->new_key);
+        grew = true;
       }
-      active_ = trusted;  // nothing to check signatures of (only torn or broken lines)
-      return true;
     }
-    active_ = At(first)->key;
-    for (size_t i = first; i-- > 0;) {
-      const ParsedRecord* r = At(i);
-      if (r && r->new_key == active_ && ValidRotation(lines_[i], *r)) active_ = r->key;
-    }
-    return true;
   }
 
   VerifyResult Fail(Problem p, uint64_t seq, const std::string& what) {
@@ -220,7 +244,11 @@ class Walker {
   std::vector<Result<ParsedRecord>> parsed_;
   std::map<uint64_t, size_t> first_line_of_seq_;
   const VerifyOptions& options_;
-  std::string active_;
+  std::string active_;          // the key that must sign the next record; set by record 1
+  uint64_t segment_start_ = 1;  // first record signed by active_
+  std::string first_key_;
+  std::set<std::string> vouched_;
+  std::set<std::string> chain_keys_;
   VerifyResult v_;
 };
 
@@ -228,14 +256,22 @@ class Walker {
 
 const char* ProblemName(Problem p) {
   switch (p) {
-    case Problem::kNone: return "intact";
-    case Problem::kChanged: return "changed";
-    case Problem::kRemoved: return "removed";
-    case Problem::kReordered: return "reordered";
-    case Problem::kInserted: return "inserted";
-    case Problem::kOtherKey: return "signed by another key";
-    case Problem::kTorn: return "torn";
-    case Problem::kChainBroken: return "chain broken";
+    case Problem::kNone:
+      return "intact";
+    case Problem::kChanged:
+      return "changed";
+    case Problem::kRemoved:
+      return "removed";
+    case Problem::kReordered:
+      return "reordered";
+    case Problem::kInserted:
+      return "inserted";
+    case Problem::kOtherKey:
+      return "signed by another key";
+    case Problem::kTorn:
+      return "torn";
+    case Problem::kChainBroken:
+      return "chain broken";
   }
   return "unknown";
 }

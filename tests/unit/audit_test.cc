@@ -1,5 +1,8 @@
 // The audit log: record bytes, the chain, signatures, every tamper case verify must name,
 // torn writes, key rotation, concurrent appenders, RecordRun and stats.
+#include "hive/audit.h"
+
+#include <doctest/doctest.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,13 +16,10 @@
 #include <string>
 #include <vector>
 
-#include <doctest/doctest.h>
-
 #include "audit/keys.h"
 #include "audit/record.h"
 #include "audit/stats.h"
 #include "base/files.h"
-#include "hive/audit.h"
 
 namespace fs = std::filesystem;
 using hive::audit::AuditLog;
@@ -137,8 +137,8 @@ TEST_CASE("records are chained lines signed over their exact bytes up to the sig
     unsigned char pk[32];
     REQUIRE(sodium_hex2bin(sig, 64, line.data() + cut + 8, 128, nullptr, nullptr, nullptr) == 0);
     REQUIRE(sodium_hex2bin(pk, 32, f.pub.data(), 64, nullptr, nullptr, nullptr) == 0);
-    CHECK(crypto_sign_verify_detached(sig, reinterpret_cast<const unsigned char*>(line.data()),
-                                      cut, pk) == 0);
+    CHECK(crypto_sign_verify_detached(sig, reinterpret_cast<const unsigned char*>(line.data()), cut,
+                                      pk) == 0);
     prev = hive::Sha256Hex(line);
   }
   VerifyResult v = f.Verify();
@@ -237,6 +237,31 @@ TEST_CASE("tamper: a log re-signed wholesale by another key fails against the tr
   VerifyResult v = f.Verify();
   CHECK(v.problem == Problem::kOtherKey);
   CHECK(v.bad_seq == 1);
+}
+
+TEST_CASE("tamper: record 1 replaced by one signed with another key is named, not record 2") {
+  Fixture f(3);
+  auto lines = Lines(f.log);
+  lines[0] = Forge(hive::audit::GenerateKeyPair(), 1, std::string(hive::audit::kGenesisPrev));
+  WriteLines(f.log, lines);
+  VerifyResult v = f.Verify();
+  CHECK(v.problem == Problem::kOtherKey);
+  CHECK(v.bad_seq == 1);
+}
+
+TEST_CASE("tamper: a deleted key_rotated record is named as removed") {
+  Fixture f(1);
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE(log.ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(log->RotateKey().ok());
+  REQUIRE(log->Append("run", {{"run_id", "last"}}).ok());
+  auto lines = Lines(f.log);
+  lines.erase(lines.begin() + 2);  // the rotation from the second key to the third
+  WriteLines(f.log, lines);
+  auto v = hive::audit::Verify(f.log, {log->public_key(), std::nullopt});
+  REQUIRE(v.ok());
+  CHECK(v->problem == Problem::kRemoved);
+  CHECK(v->bad_seq == 3);
 }
 
 TEST_CASE("tamper: a log cut mid-line is named as torn") {
