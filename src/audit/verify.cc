@@ -198,7 +198,8 @@ class Walker {
       }
     }
     v_.ok = true;
-    v_.message = fmt::format("{} records intact, head {}", v_.records, FormatHead(v_.head));
+    v_.message = fmt::format("{} record{} intact, head {}", v_.records, v_.records == 1 ? "" : "s",
+                             FormatHead(v_.head));
     if (options_.since_head) {
       v_.message += fmt::format(", extends published head {}", FormatHead(*options_.since_head));
     }

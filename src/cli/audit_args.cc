@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
-
+#include "cli/run_options.h"
 #include "hive/state_dir.h"
 
 namespace hive::cli {
@@ -43,9 +42,8 @@ Result<AuditArgs> ParseAuditArgs(int argc, char** argv, const std::set<std::stri
   return args;
 }
 
-int Fail(const std::string& what, const Status& status) {
-  std::fprintf(stderr, "hive-run: %s: %s\n", what.c_str(), status.message().c_str());
-  return 125;
+int FailStatus(const std::string& what, const Status& status) {
+  return Fail(what + ": " + status.message());
 }
 
 }  // namespace hive::cli

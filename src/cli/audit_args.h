@@ -30,7 +30,7 @@ struct AuditArgs {
 Result<AuditArgs> ParseAuditArgs(int argc, char** argv, const std::set<std::string>& with_value,
                                  const std::set<std::string>& flags);
 
-// Prints "hive-run: <what>: <message>" and returns 125 (hive-run itself failed).
-int Fail(const std::string& what, const Status& status);
+// "hive-run: <what>: <message>" on stderr; returns 125 (hive-run itself failed).
+int FailStatus(const std::string& what, const Status& status);
 
 }  // namespace hive::cli

@@ -30,15 +30,15 @@ int Verify(const AuditArgs& args) {
   std::string log = args.LogPath();
   std::string pub_arg = args.Has("--pubkey") ? args.Get("--pubkey") : args.KeyDir() + "/audit.pub";
   Result<std::string> key = audit::LoadPublicKey(pub_arg);
-  if (!key.ok()) return Fail("audit verify", key.status());
+  if (!key.ok()) return FailStatus("audit verify", key.status());
   audit::VerifyOptions options{key.value(), std::nullopt};
   if (args.Has("--since-head")) {
     Result<audit::Head> head = audit::ParseHead(args.Get("--since-head"));
-    if (!head.ok()) return Fail("audit verify", head.status());
+    if (!head.ok()) return FailStatus("audit verify", head.status());
     options.since_head = head.value();
   }
   Result<audit::VerifyResult> v = audit::Verify(log, options);
-  if (!v.ok()) return Fail("audit verify", v.status());
+  if (!v.ok()) return FailStatus("audit verify", v.status());
   for (const std::string& note : v->notes) std::printf("note: %s\n", note.c_str());
   std::printf("audit log `%s`: %s\n", log.c_str(), v->message.c_str());
   return v->ok ? 0 : 1;
@@ -65,13 +65,13 @@ int Show(const AuditArgs& args) {
     try {
       last = std::stoull(args.Get("--last"));
     } catch (const std::exception&) {
-      return Fail("audit show", Error(Code::kInvalidArgument,
-                                      fmt::format("--last `{}`: expected a number of records",
-                                                  args.Get("--last"))));
+      return FailStatus("audit show", Error(Code::kInvalidArgument,
+                                            fmt::format("--last `{}`: expected a number of records",
+                                                        args.Get("--last"))));
     }
   }
   Result<std::string> content = ReadFile(log);
-  if (!content.ok()) return Fail("audit show", content.status());
+  if (!content.ok()) return FailStatus("audit show", content.status());
   // Exact lines, not re-serialised records: what `--json` prints is what was signed.
   std::vector<std::pair<std::string_view, audit::ParsedRecord>> records;
   for (const audit::Line& line : audit::SplitLines(content.value())) {
@@ -94,7 +94,7 @@ int Show(const AuditArgs& args) {
 
 int Head(const AuditArgs& args) {
   Result<audit::Head> head = audit::ReadHead(args.LogPath());
-  if (!head.ok()) return Fail("audit head", head.status());
+  if (!head.ok()) return FailStatus("audit head", head.status());
   std::puts(audit::FormatHead(head.value()).c_str());
   return 0;
 }
@@ -103,10 +103,10 @@ int Keygen(const AuditArgs& args) {
   std::string keys = args.KeyDir();
   if (args.Has("--rotate")) {
     Result<audit::AuditLog> log = audit::AuditLog::Open(args.LogPath(), keys);
-    if (!log.ok()) return Fail("audit keygen", log.status());
+    if (!log.ok()) return FailStatus("audit keygen", log.status());
     std::string old_key = log->public_key();
     Result<audit::RecordRef> ref = log->RotateKey();
-    if (!ref.ok()) return Fail("audit keygen", ref.status());
+    if (!ref.ok()) return FailStatus("audit keygen", ref.status());
     std::printf("rotated the audit key at record %llu of `%s`\n  old %s\n  new %s\n",
                 static_cast<unsigned long long>(ref->seq), ref->log.c_str(), old_key.c_str(),
                 log->public_key().c_str());
@@ -114,14 +114,15 @@ int Keygen(const AuditArgs& args) {
   }
   bool created = false;
   Result<std::string> pub = audit::EnsureKeyPair(keys, &created);
-  if (!pub.ok()) return Fail("audit keygen", pub.status());
+  if (!pub.ok()) return FailStatus("audit keygen", pub.status());
   if (!created) {
-    return Fail("audit keygen",
-                Error(Code::kFailedPrecondition,
-                      fmt::format("signing key `{}/audit.key` already exists (public key {}); "
-                                  "`hive-run audit keygen --rotate` replaces it and records "
-                                  "the rotation in the log",
-                                  keys, pub.value())));
+    return FailStatus(
+        "audit keygen",
+        Error(Code::kFailedPrecondition,
+              fmt::format("signing key `{}/audit.key` already exists (public key {}); "
+                          "`hive-run audit keygen --rotate` replaces it and records "
+                          "the rotation in the log",
+                          keys, pub.value())));
   }
   std::printf("created signing key `%s/audit.key` (public key `%s/audit.pub`)\n%s\n", keys.c_str(),
               keys.c_str(), pub->c_str());
@@ -134,7 +135,7 @@ int AuditCommand(int argc, char** argv) {
   Result<AuditArgs> args =
       ParseAuditArgs(argc, argv, {"--state-dir", "--log", "--pubkey", "--since-head", "--last"},
                      {"--json", "--rotate", "--help", "-h"});
-  if (!args.ok()) return Fail("audit", args.status());
+  if (!args.ok()) return FailStatus("audit", args.status());
   if (args->Has("--help") || args->Has("-h")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -148,9 +149,9 @@ int AuditCommand(int argc, char** argv) {
   if (action == "show") return Show(args.value());
   if (action == "head") return Head(args.value());
   if (action == "keygen") return Keygen(args.value());
-  return Fail("audit",
-              Error(Code::kInvalidArgument,
-                    fmt::format("unknown action `{}` (verify, show, head, keygen)", action)));
+  return FailStatus("audit",
+                    Error(Code::kInvalidArgument,
+                          fmt::format("unknown action `{}` (verify, show, head, keygen)", action)));
 }
 
 }  // namespace hive::cli

@@ -29,7 +29,7 @@ std::string Counts(const std::map<std::string, uint64_t>& counts) {
 int StatsCommand(int argc, char** argv) {
   Result<AuditArgs> args =
       ParseAuditArgs(argc, argv, {"--state-dir", "--log"}, {"--json", "--help", "-h"});
-  if (!args.ok()) return Fail("stats", args.status());
+  if (!args.ok()) return FailStatus("stats", args.status());
   if (args->Has("--help") || args->Has("-h")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -42,7 +42,7 @@ int StatsCommand(int argc, char** argv) {
   Result<std::vector<audit::ParsedRecord>> records = audit::ReadRecords(args->LogPath(), &skipped);
   // No log yet is a host that has run nothing: zero counts, not an error.
   if (!records.ok() && records.status().code() != Code::kNotFound) {
-    return Fail("stats", records.status());
+    return FailStatus("stats", records.status());
   }
   audit::Stats s =
       audit::ComputeStats(records.ok() ? records.value() : std::vector<audit::ParsedRecord>{});
