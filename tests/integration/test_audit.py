@@ -220,12 +220,17 @@ class AuditRunPathTest(hive_test.SandboxTestCase):
         try:
             subprocess.run(["mount", "-o", "remount,bind,ro", ro], check=True)
             marker = self.path("ran")
-            r = self.hive("exec", "--state-dir", ro, "--bind", f"{self.tmp}:{self.tmp}:rw", "--",
-                          "/bin/sh", "-c", f"touch {marker}", state=False)
+            # The policy moves only the log there; the state dir stays writable, so nothing
+            # but the audit log can be what refuses the run.
+            policy = self.write("policy.yml",
+                                f"security:\n  audit:\n    log: {ro}/audit.log\n")
+            r = self.hive("exec", "--policy", policy, "--bind", f"{self.tmp}:{self.tmp}:rw",
+                          "--", "/bin/sh", "-c", f"touch {marker}")
         finally:
             subprocess.run(["umount", ro], check=True)
         self.assertEqual(r.returncode, 125, r.stdout + r.stderr)
-        self.assertIn("audit", r.stderr)
+        self.assertIn("refusing to run unaudited", r.stderr)
+        self.assertIn("Read-only file system", r.stderr)
         self.assertFalse(os.path.exists(marker), "the command ran without an audit record")
 
     def records(self):
