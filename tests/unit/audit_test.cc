@@ -86,6 +86,15 @@ struct Fixture {
     pub = opened->public_key();
   }
 
+  // Rewrites the log's lines with `edit`, then verifies it.
+  template <typename Edit>
+  VerifyResult VerifyAfter(Edit edit) const {
+    std::vector<std::string> lines = Lines(log);
+    edit(lines);
+    WriteLines(log, lines);
+    return Verify();
+  }
+
   VerifyResult Verify(std::optional<hive::audit::Head> since = std::nullopt) const {
     auto v = hive::audit::Verify(log, {pub, since});
     REQUIRE_MESSAGE(v.ok(), v.status().message());
@@ -165,12 +174,11 @@ TEST_CASE("the writer's own fields cannot be overridden and events are known one
 
 TEST_CASE("tamper: a flipped byte in a field is named as changed") {
   Fixture f(5);
-  auto lines = Lines(f.log);
-  size_t at = lines[2].find("\"exit_code\":0");
-  REQUIRE(at != std::string::npos);
-  lines[2][at + 12] = '1';
-  WriteLines(f.log, lines);
-  VerifyResult v = f.Verify();
+  VerifyResult v = f.VerifyAfter([](auto& lines) {
+    size_t at = lines[2].find("\"exit_code\":0");
+    REQUIRE(at != std::string::npos);
+    lines[2][at + 12] = '1';
+  });
   CHECK_FALSE(v.ok);
   CHECK(v.problem == Problem::kChanged);
   CHECK(v.bad_seq == 3);
@@ -179,41 +187,30 @@ TEST_CASE("tamper: a flipped byte in a field is named as changed") {
 
 TEST_CASE("tamper: a byte flipped so the line is no longer JSON is still named by seq") {
   Fixture f(4);
-  auto lines = Lines(f.log);
-  lines[1][lines[1].find("\"run_id\"")] = '{';
-  WriteLines(f.log, lines);
-  VerifyResult v = f.Verify();
+  VerifyResult v = f.VerifyAfter([](auto& lines) { lines[1][lines[1].find("\"run_id\"")] = '{'; });
   CHECK(v.problem == Problem::kChanged);
   CHECK(v.bad_seq == 2);
 }
 
 TEST_CASE("tamper: a deleted record is named as removed") {
   Fixture f(5);
-  auto lines = Lines(f.log);
-  lines.erase(lines.begin() + 2);
-  WriteLines(f.log, lines);
-  VerifyResult v = f.Verify();
+  VerifyResult v = f.VerifyAfter([](auto& lines) { lines.erase(lines.begin() + 2); });
   CHECK(v.problem == Problem::kRemoved);
   CHECK(v.bad_seq == 3);
 }
 
 TEST_CASE("tamper: two swapped records are named as reordered") {
   Fixture f(5);
-  auto lines = Lines(f.log);
-  std::swap(lines[2], lines[3]);
-  WriteLines(f.log, lines);
-  VerifyResult v = f.Verify();
+  VerifyResult v = f.VerifyAfter([](auto& lines) { std::swap(lines[2], lines[3]); });
   CHECK(v.problem == Problem::kReordered);
   CHECK(v.bad_seq == 3);
 }
 
 TEST_CASE("tamper: a forged record signed by another key is named as inserted") {
   Fixture f(5);
-  auto lines = Lines(f.log);
   hive::audit::KeyPair other = hive::audit::GenerateKeyPair();
-  lines.insert(lines.begin() + 2, Forge(other, 3, HashOf(lines[1])));
-  WriteLines(f.log, lines);
-  VerifyResult v = f.Verify();
+  VerifyResult v = f.VerifyAfter(
+      [&](auto& lines) { lines.insert(lines.begin() + 2, Forge(other, 3, HashOf(lines[1]))); });
   CHECK(v.problem == Problem::kInserted);
   CHECK(v.bad_seq == 3);
   CHECK(v.message.find("signed by key " + other.public_hex.substr(0, 16)) != std::string::npos);
@@ -221,10 +218,9 @@ TEST_CASE("tamper: a forged record signed by another key is named as inserted") 
 
 TEST_CASE("tamper: a record appended with another key is named as signed by another key") {
   Fixture f(3);
-  auto lines = Lines(f.log);
-  lines.push_back(Forge(hive::audit::GenerateKeyPair(), 4, HashOf(lines[2])));
-  WriteLines(f.log, lines);
-  VerifyResult v = f.Verify();
+  VerifyResult v = f.VerifyAfter([](auto& lines) {
+    lines.push_back(Forge(hive::audit::GenerateKeyPair(), 4, HashOf(lines[2])));
+  });
   CHECK(v.problem == Problem::kOtherKey);
   CHECK(v.bad_seq == 4);
 }
@@ -241,10 +237,9 @@ TEST_CASE("tamper: a log re-signed wholesale by another key fails against the tr
 
 TEST_CASE("tamper: record 1 replaced by one signed with another key is named, not record 2") {
   Fixture f(3);
-  auto lines = Lines(f.log);
-  lines[0] = Forge(hive::audit::GenerateKeyPair(), 1, std::string(hive::audit::kGenesisPrev));
-  WriteLines(f.log, lines);
-  VerifyResult v = f.Verify();
+  VerifyResult v = f.VerifyAfter([](auto& lines) {
+    lines[0] = Forge(hive::audit::GenerateKeyPair(), 1, std::string(hive::audit::kGenesisPrev));
+  });
   CHECK(v.problem == Problem::kOtherKey);
   CHECK(v.bad_seq == 1);
 }
