@@ -78,6 +78,11 @@ class SandboxTestCase(unittest.TestCase):
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def assertNoRunState(self):
+        runs = os.path.join(self.state_dir, "runs")
+        self.assertEqual(os.listdir(runs) if os.path.isdir(runs) else [], [],
+                         "a refused run left its run directory behind")
+
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
 
