@@ -93,7 +93,9 @@ enum class Problem {
 const char* ProblemName(Problem p);
 
 struct VerifyOptions {
-  std::string trusted_key;         // public key, 64 hex digits; must sign at least one record
+  // Public key, 64 hex digits; it must sign at least one record. Empty: no anchor, only the
+  // chain and each record's signature by the key it names are checked.
+  std::string trusted_key;
   std::optional<Head> since_head;  // the log must still contain this record, unchanged
 };
 
