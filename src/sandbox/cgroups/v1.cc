@@ -148,6 +148,16 @@ Result<Stats> V1Manager::ReadStats() {
       st.usage.cpu_system_ms = ticks["system"] * 1000 / hz;
     }
     HIVE_ASSIGN_OR_RETURN(st.cpu_usage_ns, d->ReadU64("cpuacct.usage"));
+    // The user/system split is sampled at each tick and can be off by tens of percent for a
+    // short run; cpuacct.usage is exact. Keep the split, scale it to the exact total.
+    const uint64_t split_ms = st.usage.cpu_user_ms + st.usage.cpu_system_ms;
+    const uint64_t total_ms = st.cpu_usage_ns / 1000000;
+    if (split_ms > 0) {
+      st.usage.cpu_user_ms = total_ms * st.usage.cpu_user_ms / split_ms;
+      st.usage.cpu_system_ms = total_ms - st.usage.cpu_user_ms;
+    } else {
+      st.usage.cpu_user_ms = total_ms;
+    }
   }
   if (const CgroupDir* d = For("blkio")) {
     HIVE_ASSIGN_OR_RETURN(std::string text, d->Read("blkio.throttle.io_service_bytes_recursive"));
