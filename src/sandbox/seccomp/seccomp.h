@@ -109,7 +109,8 @@ class Listener {
 // Drops the in-process cache (tests; embedders that reload profiles).
 void ClearProcessCache();
 
-// Describes the filter for the report's `enforced` section (placed under "seccomp").
+// Describes the filter for the report's `enforced` section (placed under "seccomp"). When
+// Install gave no listener although f.notify, set ["denials_recorded"] = false.
 nlohmann::json Enforced(const Filter& f);
 
 // Whether this kernel supports SECCOMP_RET_USER_NOTIF (Linux 5.0+).
