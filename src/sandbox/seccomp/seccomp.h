@@ -15,7 +15,10 @@
 //   // child, last step before execve (no allocation)
 //   int listener = -1;
 //   if (int err = hive::seccomp::Install(filter, &listener); err < 0) Fail("seccomp", -err);
-//   // parent: fd = pidfd_getfd(pidfd, listener, 0), then in the epoll loop
+//   // child: send `listener` (the number) to the parent, wait for its go-ahead, then
+//   // execve. The listener is close-on-exec: if the child execs before the parent holds
+//   // its copy, the filter loses its listener and every denial answers ENOSYS, unrecorded.
+//   // parent: fd = pidfd_getfd(pidfd, listener, 0), send the go-ahead; in the epoll loop
 //   hive::seccomp::Listener l(fd, filter);
 //   on EPOLLIN: HIVE_TRY(l.HandleOne());   on EPOLLHUP: stop watching (no task left)
 //   report.violations = l.Violations();
