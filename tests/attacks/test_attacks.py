@@ -211,13 +211,6 @@ def add_probe_tests():
         setattr(AttackSuite, "test_" + probe["name"].replace("-", "_"), test)
 
 
-def sandboxes_work():
-    """hive-run exec can run /bin/true (else: which part is missing)."""
-    r = subprocess.run([hive_test.HIVE_RUN, "--state-dir", tempfile.mkdtemp(prefix="hive-probe-"),
-                        "exec", "--", "/bin/true"], capture_output=True, text=True, timeout=60)
-    return r.returncode == 0, (r.stderr or r.stdout).strip()
-
-
 if __name__ == "__main__":
     if os.geteuid() != 0:
         print("skipped: the attack suite needs root")
@@ -225,9 +218,6 @@ if __name__ == "__main__":
     if not ATTACK or not os.path.exists(ATTACK):
         print("HIVE_ATTACK is not set to the built attack program")
         sys.exit(1)
-    ok, why = sandboxes_work()
-    if not ok and "not implemented" in why:
-        print(f"skipped: this build cannot run sandboxes yet ({why})")
-        sys.exit(hive_test.SKIP)
+    hive_test.exit_if_sandboxes_unavailable()
     add_probe_tests()
     unittest.main(verbosity=2)
