@@ -262,12 +262,13 @@ void OpenByHandle(Run& r, const Args&) {
 }
 
 void WriteSystemDir(Run& r, const std::string& dir) {
-  TryWriteOpen(r, dir + "/hive-attack-" + std::to_string(getpid()), O_WRONLY | O_CREAT | O_EXCL);
+  std::string name = "hive-attack-" + std::to_string(getpid());
+  TryWriteOpen(r, dir == "/" ? "/" + name : dir + "/" + name, O_WRONLY | O_CREAT | O_EXCL);
   Remount(r, dir);
 }
 void WriteEtc(Run& r, const Args&) { WriteSystemDir(r, "/etc"); }
 void WriteUsr(Run& r, const Args&) { WriteSystemDir(r, "/usr/bin"); }
-void WriteRoot(Run& r, const Args&) { WriteSystemDir(r, ""); }
+void WriteRoot(Run& r, const Args&) { WriteSystemDir(r, "/"); }
 
 void MountTmpfs(Run& r, const Args&) {
   mkdir("/tmp/hive-attack-mnt", 0700);

@@ -372,6 +372,21 @@ Result<Filter> Compile(const Profile* profile, const CompileOptions& options) {
                  fmt::format("seccomp program has {} instructions, the kernel takes {}",
                              prog.size(), BPF_MAXINSNS));
   }
+  if (o.notify) {
+    // The payload hands its listener to the supervisor with read(2) and write(2) after the
+    // filter is on; were they denied, the call would wait for a listener nobody holds yet.
+    for (const char* name : {"read", "write"}) {
+      seccomp_data d{};
+      d.arch = native;
+      d.nr = SyscallNumber(native, name);
+      if (bpf::Run(prog, d).action != SECCOMP_RET_ALLOW) {
+        return Error(Code::kInvalidArgument,
+                     fmt::format("{}: the profile denies {}(2), which every sandboxed program "
+                                 "(and hive-run's hand-over of the seccomp listener) needs",
+                                 profile ? profile->source : "seccomp", name));
+      }
+    }
+  }
   f.errno_program = prog;
   f.program = o.notify ? NotifyVariant(std::move(prog)) : std::move(prog);
   return f;
