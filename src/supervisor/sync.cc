@@ -49,6 +49,19 @@ bool Receive(int fd, Message* out) noexcept {
 
 namespace {
 
+// A one-message header with room for one descriptor.
+struct FdHeader {
+  iovec iov;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr mh = {};
+  explicit FdHeader(Message* m) : iov{m, sizeof *m} {
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+  }
+};
+
 // What a received message means when `want` was expected.
 Status Judge(const Message& m, Msg want) {
   if (m.type == want) return Ok();
@@ -67,21 +80,15 @@ Status Judge(const Message& m, Msg want) {
 bool SendFd(int fd, Msg type, int passed_fd) noexcept {
   Message m;
   m.type = type;
-  iovec iov{&m, sizeof m};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  FdHeader h(&m);
+  cmsghdr* c = CMSG_FIRSTHDR(&h.mh);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
   ssize_t n;
   do {
-    n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    n = sendmsg(fd, &h.mh, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   return n == static_cast<ssize_t>(sizeof m);
 }
@@ -107,18 +114,12 @@ bool Read(int fd, Message* out) noexcept {
 
 Status ExpectFd(int fd, Msg want, Message* out, int* passed) {
   *passed = -1;
-  iovec iov{out, sizeof *out};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
+  FdHeader h(out);
   ssize_t n;
   do {
-    n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    n = recvmsg(fd, &h.mh, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h.mh); n > 0 && c; c = CMSG_NXTHDR(&h.mh, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       memcpy(passed, CMSG_DATA(c), sizeof(int));
     }

@@ -214,6 +214,19 @@ void SetnsInto(Run& r, const std::string& ns_file, int type) {
   if (fd >= 0) close(fd);
 }
 
+// Mounts `type` on a fresh directory under /tmp; whatever got mounted is taken down again.
+void TryMount(Run& r, const char* type, const char* source, unsigned long flags = 0,
+              const char* data = nullptr) {
+  std::string target = std::string("/tmp/hive-attack-") + type;
+  mkdir(target.c_str(), 0700);
+  std::string what = std::string("mount ") + type + (data ? std::string(" (") + data + ")" : "");
+  if (r.Step(what + " on " + target,
+             syscall(SYS_mount, source, target.c_str(), type, flags, data)) == 0) {
+    umount2(target.c_str(), MNT_DETACH);
+  }
+  rmdir(target.c_str());
+}
+
 std::string StatusField(const char* field) {
   FILE* f = std::fopen("/proc/self/status", "re");
   if (!f) return "";
@@ -270,25 +283,13 @@ void WriteEtc(Run& r, const Args&) { WriteSystemDir(r, "/etc"); }
 void WriteUsr(Run& r, const Args&) { WriteSystemDir(r, "/usr/bin"); }
 void WriteRoot(Run& r, const Args&) { WriteSystemDir(r, "/"); }
 
-void MountTmpfs(Run& r, const Args&) {
-  mkdir("/tmp/hive-attack-mnt", 0700);
-  if (r.Step("mount tmpfs /tmp/hive-attack-mnt",
-             syscall(SYS_mount, "tmpfs", "/tmp/hive-attack-mnt", "tmpfs", 0, nullptr)) == 0) {
-    umount2("/tmp/hive-attack-mnt", MNT_DETACH);
-  }
-  rmdir("/tmp/hive-attack-mnt");
-}
+void MountTmpfs(Run& r, const Args&) { TryMount(r, "tmpfs", "tmpfs"); }
 
 void UmountProbe(Run& r, const Args&) { Umount(r, "/hive-attack-not-a-mount"); }
 
 void BindMountRoot(Run& r, const Args&) {
-  mkdir("/tmp/hive-attack-bind", 0700);
-  if (r.Step("mount --rbind / /tmp/hive-attack-bind",
-             syscall(SYS_mount, "/", "/tmp/hive-attack-bind", nullptr, MS_BIND | MS_REC,
-                     nullptr)) == 0) {
-    umount2("/tmp/hive-attack-bind", MNT_DETACH);
-  }
-  rmdir("/tmp/hive-attack-bind");
+  // The type is ignored for a bind; it only names the target directory.
+  TryMount(r, "bind", "/", MS_BIND | MS_REC);
 }
 
 void ChrootProbe(Run& r, const Args&) { r.Step("chroot /tmp", syscall(SYS_chroot, "/tmp")); }
@@ -624,12 +625,7 @@ void ProcSysWrite(Run& r, const Args&) {
 void CorePattern(Run& r, const Args&) {
   TryWriteOpen(r, "/proc/sys/kernel/core_pattern");
   // A fresh procfs has a writable /proc/sys where the sandbox's is read-only.
-  mkdir("/tmp/hive-attack-proc", 0700);
-  if (r.Step("mount proc /tmp/hive-attack-proc",
-             syscall(SYS_mount, "proc", "/tmp/hive-attack-proc", "proc", 0, nullptr)) == 0) {
-    umount2("/tmp/hive-attack-proc", MNT_DETACH);
-  }
-  rmdir("/tmp/hive-attack-proc");
+  TryMount(r, "proc", "proc");
 }
 
 void SysrqTrigger(Run& r, const Args&) {
@@ -667,32 +663,17 @@ void ProcKcore(Run& r, const Args&) {
 
 void SysWrite(Run& r, const Args&) {
   TryWriteOpen(r, "/sys/kernel/mm/ksm/run");
-  mkdir("/tmp/hive-attack-sys", 0700);
-  if (r.Step("mount sysfs /tmp/hive-attack-sys",
-             syscall(SYS_mount, "sysfs", "/tmp/hive-attack-sys", "sysfs", 0, nullptr)) == 0) {
-    umount2("/tmp/hive-attack-sys", MNT_DETACH);
-  }
-  rmdir("/tmp/hive-attack-sys");
+  TryMount(r, "sysfs", "sysfs");
 }
 
 void CgroupEscape(Run& r, const Args&) {
   TryWriteOpen(r, "/sys/fs/cgroup/cgroup.procs");
-  mkdir("/tmp/hive-attack-cg", 0700);
-  if (r.Step("mount cgroup2 /tmp/hive-attack-cg",
-             syscall(SYS_mount, "none", "/tmp/hive-attack-cg", "cgroup2", 0, nullptr)) == 0) {
-    umount2("/tmp/hive-attack-cg", MNT_DETACH);
-  }
-  rmdir("/tmp/hive-attack-cg");
+  TryMount(r, "cgroup2", "none");
 }
 
 void ReleaseAgent(Run& r, const Args&) {
   // The cgroup v1 release_agent escape starts with mounting a v1 hierarchy.
-  mkdir("/tmp/hive-attack-rdma", 0700);
-  if (r.Step("mount cgroup (v1, rdma) /tmp/hive-attack-rdma",
-             syscall(SYS_mount, "cgroup", "/tmp/hive-attack-rdma", "cgroup", 0, "rdma")) == 0) {
-    umount2("/tmp/hive-attack-rdma", MNT_DETACH);
-  }
-  rmdir("/tmp/hive-attack-rdma");
+  TryMount(r, "cgroup", "cgroup", 0, "rdma");
 }
 
 void MknodDevice(Run& r, const Args&) {
