@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -23,8 +25,10 @@
 #include "base/pidfd.h"
 #include "base/unique_fd.h"
 #include "sandbox/cgroups/cgroups.h"
+#include "sandbox/landlock/landlock.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/rlimits.h"
+#include "sandbox/seccomp/seccomp.h"
 #include "supervisor/child.h"
 #include "supervisor/sync.h"
 
@@ -207,6 +211,21 @@ void ClassifyExit(int status, bool timed_out, bool interrupted, RunReport* r) {
   }
 }
 
+// Denials the listener counted: the report's violations, and one alert naming them.
+void RecordViolations(const std::optional<seccomp::Listener>& listener, RunReport* r) {
+  if (!listener || listener->total() == 0) return;
+  std::vector<Violation> denied = listener->Violations();
+  std::string names;
+  for (const Violation& v : denied) {
+    names += fmt::format("{}{} x{}", names.empty() ? "" : ", ", v.detail, v.count);
+  }
+  r->alerts.push_back({"violation",
+                       fmt::format("{} denied system call{}: {}", listener->total(),
+                                   listener->total() == 1 ? "" : "s", names),
+                       static_cast<double>(listener->total()), 0});
+  r->violations.insert(r->violations.end(), denied.begin(), denied.end());
+}
+
 }  // namespace
 
 RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
@@ -238,8 +257,20 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   if (Status s = caps::Prepare(spec.process.capabilities, &caps_plan); !s.ok()) {
     return setup_error(s);
   }
+  // Landlock and seccomp are decided here, in the parent; the child only applies them.
+  auto landlock_rules = landlock::Prepare(spec);
+  if (!landlock_rules.ok()) return setup_error(landlock_rules.status());
+  for (const std::string& gap : landlock_rules->not_enforced) {
+    report.warnings.push_back("landlock (best effort): not enforced: " + gap);
+  }
+  report.enforced["landlock"] = landlock::Enforced(*landlock_rules);
+  auto filter = seccomp::Prepare(spec, options.seccomp_cache_dir);
+  if (!filter.ok()) return setup_error(filter.status());
+  report.enforced["seccomp"] = seccomp::Enforced(*filter);
   auto ctx = PrepareChild(spec, *plan, rlimits, caps_plan);
   if (!ctx.ok()) return setup_error(ctx.status());
+  ctx->landlock = &*landlock_rules;
+  ctx->seccomp = &*filter;
   auto out_fd = OpenCapture(options.stdout_path);
   auto err_fd = OpenCapture(options.stderr_path);
   if (!out_fd.ok()) return setup_error(out_fd.status());
@@ -269,9 +300,48 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   out_fd->Reset();
   err_fd->Reset();
 
-  // Setup: messages until the payload has exec'd (or setup failed).
   sync::Message msg;
+  // sync 3, 3b, 4: take the payload's seccomp listener before it may exec.
+  std::optional<seccomp::Listener> listener;
+  if (filter->notify && !filter->program.empty()) {
+    int passed = -1;
+    if (Status s = sync::ExpectFd(sb.sync.get(), sync::Msg::kPayloadPidfd, &msg, &passed);
+        !s.ok()) {
+      return setup_error(s.Wrap("set up the sandbox"));
+    }
+    UniqueFd payload(passed);
+    if (Status s = sync::Expect(sb.sync.get(), sync::Msg::kListenerFd, &msg); !s.ok()) {
+      return setup_error(s.Wrap("set up the sandbox"));
+    }
+    if (msg.value >= 0) {
+      int fd = static_cast<int>(syscall(SYS_pidfd_getfd, payload.get(), msg.value, 0));
+      if (fd < 0) return setup_error(Errno("take the seccomp listener from the sandbox"));
+      listener.emplace(fd, *filter);
+    } else {
+      report.enforced["seccomp"]["denials_recorded"] = false;
+      report.warnings.push_back(
+          "seccomp: denied system calls are answered but not recorded: a seccomp listener "
+          "already exists above hive-run (nested sandbox)");
+    }
+    if (!sync::Send(sb.sync.get(), sync::Msg::kListenerTaken)) {
+      return setup_error(Errno("release the payload"));
+    }
+  }
+
+  // Setup: messages until the payload has exec'd (or setup failed). Its execve, and what
+  // runs right after it, may already be denied: answer the listener meanwhile.
+  while (listener) {
+    struct pollfd p[2] = {{sb.sync.get(), POLLIN, 0}, {listener->fd(), POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return setup_error(Errno("wait for the sandbox's exec"));
+    }
+    if (p[1].revents & POLLIN) (void)listener->HandleOne();
+    bool listener_gone = (p[1].revents & POLLHUP) && !(p[1].revents & POLLIN);
+    if ((p[0].revents & (POLLIN | POLLHUP)) || listener_gone) break;
+  }
   if (Status s = sync::Expect(sb.sync.get(), sync::Msg::kExecOk, &msg); !s.ok()) {
+    RecordViolations(listener, &report);
     if (msg.type == sync::Msg::kExecFailed) {
       report.outcome = Outcome::kFailure;
       report.exit_code = msg.err == ENOENT || msg.err == ENOTDIR ? 127 : 126;
@@ -318,7 +388,9 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
     arm_fd(cpu_timer.get(), static_cast<double>(spec.limits.cpu_seconds) / parallelism);
   }
   bool cpu_killed = false;
-  for (int fd : {sb.pidfd.get(), sigfd.get(), timer.get(), cpu_timer.get()}) {
+  for (int fd : {sb.pidfd.get(), sigfd.get(), timer.get(), cpu_timer.get(),
+                 listener ? listener->fd() : -1}) {
+    if (fd < 0) continue;
     struct epoll_event ev = {};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -338,6 +410,14 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
       int fd = events[i].data.fd;
       if (fd == sb.pidfd.get()) {
         exited = true;
+      } else if (listener && fd == listener->fd()) {
+        // A denied call waits for our answer; only denied calls come here.
+        if (events[i].events & EPOLLIN) {
+          if (Status s = listener->HandleOne(); !s.ok()) report.warnings.push_back(s.message());
+        } else {
+          // EPOLLHUP: no task uses the filter any more.
+          epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
+        }
       } else if (fd == timer.get()) {
         uint64_t ticks;
         if (read(timer.get(), &ticks, sizeof ticks) < 0) {
@@ -393,6 +473,7 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
     payload_status = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : SIGKILL;
   }
   ClassifyExit(payload_status, timed_out, interrupted, &report);
+  RecordViolations(listener, &report);
 
   report.usage.cpu_user_ms = ToMs(ru.ru_utime);
   report.usage.cpu_system_ms = ToMs(ru.ru_stime);
