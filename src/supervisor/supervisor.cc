@@ -294,6 +294,13 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   auto cg = cgroups::CreateForRun(spec.run_id, spec.limits, spec.cgroups_path, IoPaths(spec));
   if (!cg.ok()) return setup_error(cg.status().Wrap("create the run's cgroups"));
   for (const std::string& w : (*cg)->Warnings()) report.warnings.push_back(w);
+  report.enforced["namespaces"] = {"user", "mount", "pid", "net", "uts", "ipc", "cgroup"};
+  report.enforced["rootfs"] = {{"read_only", spec.root.read_only},
+                               {"writable_paths", spec.writable_paths},
+                               {"private_tmp_mb", spec.limits.tmp_size_mb}};
+  report.enforced["capabilities"] = spec.process.capabilities;
+  report.enforced["no_new_privs"] = true;
+  report.enforced["cgroup_limits_not_enforced"] = (*cg)->Warnings();
 
   Sandbox sb;
   if (Status s = Launch(spec, *ctx, *plan, **cg, &sb); !s.ok()) return setup_error(s);
