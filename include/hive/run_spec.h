@@ -100,6 +100,7 @@ struct RunSpec {
   AlertThresholds alert_thresholds;
   std::string policy_source;
   std::string policy_sha256;
+  std::vector<std::string> warnings;  // what compiling weakened or skipped, for the report
 };
 
 }  // namespace hive

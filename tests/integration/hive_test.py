@@ -39,8 +39,8 @@ def cgroup_snapshot():
     return sorted(found)
 
 
-def hive_processes(state_dir):
-    """Processes whose command line mentions this test's state dir (the runs it started)."""
+def hive_processes(marker):
+    """Processes whose command line mentions `marker` (this test's own runs and payloads)."""
     pids = []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
@@ -50,7 +50,7 @@ def hive_processes(state_dir):
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if state_dir in cmd:
+        if marker in cmd:
             pids.append((int(name), cmd))
     return pids
 
@@ -65,12 +65,14 @@ class SandboxTestCase(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="hive-test-")
         os.chmod(self.tmp, 0o755)
         self.state_dir = os.path.join(self.tmp, "state")
+        # Passed to payloads as an argument so leftovers can be found by their command line.
+        self.marker = os.path.basename(self.tmp)
         self.mounts_before = mount_snapshot()
         self.cgroups_before = cgroup_snapshot()
 
     def tearDown(self):
         try:
-            self.assertEqual(hive_processes(self.state_dir), [], "processes left running")
+            self.assertEqual(hive_processes(self.marker), [], "processes left running")
             self.assertEqual(mount_snapshot(), self.mounts_before, "mounts left behind")
             self.assertEqual(cgroup_snapshot(), self.cgroups_before, "cgroups left behind")
         finally:

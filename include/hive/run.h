@@ -1,0 +1,65 @@
+// hive::Run: the whole pipeline for one run — policy → RunSpec → sandbox → report → audit.
+//
+// This is what `hive-run script|exec|BUNDLE` and hive::Executor call. A run never throws: a
+// refusal or setup failure is a report with outcome `setup_error` and exit status 125.
+//
+//   hive::RunRequest req;
+//   req.mode = hive::RunMode::kScript;
+//   req.command = {"job.py", "world"};
+//   hive::RunResult r = hive::Run(req);
+//   return r.exit_status;
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hive/bundle.h"
+#include "hive/policy.h"
+#include "hive/report.h"
+#include "hive/run_spec.h"
+
+namespace hive {
+
+enum class RunMode { kScript, kExec, kBundle };
+
+struct RunRequest {
+  RunMode mode = RunMode::kExec;
+  std::string policy_path;           // empty: the bundle's policy.yml, else the built-in policy
+  std::vector<std::string> command;  // exec: CMD ARGS; script: FILE ARGS; bundle: override args
+  std::string bundle_dir;
+  std::vector<std::string> binds;  // "SRC:DST[:rw]"
+  std::vector<std::string> env;    // "NAME=VALUE"
+  std::string workdir;
+  std::optional<double> timeout_seconds;
+  std::optional<uint64_t> memory_mb;
+  std::string run_id;     // generated when empty
+  std::string state_dir;  // resolved by the caller (hive::ResolveStateDir)
+  bool capture = false;   // stdout/stderr to runs/<id>/logs/ instead of passing through
+  std::string report_path;
+};
+
+struct RunResult {
+  RunReport report;
+  int exit_status = 125;
+};
+
+RunResult Run(const RunRequest& request);
+
+// Pieces of the pipeline, public for `policy compile` and tests.
+struct RunPaths {
+  std::string run_dir;  // <state>/runs/<id>
+  std::string input;    // read-only in the sandbox at /run/hive/input
+  std::string output;   // writable in the sandbox at /run/hive/output
+  std::string logs;     // host only
+};
+
+// Interpreter for a script by extension or shebang: {"/usr/bin/python3"} or {"/bin/sh"}...
+Result<std::vector<std::string>> InterpreterFor(const std::string& script_path);
+
+// Policy (+ bundle config) → RunSpec. The policy is a ceiling: a config.json that asks for
+// more than it allows is refused with both values named.
+Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& request,
+                               const Bundle* bundle, const RunPaths* paths);
+
+}  // namespace hive

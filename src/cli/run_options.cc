@@ -1,0 +1,124 @@
+#include "cli/run_options.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "hive/state_dir.h"
+
+namespace hive::cli {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "hive-run: %s\n", message.c_str());
+  return 125;
+}
+
+ParsedRun ParseRunOptions(int argc, char** argv, bool stop_at_positional) {
+  ParsedRun p;
+  std::string state_flag;
+  int i = 1;
+  auto value = [&](std::string_view opt, std::string* out) {
+    std::string_view arg = argv[i];
+    if (arg.size() > opt.size() && arg[opt.size()] == '=') {
+      *out = std::string(arg.substr(opt.size() + 1));
+      return true;
+    }
+    if (i + 1 >= argc) {
+      p.error = fmt::format("{} needs a value", opt);
+      return false;
+    }
+    *out = argv[++i];
+    return true;
+  };
+  auto is = [&](std::string_view opt) {
+    std::string_view arg = argv[i];
+    return arg == opt || (arg.size() > opt.size() && arg.substr(0, opt.size()) == opt &&
+                          arg[opt.size()] == '=');
+  };
+  for (; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string v;
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.empty() || arg[0] != '-') {
+      if (stop_at_positional) break;
+      p.positional.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--quiet" || arg == "-q") {
+      p.quiet = true;
+    } else if (arg == "--capture") {
+      p.request.capture = true;
+    } else if (is("--policy")) {
+      if (!value("--policy", &p.request.policy_path)) return p;
+    } else if (is("--report")) {
+      if (!value("--report", &p.request.report_path)) return p;
+      p.request.report_path = AbsolutePath(p.request.report_path, "");
+    } else if (is("--bind")) {
+      if (!value("--bind", &v)) return p;
+      p.request.binds.push_back(v);
+    } else if (is("--env")) {
+      if (!value("--env", &v)) return p;
+      if (v.empty() || v[0] == '=' || v.find('=') == std::string::npos) {
+        p.error = fmt::format("--env: expected NAME=VALUE, got `{}`", v);
+        return p;
+      }
+      p.request.env.push_back(v);
+    } else if (is("--workdir")) {
+      if (!value("--workdir", &p.request.workdir)) return p;
+    } else if (is("--id")) {
+      if (!value("--id", &p.request.run_id)) return p;
+    } else if (is("--state-dir")) {
+      if (!value("--state-dir", &state_flag)) return p;
+    } else if (is("--timeout")) {
+      if (!value("--timeout", &v)) return p;
+      char* end = nullptr;
+      double t = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(t > 0) || t > 31536000) {
+        p.error = fmt::format("--timeout: expected seconds > 0, got `{}`", v);
+        return p;
+      }
+      p.request.timeout_seconds = t;
+    } else if (is("--memory")) {
+      if (!value("--memory", &v)) return p;
+      char* end = nullptr;
+      unsigned long long mb = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || mb == 0) {
+        p.error = fmt::format("--memory: expected a positive number of MiB, got `{}`", v);
+        return p;
+      }
+      p.request.memory_mb = mb;
+    } else {
+      p.error = fmt::format("unknown option `{}` (see hive-run --help)", arg);
+      return p;
+    }
+  }
+  for (; i < argc; ++i) p.positional.emplace_back(argv[i]);
+  p.request.state_dir = ResolveStateDir(state_flag);
+  return p;
+}
+
+int ExecuteRun(const ParsedRun& parsed) {
+  RunResult r = Run(parsed.request);
+  if (!r.report.error.empty() && r.exit_status == 125) return Fail(r.report.error);
+  if (!r.report.error.empty()) std::fprintf(stderr, "hive-run: %s\n", r.report.error.c_str());
+  if (!parsed.quiet) {
+    for (const std::string& w : r.report.warnings) {
+      std::fprintf(stderr, "hive-run: warning: %s\n", w.c_str());
+    }
+    if (r.report.outcome == Outcome::kTimeout) {
+      std::fprintf(stderr, "hive-run: run %s stopped at the %gs timeout\n", r.report.run_id.c_str(),
+                   r.report.limits.timeout_seconds);
+    } else if (!r.report.killed_by.empty() && r.report.killed_by != "interrupted") {
+      std::fprintf(stderr, "hive-run: run %s stopped: %s\n", r.report.run_id.c_str(),
+                   r.report.killed_by.c_str());
+    }
+  }
+  return r.exit_status;
+}
+
+}  // namespace hive::cli

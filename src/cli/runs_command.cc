@@ -1,0 +1,95 @@
+// hive-run runs list | show ID | clean [--keep-logs]
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/files.h"
+#include "cli/commands.h"
+#include "cli/run_options.h"
+#include "hive/state_dir.h"
+
+namespace hive::cli {
+namespace {
+
+std::vector<std::string> RunIds(const std::string& runs) {
+  std::vector<std::string> ids;
+  if (DIR* d = opendir(runs.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
+    }
+    closedir(d);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace
+
+int RunsCommand(int argc, char** argv) {
+  constexpr const char* kUsage =
+      "runs: usage: hive-run runs list | show ID | clean [--keep-logs] [--state-dir DIR]";
+  std::string state_flag, verb, id;
+  bool keep_logs = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--state-dir" && i + 1 < argc) state_flag = argv[++i];
+    else if (a.substr(0, 12) == "--state-dir=") state_flag = std::string(a.substr(12));
+    else if (a == "--keep-logs") keep_logs = true;
+    else if (verb.empty()) verb = a;
+    else if (id.empty()) id = a;
+    else return Fail(kUsage);
+  }
+  const std::string runs = ResolveStateDir(state_flag) + "/runs";
+  if (verb == "list") {
+    for (const std::string& rid : RunIds(runs)) {
+      auto text = ReadFile(runs + "/" + rid + "/logs/execution.json");
+      std::string outcome = "-", exit_status = "-", command;
+      if (text.ok()) {
+        auto j = nlohmann::json::parse(*text, nullptr, false);
+        if (!j.is_discarded()) {
+          outcome = j.value("outcome", "-");
+          exit_status = std::to_string(j.value("exit_status", -1));
+          for (const auto& a : j.value("command", nlohmann::json::array())) {
+            command += (command.empty() ? "" : " ") + a.get<std::string>();
+          }
+        }
+      }
+      std::printf("%-28s %-16s %4s  %s\n", rid.c_str(), outcome.c_str(), exit_status.c_str(),
+                  command.c_str());
+    }
+    return 0;
+  }
+  if (verb == "show") {
+    if (id.empty() || id.find('/') != std::string::npos || id[0] == '.') return Fail(kUsage);
+    auto text = ReadFile(runs + "/" + id + "/logs/execution.json");
+    if (!text.ok()) return Fail(fmt::format("runs show: no run `{}`: {}", id, text.status().message()));
+    std::fputs(text->c_str(), stdout);
+    return 0;
+  }
+  if (verb == "clean") {
+    std::error_code ec;
+    int n = 0;
+    for (const std::string& rid : RunIds(runs)) {
+      const std::string dir = runs + "/" + rid;
+      if (keep_logs) {
+        std::filesystem::remove_all(dir + "/input", ec);
+        std::filesystem::remove_all(dir + "/output", ec);
+      } else {
+        std::filesystem::remove_all(dir, ec);
+      }
+      if (ec) return Fail(fmt::format("runs clean: remove `{}`: {}", dir, ec.message()));
+      ++n;
+    }
+    std::printf("cleaned %d run%s%s\n", n, n == 1 ? "" : "s", keep_logs ? " (logs kept)" : "");
+    return 0;
+  }
+  return Fail(kUsage);
+}
+
+}  // namespace hive::cli

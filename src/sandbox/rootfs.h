@@ -1,0 +1,56 @@
+// hive::rootfs: how the sandbox's root filesystem is assembled.
+//
+// The root is always a fresh tmpfs. Everything that comes from the host (a bundle's rootfs
+// entries, /usr for the built-in sandbox, binds, device nodes) is opened by the parent as a
+// detached mount tree (open_tree OPEN_TREE_CLONE) with its attributes already set (read-only,
+// nosuid, nodev, idmapped), so the child — whose uid on the host is unprivileged — never
+// needs host permissions to reach a source. The child attaches each tree at a path resolved
+// inside the new root (openat2 RESOLVE_IN_ROOT), so a symlink in a bundle cannot point a mount
+// outside it, then pivots.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/unique_fd.h"
+#include "hive/run_spec.h"
+
+namespace hive::rootfs {
+
+struct Step {
+  enum class Kind { kTree, kFs, kSymlink, kFile, kDir };
+  Kind kind = Kind::kDir;
+  std::string target;  // relative to the new root, no leading slash ("usr/lib")
+  int tree_fd = -1;    // kTree: detached mount (owned by Plan::trees)
+  bool tree_is_dir = true;
+  std::string fs_type;  // kFs: "proc", "tmpfs", "devpts", "mqueue", "sysfs"
+  std::vector<std::pair<std::string, std::string>> fs_options;  // fsconfig key/value ("" = flag)
+  unsigned fs_attr = 0;  // MOUNT_ATTR_* for fsmount
+  std::string text;      // kSymlink: link target; kFile: contents
+  unsigned mode = 0755;
+};
+
+struct Plan {
+  std::vector<Step> steps;       // before pivot_root, in order
+  std::vector<UniqueFd> trees;   // owns every kTree fd
+  std::vector<int> idmap_trees;  // writable trees to idmap once the user namespace exists
+  std::vector<std::string> masked_paths;    // after pivot_root
+  std::vector<std::string> readonly_paths;  // after pivot_root
+  bool root_readonly = true;
+  std::vector<std::string> warnings;
+};
+
+// Parent, before clone: opens every host source. Errors name the mount and the path.
+Result<Plan> Prepare(const RunSpec& spec);
+
+// Parent, after the child's user namespace is mapped: idmaps writable trees through `userns`.
+// Returns an Unsupported status when the filesystem cannot idmap.
+Status IdmapWritableTrees(const Plan& plan, int userns_fd);
+
+// Child: builds the root under `base` (a directory that exists in the child's mount
+// namespace), pivots into it and applies masked/readonly paths. noexcept, no allocation.
+// Returns 0 or -errno with *step and *detail naming what failed.
+int Build(const Plan& plan, const char* base, const char** step, const char** detail) noexcept;
+
+}  // namespace hive::rootfs

@@ -1,0 +1,170 @@
+// The child's setup sequence. The order is the security argument:
+//
+//   1. wait for the parent's go-ahead (id maps written, cgroup joined, binds idmapped)
+//   2. own session (no controlling terminal to inject into), own cgroup namespace, hostname
+//   3. mounts private; root assembled on a tmpfs; pivot_root; old root detached; /proc masked
+//   4. rlimits
+//   5. Landlock (needs the final paths, before privileges are gone)
+//   6. sandbox uid/gid, every capability dropped, no_new_privs
+//   7. every fd but 0-2 marked close-on-exec
+//   8. fork: this process stays as pid 1 (reaps, forwards signals, reports the payload's
+//      status); the payload installs seccomp last and execs with a clean environment.
+//
+// Nothing here allocates: the parent prepared every string and structure.
+#include "supervisor/child.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sandbox/rlimits.h"
+#include "supervisor/sync.h"
+
+namespace hive {
+namespace {
+
+[[noreturn]] void Fail(int sync_fd, const char* step, const char* detail, int err) noexcept {
+  sync::Send(sync_fd, sync::Msg::kSetupFailed, err, 0, step, detail);
+  _exit(125);
+}
+
+constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+                              SIGALRM, SIGWINCH, SIGCONT, SIGTSTP};
+
+void NoopHandler(int) {}
+
+[[noreturn]] void Payload(const ChildContext& ctx, int exec_pipe) noexcept {
+  sigset_t none;
+  sigemptyset(&none);
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig : kForwarded) sigaction(sig, &dfl, nullptr);
+  sigaction(SIGCHLD, &dfl, nullptr);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  // HOOK(seccomp): install the filter here, last before execve.
+
+  int err = ENOENT;
+  for (const std::string& path : ctx.exec_paths) {
+    execve(path.c_str(), ctx.argv.data(), ctx.envp.data());
+    // Keep looking along PATH on ENOENT; remember a permission problem if nothing runs.
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+  }
+  int32_t e = err;
+  if (write(exec_pipe, &e, sizeof e) < 0) {
+  }
+  _exit(127);
+}
+
+// pid 1 of the sandbox: forwards signals to the payload and reports its wait status.
+[[noreturn]] void Init(const ChildContext& ctx, pid_t payload, int exec_pipe) noexcept {
+  int32_t exec_err = 0;
+  ssize_t n;
+  do {
+    n = read(exec_pipe, &exec_err, sizeof exec_err);
+  } while (n < 0 && errno == EINTR);
+  close(exec_pipe);
+  if (n == sizeof exec_err) {
+    sync::Send(ctx.sync_fd, sync::Msg::kExecFailed, exec_err, 0, "execve", ctx.argv[0]);
+    int status;
+    waitpid(payload, &status, 0);
+    _exit(exec_err == ENOENT || exec_err == ENOTDIR ? 127 : 126);
+  }
+  sync::Send(ctx.sync_fd, sync::Msg::kExecOk);  // sync 5
+
+  sigset_t all;
+  sigfillset(&all);
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&all, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      kill(payload, sig);
+      continue;
+    }
+    int status;
+    pid_t p;
+    while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (p == payload) {
+        sync::Send(ctx.sync_fd, sync::Msg::kExited, 0, status);  // sync 6
+        _exit(0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void ChildMain(const ChildContext& ctx) noexcept {
+  const int fd = ctx.sync_fd;
+  sync::Message go;
+  // sync 1: nothing happens until the parent has mapped our ids and placed us in the cgroup.
+  if (!sync::Receive(fd, &go) || go.type != sync::Msg::kGo) _exit(125);
+  // If hive-run dies, so does the sandbox: pid 1 dying takes the whole pid namespace with it.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail(fd, "set parent-death signal", "", errno);
+  // Until now we carried the parent's host ids, which mean nothing in our namespace; become
+  // the namespace's root (mapped to the unprivileged host range) to own what we create.
+  if (setresgid(0, 0, 0) != 0) Fail(fd, "become root of the user namespace (gid)", "", errno);
+  if (setresuid(0, 0, 0) != 0) Fail(fd, "become root of the user namespace (uid)", "", errno);
+
+  if (setsid() < 0) Fail(fd, "setsid", "", errno);
+  if (unshare(CLONE_NEWCGROUP) != 0) Fail(fd, "unshare cgroup namespace", "", errno);
+  if (sethostname(ctx.hostname, strlen(ctx.hostname)) != 0) {
+    Fail(fd, "sethostname", ctx.hostname, errno);
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    Fail(fd, "make mounts private", "/", errno);
+  }
+  const char* step = "";
+  const char* detail = "";
+  if (int r = rootfs::Build(*ctx.rootfs, ctx.root_base, &step, &detail); r < 0) {
+    Fail(fd, step, detail, -r);
+  }
+
+  int failed_resource = 0;
+  if (rlimits::Apply(*ctx.rlimits, &failed_resource) < 0) Fail(fd, "setrlimit", "", errno);
+
+  // HOOK(landlock): apply the ruleset here.
+
+  if (setgroups(ctx.groups.size(), ctx.groups.data()) != 0) Fail(fd, "setgroups", "", errno);
+  if (setresgid(ctx.gid, ctx.gid, ctx.gid) != 0) Fail(fd, "setresgid", "", errno);
+  if (setresuid(ctx.uid, ctx.uid, ctx.uid) != 0) Fail(fd, "setresuid", "", errno);
+  if (int r = caps::Apply(*ctx.caps, &step); r < 0) Fail(fd, step, "", -r);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(fd, "set no_new_privs", "", errno);
+  if (chdir(ctx.cwd) != 0) Fail(fd, "chdir", ctx.cwd, errno);
+
+  if (ctx.stdout_fd >= 0 && dup2(ctx.stdout_fd, 1) < 0) Fail(fd, "dup2 stdout", "", errno);
+  if (ctx.stderr_fd >= 0 && dup2(ctx.stderr_fd, 2) < 0) Fail(fd, "dup2 stderr", "", errno);
+  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Fail(fd, "close_range", "", errno);
+
+  // Signals meant for the payload are queued for pid 1 only if it has a handler: the kernel
+  // drops default-action signals sent to a namespace's init.
+  struct sigaction sa = {};
+  sa.sa_handler = NoopHandler;
+  for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
+  sigaction(SIGCHLD, &sa, nullptr);
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, nullptr);
+
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) Fail(fd, "pipe2", "", errno);
+  pid_t payload = fork();
+  if (payload < 0) Fail(fd, "fork the payload", "", errno);
+  if (payload == 0) {
+    close(exec_pipe[0]);
+    Payload(ctx, exec_pipe[1]);
+  }
+  close(exec_pipe[1]);
+  Init(ctx, payload, exec_pipe[0]);
+}
+
+}  // namespace hive

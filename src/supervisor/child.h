@@ -1,0 +1,38 @@
+// The child's side of a run: everything it needs, prepared by the parent before clone3 so the
+// child only makes system calls.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hive/run_spec.h"
+#include "sandbox/capabilities.h"
+#include "sandbox/rootfs.h"
+
+namespace hive {
+
+struct ChildContext {
+  int sync_fd = -1;
+  const char* hostname = nullptr;
+  const rootfs::Plan* rootfs = nullptr;
+  const char* root_base = "/tmp";  // where the new root is assembled before pivot_root
+  const std::vector<RlimitSpec>* rlimits = nullptr;
+  const caps::Plan* caps = nullptr;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  const char* cwd = "/";
+  // execve candidates: args[0] itself when it has a slash, else each PATH entry joined with it.
+  std::vector<std::string> exec_paths;
+  std::vector<char*> argv;  // null-terminated
+  std::vector<char*> envp;  // null-terminated
+  int stdout_fd = -1;       // --capture: files to put at 1 and 2
+  int stderr_fd = -1;
+  // HOOK(landlock): prepared ruleset goes here.
+  // HOOK(seccomp): prepared filter goes here.
+};
+
+// Runs in the cloned child; never returns.
+[[noreturn]] void ChildMain(const ChildContext& ctx) noexcept;
+
+}  // namespace hive

@@ -1,0 +1,199 @@
+// The run pipeline: request → policy → RunSpec → Supervise → report, run directory, audit.
+#include "hive/run.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/files.h"
+#include "hive/state_dir.h"
+#include "supervisor/supervisor.h"
+
+namespace hive {
+namespace {
+
+std::string NewRunId() {
+  unsigned char rnd[4];
+  randombytes_buf(rnd, sizeof rnd);
+  char hex[sizeof rnd * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+  std::string t = Rfc3339Now();  // 2026-11-23T07:44:28.123Z → 20261123-074428
+  std::string stamp;
+  for (char c : t.substr(0, 19)) {
+    if (c == 'T') stamp += '-';
+    else if (c != '-' && c != ':') stamp += c;
+  }
+  return stamp + "-" + hex;
+}
+
+bool ValidRunId(const std::string& id) {
+  if (id.empty() || id.size() > 64 || id[0] == '.') return false;
+  for (char c : id) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+// The run directory exists only for runs that started; a refused run leaves nothing.
+class RunDir {
+ public:
+  explicit RunDir(std::string path) : path_(std::move(path)) {}
+  ~RunDir() {
+    if (!keep_ && !path_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(path_, ec);
+    }
+  }
+  void Keep() { keep_ = true; }
+
+ private:
+  std::string path_;
+  bool keep_ = false;
+};
+
+Status Prepare(const RunRequest& req, const std::string& run_id, Policy* policy,
+               std::optional<Bundle>* bundle, std::string* script_abs) {
+  if (req.mode == RunMode::kBundle) {
+    HIVE_ASSIGN_OR_RETURN(Bundle b, LoadBundle(req.bundle_dir));
+    *bundle = std::move(b);
+  }
+  std::string policy_path = req.policy_path;
+  if (policy_path.empty() && bundle->has_value()) policy_path = (*bundle)->policy_path;
+  if (!policy_path.empty()) {
+    HIVE_ASSIGN_OR_RETURN(*policy, LoadPolicyFile(policy_path));
+  } else {
+    *policy = DefaultPolicy();
+  }
+  if (req.mode == RunMode::kScript) {
+    if (req.command.empty()) return Error(Code::kInvalidArgument, "script: no script given");
+    *script_abs = AbsolutePath(req.command[0], "");
+    struct stat st;
+    if (stat(script_abs->c_str(), &st) != 0) {
+      return Errno(fmt::format("script `{}`", req.command[0]));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Error(Code::kInvalidArgument,
+                   fmt::format("script `{}` is not a regular file", req.command[0]));
+    }
+  }
+  if (req.mode == RunMode::kExec && req.command.empty()) {
+    return Error(Code::kInvalidArgument, "exec: no command given (hive-run exec -- CMD [ARG...])");
+  }
+  (void)run_id;
+  return Ok();
+}
+
+}  // namespace
+
+RunResult Run(const RunRequest& req) {
+  RunResult result;
+  RunReport& report = result.report;
+  report.run_id = req.run_id.empty() ? NewRunId() : req.run_id;
+  report.started_at = Rfc3339Now();
+  report.outcome = Outcome::kSetupError;
+  auto refuse = [&](const Status& s) {
+    report.error = s.message();
+    result.exit_status = 125;
+    if (!req.report_path.empty()) {
+      (void)WriteFileAtomic(req.report_path, ReportToJson(report).dump(2) + "\n");
+    }
+    return result;
+  };
+  if (!ValidRunId(report.run_id)) {
+    return refuse(Error(Code::kInvalidArgument,
+                        fmt::format("--id: `{}` is not a valid run id ([A-Za-z0-9_.-], at most "
+                                    "64 characters)",
+                                    report.run_id)));
+  }
+  if (sodium_init() < 0) return refuse(Error(Code::kInternal, "libsodium failed to initialise"));
+
+  Policy policy;
+  std::optional<Bundle> bundle;
+  std::string script;
+  if (Status s = Prepare(req, report.run_id, &policy, &bundle, &script); !s.ok()) return refuse(s);
+  report.policy_sha256 = policy.sha256;
+  report.limits = policy.execution;
+
+  // HOOK(analyze): static analysis of the script; policy analysis.refuse_at refuses here.
+
+  const std::string runs = req.state_dir + "/runs";
+  RunPaths paths;
+  paths.run_dir = runs + "/" + report.run_id;
+  paths.input = paths.run_dir + "/input";
+  paths.output = paths.run_dir + "/output";
+  paths.logs = paths.run_dir + "/logs";
+  if (Status s = EnsureDir(runs, 0700); !s.ok()) return refuse(s.Wrap("state directory"));
+  if (mkdir(paths.run_dir.c_str(), 0700) != 0) {
+    return refuse(Errno(fmt::format("create run directory `{}`", paths.run_dir)));
+  }
+  RunDir run_dir(paths.run_dir);
+  for (const std::string& d : {paths.input, paths.output, paths.logs}) {
+    if (mkdir(d.c_str(), 0755) != 0) return refuse(Errno(fmt::format("create `{}`", d)));
+  }
+  // The sandbox writes output/ through an idmapped mount as the invoking user.
+  RunRequest effective = req;
+  effective.run_id = report.run_id;
+  if (req.mode == RunMode::kScript) {
+    auto text = ReadFile(script);
+    if (!text.ok()) return refuse(text.status());
+    report.script = script;
+    report.script_sha256 = Sha256Hex(*text);
+    std::string name = script.substr(script.rfind('/') + 1);
+    if (Status s = WriteFileAtomic(paths.input + "/" + name, *text, 0644); !s.ok()) {
+      return refuse(s);
+    }
+    auto interp = InterpreterFor(script);
+    if (!interp.ok()) return refuse(interp.status());
+    std::vector<std::string> cmd = *interp;
+    cmd.push_back("/run/hive/input/" + name);
+    cmd.insert(cmd.end(), req.command.begin() + 1, req.command.end());
+    effective.command = cmd;
+  }
+  if (bundle) report.bundle = bundle->dir;
+  if (chown(paths.output.c_str(), getuid() == 0 && getenv("SUDO_UID") ? 
+            static_cast<uid_t>(std::strtoul(getenv("SUDO_UID"), nullptr, 10)) : getuid(),
+            static_cast<gid_t>(-1)) != 0) {
+    return refuse(Errno("chown output directory"));
+  }
+
+  auto spec = CompileRunSpec(policy, effective, bundle ? &*bundle : nullptr,
+                             req.mode == RunMode::kBundle ? nullptr : &paths);
+  if (!spec.ok()) return refuse(spec.status());
+
+  // HOOK(audit): open the audit log; a run that cannot be audited does not start (125).
+
+  SuperviseOptions opts;
+  if (req.capture) {
+    opts.stdout_path = paths.logs + "/stdout";
+    opts.stderr_path = paths.logs + "/stderr";
+  }
+  RunReport supervised = Supervise(*spec, opts);
+  supervised.script = report.script;
+  supervised.script_sha256 = report.script_sha256;
+  supervised.bundle = report.bundle;
+  supervised.static_analysis = report.static_analysis;
+  report = std::move(supervised);
+  result.exit_status = ExitStatusFor(report);
+
+  // HOOK(audit): append the run record (and one per violation); fill report.audit.
+
+  const bool ran = report.outcome != Outcome::kSetupError && report.error.empty();
+  if (ran) {
+    run_dir.Keep();
+    (void)WriteFileAtomic(paths.logs + "/execution.json", ReportToJson(report).dump(2) + "\n",
+                          0644);
+  }
+  if (!req.report_path.empty()) {
+    if (Status s = WriteFileAtomic(req.report_path, ReportToJson(report).dump(2) + "\n"); !s.ok()) {
+      report.warnings.push_back(s.message());
+    }
+  }
+  return result;
+}
+
+}  // namespace hive

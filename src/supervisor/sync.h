@@ -1,0 +1,47 @@
+// The parent/child sync protocol: fixed-size messages over a SOCK_SEQPACKET socketpair.
+//
+//   sync 1 (parent → child)  kGo            maps written, cgroup joined, trees idmapped
+//   sync 2 (child → parent)  kSetupFailed   a setup step failed: {step, detail, err}
+//   sync 3 (child → parent)  kListenerFd    seccomp listener fd attached (SCM_RIGHTS)
+//   sync 4 (parent → child)  kListenerTaken the parent holds the listener; exec may proceed
+//   sync 5 (child → parent)  kExecOk / kExecFailed {err}
+//   sync 6 (child → parent)  kExited {value = wait status of the payload}
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "hive/status.h"
+
+namespace hive::sync {
+
+enum class Msg : uint32_t {
+  kGo = 1,
+  kSetupFailed,
+  kListenerFd,
+  kListenerTaken,
+  kExecOk,
+  kExecFailed,
+  kExited,
+};
+
+const char* MsgName(Msg m);
+
+struct Message {
+  Msg type = Msg::kGo;
+  int32_t err = 0;
+  int32_t value = 0;
+  char step[64] = {};
+  char detail[256] = {};
+};
+
+// Child side: async-signal-safe.
+bool Send(int fd, Msg type, int32_t err = 0, int32_t value = 0, const char* step = nullptr,
+          const char* detail = nullptr) noexcept;
+// Returns false on EOF or error.
+bool Receive(int fd, Message* out) noexcept;
+
+// Parent side: "expected kGo, got kSetupFailed(mount /proc: EPERM)".
+Status Expect(int fd, Msg want, Message* out);
+
+}  // namespace hive::sync
