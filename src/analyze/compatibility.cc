@@ -32,6 +32,9 @@ class Checker {
     const std::vector<std::string>& domains = policy_.network.allowed_domains;
     for (const NetworkUse& u : uses) {
       if (u.local) continue;
+      // Without a network the socket's creation is the problem; with one, its address is.
+      if (domains.empty() && u.on_socket) continue;
+      if (!domains.empty() && !u.on_socket && u.what == "socket" && u.host.empty()) continue;
       std::string where = u.host.empty() ? "" : " to " + u.host;
       if (domains.empty()) {
         if (u.listens) {

@@ -20,6 +20,13 @@ bool EndsOperand(const Token& t) {
          t.kind == TokenKind::kNumber || IsClose(t);
 }
 
+// Reading from a socket the script made: `socket.socket().recv`, `conn.makefile()`.
+bool IsSocketRead(std::string_view qual, std::string_view method) {
+  if (qual.rfind("socket.", 0) != 0 || qual.find("().") == std::string_view::npos) return false;
+  return method == "recv" || method == "recvfrom" || method == "recvmsg" || method == "recv_into" ||
+         method == "makefile" || method == "accept";
+}
+
 // Path facts read off the literal text: computed once a value's text is complete.
 void AddPathFlags(Value& v) {
   if (v.text.empty()) return;
@@ -267,9 +274,7 @@ Value Evaluator::CallResult(const std::string& qual, const std::string& method,
   if (IsTaintSource(qual)) r.flags |= kTainted | kString;
   if (IsDecoder(qual)) r.flags |= kDecoded;
   if (qual == "builtins.compile") r.flags |= kCodeObject;
-  if (FindNetworkApi(qual) || (qual.rfind("socket.", 0) == 0 && qual.find("()") != qual.npos)) {
-    r.flags |= kNetworkData | kTainted;
-  }
+  if (FindNetworkApi(qual) || IsSocketRead(qual, method)) r.flags |= kNetworkData | kTainted;
 
   PathBuilder builder = FindPathBuilder(qual);
   if (builder != PathBuilder::kNone) {

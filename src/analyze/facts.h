@@ -16,7 +16,8 @@ struct NetworkUse {
   std::string host;  // from a literal URL or address, "" when computed
   int port = 0;
   bool listens = false;
-  bool local = false;  // AF_UNIX, localhost: works inside the sandbox's own network namespace
+  bool local = false;      // AF_UNIX, localhost: works inside the sandbox's own network namespace
+  bool on_socket = false;  // connect/bind/sendto on a socket already counted where it was made
 };
 
 struct FileUse {

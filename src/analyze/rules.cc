@@ -157,8 +157,7 @@ void CodeExecution(const CallSite& c, RuleContext& ctx) {
   }
   Value v = ctx.ev.Classify(a->span);
   if (v.Has(kLiteral)) return;
-  if (v.Has(kCodeObject) && !v.Has(kDecoded | kTainted | kNetworkData))
-    return;  // compile() is checked itself
+  if (v.Has(kCodeObject)) return;  // compile() was checked where it was called
   std::string fn = Callee(c);
   const char* fix =
       "Parse data instead of running it: ast.literal_eval() for Python literals, int()/float(), "
@@ -598,6 +597,7 @@ void Network(const CallSite& c, RuleContext& ctx) {
     }
     use.what = "socket";
     use.listens = c.method == "bind";
+    use.on_socket = true;
     AddressOf(c, ctx.ev, use);
     ctx.out.facts.network.push_back(use);
     return;
