@@ -237,6 +237,22 @@ Status ApplyBundleCeiling(const Policy& policy, const OciConfig& c, RunSpec* spe
   return Ok();
 }
 
+// The child becomes root of its namespace before setup and then the process's user: both ids
+// must be mapped.
+Status CheckMapped(const std::vector<IdMapping>& maps, uint32_t id, const char* field,
+                   const char* what) {
+  for (uint32_t want : {0u, id}) {
+    bool found = false;
+    for (const IdMapping& m : maps) {
+      if (want >= m.container_id && want - m.container_id < m.size) found = true;
+    }
+    if (!found) {
+      return Refuse(field, fmt::format("container {} {} is not mapped", what, want));
+    }
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> InterpreterFor(const std::string& script_path) {
@@ -374,6 +390,8 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, cons
     spec.process.cwd = "/";
   }
   if (spec.process.args.empty()) return Refuse("command", "nothing to run");
+  HIVE_TRY(CheckMapped(spec.uid_mappings, spec.process.uid, "linux.uidMappings", "uid"));
+  HIVE_TRY(CheckMapped(spec.gid_mappings, spec.process.gid, "linux.gidMappings", "gid"));
 
   std::vector<std::string> warnings;
   HIVE_TRY(ApplyPolicyPaths(policy, &spec, &warnings));

@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sandbox/network.h"
 #include "sandbox/rlimits.h"
 #include "supervisor/sync.h"
 
@@ -120,6 +121,7 @@ void ChildMain(const ChildContext& ctx) noexcept {
   if (sethostname(ctx.hostname, strlen(ctx.hostname)) != 0) {
     Fail(fd, "sethostname", ctx.hostname, errno);
   }
+  if (int r = net::LoopbackUp(); r < 0) Fail(fd, "bring up lo", "lo", -r);
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     Fail(fd, "make mounts private", "/", errno);
   }

@@ -34,7 +34,8 @@ def cgroup_snapshot():
     for top in ("/sys/fs/cgroup",):
         for root, dirs, _ in os.walk(top):
             for d in dirs:
-                if "hive" in d:
+                # Only hive-run's own cgroups (hive-run-<run id>, hive-run-supervisor.<pid>).
+                if d.startswith("hive-run"):
                     found.append(os.path.join(root, d))
     return sorted(found)
 
@@ -77,6 +78,11 @@ class SandboxTestCase(unittest.TestCase):
             self.assertEqual(cgroup_snapshot(), self.cgroups_before, "cgroups left behind")
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def assertNoRunState(self):
+        runs = os.path.join(self.state_dir, "runs")
+        self.assertEqual(os.listdir(runs) if os.path.isdir(runs) else [], [],
+                         "a refused run left its run directory behind")
 
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)

@@ -41,8 +41,7 @@ class Scripts(hive_test.SandboxTestCase):
         self.assertEqual(r.returncode, 125)
         self.assertIn("nope.py", r.stderr)
         self.assertIn("No such file", r.stderr)
-        self.assertFalse(os.path.exists(os.path.join(self.state_dir, "runs")) and
-                         os.listdir(os.path.join(self.state_dir, "runs")))
+        self.assertNoRunState()
 
     def test_report_and_run_directory(self):
         script = self.write("w.py", "open('/run/hive/output/o.txt','w').write('x')\n")
@@ -92,11 +91,13 @@ class Exec(hive_test.SandboxTestCase):
         r = self.hive("exec", "--", "/usr/bin/definitely-not-here")
         self.assertEqual(r.returncode, 127, r.stderr)
         self.assertIn("No such file", r.stderr)
+        self.assertNoRunState()
 
     def test_not_executable_is_126(self):
         r = self.hive("exec", "--", "/etc/passwd")
         self.assertEqual(r.returncode, 126, r.stderr)
         self.assertIn("Permission denied", r.stderr)
+        self.assertNoRunState()
 
     def test_timeout_kills_setsid_double_fork(self):
         start = time.monotonic()
@@ -126,6 +127,27 @@ class Exec(hive_test.SandboxTestCase):
         # The probe's pid-1 payload has no SIGTERM handler: it dies of it.
         self.assertEqual(rc, 128 + signal.SIGTERM)
 
+    def test_loopback_is_up_and_private(self):
+        r = self.hive("exec", "--", "python3", "-c", """
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+c = socket.create_connection(s.getsockname(), timeout=2); print("self-connect ok")
+""")
+        self.assertEqual(r.stdout, "self-connect ok\n", r.stderr)
+
+    def test_unmapped_user_is_refused(self):
+        with open(os.path.join(BUNDLES, "python", "config.json")) as f:
+            c = json.load(f)
+        c["linux"]["uidMappings"] = [{"containerID": 1000, "hostID": 200000, "size": 1}]
+        c["root"]["path"] = os.path.join(BUNDLES, "python", "rootfs")
+        d = self.path("unmapped")
+        os.makedirs(d)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(c, f)
+        r = self.hive(d)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("linux.uidMappings: container uid 0 is not mapped", r.stderr)
+
     def test_bad_bind_is_125(self):
         r = self.hive("exec", "--bind", "/nonexistent-src:/x", "--", "/bin/true")
         self.assertEqual(r.returncode, 125)
@@ -139,6 +161,7 @@ class Policies(hive_test.SandboxTestCase):
         self.assertEqual(r.returncode, 125)
         self.assertIn("bad.yml:3:16: security.execution.memory_mb", r.stderr)
         self.assertIn('"lots"', r.stderr)
+        self.assertNoRunState()
 
     def test_unknown_key_is_refused(self):
         policy = self.write("bad.yml", "security:\n  filesystem:\n    alowed_paths: []\n")
@@ -223,6 +246,7 @@ class Bundles(hive_test.SandboxTestCase):
         r = self.hive(self._bundle(c))
         self.assertEqual(r.returncode, 125)
         self.assertIn("process.args[1]", r.stderr)
+        self.assertNoRunState()
 
     def test_invalid_json(self):
         r = self.hive(self._bundle("{not json"))
@@ -233,6 +257,7 @@ class Bundles(hive_test.SandboxTestCase):
         r = self.hive(self._bundle(self.base_config(), make_rootfs=False))
         self.assertEqual(r.returncode, 125)
         self.assertIn("root.path", r.stderr)
+        self.assertNoRunState()
 
     def test_config_cannot_loosen_policy(self):
         c = self.base_config()
