@@ -72,4 +72,10 @@ nlohmann::json ToJson(const Analysis& analysis);
 // none=0, low=1, medium=2, high=3, critical=4; -1 for anything else.
 int RiskRank(std::string_view level);
 
+// For the run pipeline (`hive-run script`): whether an interpreter runs Python (python3,
+// /usr/bin/python3.11, pypy3), and why `policy` refuses a script with this analysis — its
+// security.analysis.refuse_at reached — or "" when it may run.
+bool IsPythonInterpreter(std::string_view program);
+std::string RefusalFor(const Analysis& analysis, const Policy& policy);
+
 }  // namespace hive::analyze

@@ -1,5 +1,7 @@
 #include "analyze/risk.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 
@@ -16,6 +18,26 @@ int RiskRank(std::string_view level) {
     if (kLevels[i] == level) return static_cast<int>(i);
   }
   return -1;
+}
+
+bool IsPythonInterpreter(std::string_view program) {
+  std::string_view name = program.substr(program.find_last_of('/') + 1);
+  return name.substr(0, 6) == "python" || name.substr(0, 4) == "pypy";
+}
+
+std::string RefusalFor(const Analysis& analysis, const Policy& policy) {
+  const std::string& at = policy.analysis.refuse_at;
+  if (at.empty() || RiskRank(at) < 1 || RiskRank(analysis.risk_level) < RiskRank(at)) return "";
+  std::string why =
+      fmt::format("static analysis: risk {} reaches security.analysis.refuse_at ({}) of `{}`",
+                  analysis.risk_level, at, policy.source);
+  // Name the worst finding; `hive-run analyze` lists them all.
+  const Finding* worst = nullptr;
+  for (const Finding& f : analysis.findings) {
+    if (!worst || RiskRank(f.severity) > RiskRank(worst->severity)) worst = &f;
+  }
+  if (worst) why += fmt::format("; line {}: {}", worst->line, worst->description);
+  return why;
 }
 
 Risk ScoreRisk(const std::vector<Finding>& findings) {

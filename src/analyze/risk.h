@@ -1,4 +1,5 @@
-// Risk scoring: one level and a 0..100 score for a whole script from its findings.
+// Risk scoring: one level and a 0..100 score for a whole script from its findings, and the
+// refusal a policy's analysis.refuse_at makes of it (hive/analyze.h: RiskRank, RefusalFor).
 //
 // The level is the highest severity found — a single critical finding is a critical script,
 // and many low ones never add up to high. The score grows with each finding's weight (low 2,

@@ -163,5 +163,59 @@ class AnalyzeCli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
 
+class ScriptGate(hive_test.SandboxTestCase):
+    """`hive-run script` analyzes first: the report carries static_analysis, and the policy's
+    analysis.refuse_at refuses the run (125) before anything starts, recorded as refused."""
+
+    def audit_events(self):
+        path = os.path.join(self.state_dir, "audit.log")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def test_refuse_at_refuses_before_running(self):
+        policy = self.write("strict.yml", "security:\n  analysis:\n    refuse_at: high\n")
+        marker = self.path("ran")
+        script = self.write("bad.py", f"import os\nopen({marker!r}, 'w').close()\n"
+                                      "os.system('id')\n")
+        r, rep = self.report("script", "--policy", policy, script)
+        self.assertEqual(r.returncode, 125, r.stderr)
+        self.assertIn("security.analysis.refuse_at", r.stderr)
+        self.assertIn("line 3", r.stderr)
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual(rep["outcome"], "blocked")
+        self.assertEqual(rep["static_analysis"]["risk_level"], "high")
+        self.assertEqual(rep["static_analysis"]["findings"][0]["line"], 3)
+        refused = [e for e in self.audit_events() if e["event"] == "refused"]
+        self.assertEqual(len(refused), 1)
+        self.assertEqual(refused[0]["script"], script)
+        self.assertEqual(rep["audit"]["seq"], refused[0]["seq"])
+
+    def test_clean_script_runs_with_its_analysis_in_the_report(self):
+        policy = self.write("strict.yml", "security:\n  analysis:\n    refuse_at: medium\n")
+        script = self.write("ok.py", "# os.system('rm -rf /') is only a comment\nprint('ok')\n")
+        r, rep = self.report("script", "--policy", policy, script)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "ok\n")
+        self.assertEqual(rep["static_analysis"]["risk_level"], "none")
+        self.assertEqual(rep["static_analysis"]["findings"], [])
+        self.assertIn("compatibility", rep["static_analysis"])
+
+    def test_without_refuse_at_a_risky_script_still_runs(self):
+        script = self.write("risky.py", "import sys\nprint(eval('1+1' if len(sys.argv) < 9 "
+                                        "else sys.argv[1]))\n")
+        r, rep = self.report("script", script)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "2\n")
+        self.assertEqual(rep["static_analysis"]["risk_level"], "critical")
+
+    def test_non_python_scripts_are_not_analyzed(self):
+        script = self.write("job.sh", "echo eval\n")
+        r, rep = self.report("script", script)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNone(rep.get("static_analysis"))
+
+
 if __name__ == "__main__":
     hive_test.main()
