@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
-#include <string_view>
 
+#include "cli/audit_args.h"
 #include "cli/commands.h"
 #include "cli/run_options.h"
 #include "hive/analyze.h"
@@ -42,44 +42,19 @@ void PrintHuman(const std::string& file, const analyze::Analysis& a) {
 }  // namespace
 
 int AnalyzeCommand(int argc, char** argv) {
-  std::string policy_path, fail_at, file;
-  bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    auto value = [&](std::string_view name, std::string* out) {
-      if (a == name && i + 1 < argc) {
-        *out = argv[++i];
-        return true;
-      }
-      if (a.substr(0, name.size() + 1) == std::string(name) + "=") {
-        *out = std::string(a.substr(name.size() + 1));
-        return true;
-      }
-      return false;
-    };
-    std::string ignored;
-    if (a == "--json") {
-      json = true;
-    } else if (a == "--help" || a == "-h") {
-      std::puts(kUsage + 9);
-      return 0;
-    } else if (value("--policy", &policy_path) || value("--fail-at", &fail_at) ||
-               value("--state-dir", &ignored)) {
-      continue;
-    } else if (a == "--quiet") {
-      continue;
-    } else if (a == "--") {
-      if (i + 1 < argc) file = argv[++i];
-      if (i + 1 != argc) return Fail(kUsage);
-    } else if (!a.empty() && a[0] == '-') {
-      return Fail(fmt::format("analyze: unknown option `{}`\n{}", a, kUsage));
-    } else if (file.empty()) {
-      file = std::string(a);
-    } else {
-      return Fail(kUsage);
-    }
+  // The global --state-dir and --quiet may come along; analysis uses neither.
+  Result<AuditArgs> args = ParseAuditArgs(argc, argv, {"--policy", "--fail-at", "--state-dir"},
+                                          {"--json", "--quiet", "--help", "-h"});
+  if (!args.ok()) return Fail(fmt::format("analyze: {}\n{}", args.status().message(), kUsage));
+  if (args->Has("--help") || args->Has("-h")) {
+    std::puts(kUsage + 9);
+    return 0;
   }
-  if (file.empty()) return Fail(kUsage);
+  if (args->positional.size() != 1) return Fail(kUsage);
+  const std::string& file = args->positional[0];
+  const std::string policy_path = args->Get("--policy");
+  const std::string fail_at = args->Get("--fail-at");
+  const bool json = args->Has("--json");
   if (!fail_at.empty() && analyze::RiskRank(fail_at) < 1) {
     return Fail(fmt::format("analyze: --fail-at: expected low, medium, high or critical, got `{}`",
                             fail_at));
