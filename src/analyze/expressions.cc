@@ -8,6 +8,10 @@
 namespace hive::analyze {
 namespace {
 
+constexpr int kMaxDepth = 100;
+// Literal text kept per value: enough for any path or command worth reading.
+constexpr size_t kMaxText = 4096;
+
 bool IsOpen(const Token& t) {
   return t.kind == TokenKind::kOp && (t.text == "(" || t.text == "[" || t.text == "{");
 }
@@ -29,6 +33,7 @@ bool IsSocketRead(std::string_view qual, std::string_view method) {
 
 // Path facts read off the literal text: computed once a value's text is complete.
 void AddPathFlags(Value& v) {
+  if (v.text.size() > kMaxText) v.text.resize(kMaxText);
   if (v.text.empty()) return;
   if (ClimbsOut(v.text)) v.flags |= kTraversal;
   if (NamesCredentials(v.text)) v.flags |= kCredential;
@@ -54,22 +59,34 @@ bool Evaluator::IsAtomStart(size_t i, size_t begin) const {
   return true;
 }
 
-size_t Evaluator::Match(size_t open, size_t end) const {
-  int depth = 0;
-  for (size_t i = open; i < end; ++i) {
-    if (IsOpen(toks_[i])) ++depth;
-    if (IsClose(toks_[i]) && --depth == 0) return i;
+Evaluator::Evaluator(const std::vector<Token>& tokens, const Symbols& symbols, int depth)
+    : toks_(tokens), syms_(symbols), match_(tokens.size(), std::string::npos), depth_(depth) {
+  // Bracket partners once, so that walking nested code never rescans it.
+  std::vector<size_t> open;
+  for (size_t i = 0; i < toks_.size(); ++i) {
+    if (IsOpen(toks_[i])) {
+      open.push_back(i);
+    } else if (IsClose(toks_[i]) && !open.empty()) {
+      match_[open.back()] = i;
+      match_[i] = open.back();
+      open.pop_back();
+    }
   }
-  return end;
+}
+
+size_t Evaluator::Match(size_t open, size_t end) const {
+  size_t m = match_[open];
+  return m != std::string::npos && m > open && m < end ? m : end;
 }
 
 std::vector<size_t> Evaluator::FindTopLevel(Span s, std::string_view op) const {
   std::vector<size_t> out;
-  int depth = 0;
   for (size_t i = s.begin; i < s.end; ++i) {
-    if (IsOpen(toks_[i])) ++depth;
-    if (IsClose(toks_[i])) --depth;
-    if (depth == 0 && IsOp(i, op)) out.push_back(i);
+    if (IsOpen(toks_[i])) {
+      i = Match(i, s.end);  // an unbalanced bracket holds the rest of the span
+      continue;
+    }
+    if (IsOp(i, op)) out.push_back(i);
   }
   return out;
 }
@@ -147,6 +164,14 @@ long long Evaluator::IntLiteral(Span s) const {
   return end && *end == '\0' ? v : -1;
 }
 
+std::set<std::string> Evaluator::NamesIn(Span s) const {
+  std::set<std::string> out;
+  for (size_t k = s.begin; k < s.end && k < toks_.size(); ++k) {
+    if (IsAtomStart(k, s.begin)) out.insert(std::string(toks_[k].text));
+  }
+  return out;
+}
+
 std::string Evaluator::Text(Span s) const {
   if (s.empty()) return "";
   const char* b = toks_[s.begin].text.data();
@@ -156,9 +181,30 @@ std::string Evaluator::Text(Span s) const {
 }
 
 Primary Evaluator::Walk(size_t i, size_t end) const {
+  // Hostile input can nest expressions thousands deep; below this depth nothing is learned
+  // about values, but the walk still finds the primary's end without recursing.
+  struct DepthGuard {
+    int& d;
+    explicit DepthGuard(int& depth) : d(++depth) {}
+    ~DepthGuard() { --d; }
+  } guard(depth_);
+  if (depth_ > kMaxDepth) {
+    Primary p;
+    p.value.flags = kUnknown;
+    size_t j = IsOpen(toks_[i]) ? Match(i, end) + 1 : i + 1;
+    while (j < end) {
+      if (IsOp(j, ".") && j + 1 < end)
+        j += 2;
+      else if (IsOp(j, "(") || IsOp(j, "["))
+        j = Match(j, end) + 1;
+      else
+        break;
+    }
+    p.end = std::min(j, end);
+    return p;
+  }
   Primary p;
   const Token& a = toks_[i];
-  std::set<std::string> names;
   std::string method;
   size_t j = i + 1;
   if (a.kind == TokenKind::kName) {
@@ -171,7 +217,6 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
     }
     if (name == "__file__") p.value.flags |= kSelfRelative | kString | kPath;
     p.value.deps.insert(name);
-    names.insert(name);
     method = name;
   } else if (a.kind == TokenKind::kString) {
     p.value.flags |= kString;
@@ -179,7 +224,7 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
     if (a.fields.empty()) {
       p.value.flags |= kLiteral;
     } else {
-      Evaluator fields(a.fields, syms_);
+      Evaluator fields(a.fields, syms_, depth_);
       p.value.Merge(fields.Classify({0, a.fields.size()}), kDataFlags | kPath | kSelfRelative);
       p.value.flags |= kComputed;
     }
@@ -214,10 +259,6 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
       c.lparen = j;
       c.rparen = Match(j, end);
       c.args = SplitArgs(c.lparen, c.rparen);
-      for (size_t k = j + 1; k < c.rparen; ++k) {
-        if (IsAtomStart(k, j + 1)) names.insert(std::string(toks_[k].text));
-      }
-      c.names = names;
       p.value = CallResult(c.qual, method, receiver, c.args);
       // What the call returns, when it is a module or function the rules know by name.
       const Arg* first = FindArg(c, 0, "");

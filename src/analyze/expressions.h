@@ -29,11 +29,10 @@ struct Arg {
 };
 
 struct CallSite {
-  std::string qual;             // resolved callee ("os.system"), "" when unknown
-  std::string method;           // last name of the callee (`system` in `self.system(...)`)
-  Value receiver;               // the object a method is called on
-  std::set<std::string> names;  // variables anywhere in the callee chain and its arguments
-  size_t callee = 0;            // token of the callee's first name (the finding's position)
+  std::string qual;    // resolved callee ("os.system"), "" when unknown
+  std::string method;  // last name of the callee (`system` in `self.system(...)`)
+  Value receiver;      // the object a method is called on
+  size_t callee = 0;   // token of the callee's first name (the finding's position)
   size_t lparen = 0;
   size_t rparen = 0;
   std::vector<Arg> args;
@@ -48,8 +47,8 @@ struct Primary {
 
 class Evaluator {
  public:
-  Evaluator(const std::vector<Token>& tokens, const Symbols& symbols)
-      : toks_(tokens), syms_(symbols) {}
+  // `depth` carries the nesting of the expression this stream sits in (f-string fields).
+  Evaluator(const std::vector<Token>& tokens, const Symbols& symbols, int depth = 0);
 
   const Token& At(size_t i) const { return toks_[i]; }
   const Symbols& symbols() const { return syms_; }
@@ -74,6 +73,9 @@ class Evaluator {
   // A single literal number (0o755, 0x1ff, 493), or -1.
   long long IntLiteral(Span s) const;
   std::string Text(Span s) const;
+  // Variables named anywhere in a span (a call's chain and arguments: NamesIn({c.callee,
+  // c.rparen})).
+  std::set<std::string> NamesIn(Span s) const;
 
  private:
   Value CallResult(const std::string& qual, const std::string& method, const Value& receiver,
@@ -81,6 +83,8 @@ class Evaluator {
 
   const std::vector<Token>& toks_;
   const Symbols& syms_;
+  std::vector<size_t> match_;  // index of each bracket's partner; npos when unbalanced
+  mutable int depth_;          // expressions being evaluated inside each other
 };
 
 }  // namespace hive::analyze

@@ -455,7 +455,7 @@ void PendingPath(const CallSite& c, RuleContext& ctx, std::string description) {
                        "Resolve the final path (os.path.realpath or Path.resolve) and check it is "
                        "inside the base directory (os.path.commonpath or Path.is_relative_to) "
                        "before using it.");
-  p.guards = c.names;
+  p.guards = ctx.ev.NamesIn({c.callee, c.rparen});
   if (!ctx.target.empty()) p.guards.insert(ctx.target);
   ctx.out.path_findings.push_back(std::move(p));
   ctx.reported_path = true;
@@ -584,13 +584,13 @@ void AddressOf(const CallSite& c, const Evaluator& ev, NetworkUse& use) {
 
 void Network(const CallSite& c, RuleContext& ctx) {
   const NetworkApi* api = FindNetworkApi(c.qual);
+  bool socket_method = StartsWith(c.qual, "socket.") && c.qual.find("().") != std::string::npos;
+  if (!api && !socket_method) return;
   NetworkUse use;
   use.line = ctx.Line(c.callee);
   use.api = Callee(c);
-  std::string args = ctx.ev.Text({c.lparen, c.rparen + 1});
   if (!api) {
     // connect/bind/sendto on a socket the script made: where it goes, for the policy check.
-    if (!StartsWith(c.qual, "socket.") || c.qual.find("().") == std::string::npos) return;
     if (c.method != "connect" && c.method != "connect_ex" && c.method != "bind" &&
         c.method != "sendto") {
       return;
@@ -605,7 +605,7 @@ void Network(const CallSite& c, RuleContext& ctx) {
   use.what = std::string(api->what);
   use.listens = api->listens;
   AddressOf(c, ctx.ev, use);
-  if (args.find("AF_UNIX") != std::string::npos) {
+  if (ctx.ev.Text({c.lparen, c.rparen + 1}).find("AF_UNIX") != std::string::npos) {
     use.local = true;  // local IPC, not the network
     ctx.out.facts.network.push_back(use);
     return;
@@ -657,7 +657,9 @@ void ContainmentCheck(const CallSite& c, RuleContext& ctx) {
   bool check = c.method == "is_relative_to" || c.method == "relative_to" ||
                c.qual == "os.path.commonpath" || c.qual == "os.path.commonprefix" ||
                (c.method == "startswith" && c.receiver.Has(kNormalized));
-  if (check) ctx.out.checked.insert(c.names.begin(), c.names.end());
+  if (!check) return;
+  std::set<std::string> names = ctx.ev.NamesIn({c.callee, c.rparen});
+  ctx.out.checked.insert(names.begin(), names.end());
 }
 
 struct Rule {

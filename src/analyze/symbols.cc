@@ -7,7 +7,8 @@ namespace hive::analyze {
 
 void Value::Merge(const Value& other, uint32_t mask) {
   flags |= other.flags & mask;
-  text += other.text;
+  // Bounded: a hostile script can concatenate megabytes; paths and commands are short.
+  if (text.size() < 4096) text += other.text.substr(0, 4096 - text.size());
   deps.insert(other.deps.begin(), other.deps.end());
 }
 

@@ -13,6 +13,8 @@ bool IsIdentStart(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 
 bool IsIdentChar(unsigned char c) { return IsIdentStart(c) || std::isdigit(c); }
 bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
+constexpr int kMaxFStringNesting = 64;
+
 constexpr std::array<std::string_view, 5> kOps3 = {"**=", "//=", ">>=", "<<=", "..."};
 constexpr std::array<std::string_view, 19> kOps2 = {
     "**", "//", ">>", "<<", "<=", ">=", "==", "!=", "->", "+=",
@@ -101,12 +103,18 @@ class Lexer {
     Advance();
   }
 
-  int Column(size_t offset) const {
-    int col = 1;
-    for (size_t i = line_start_; i < offset && i < src_.size(); ++i) {
-      if ((static_cast<unsigned char>(src_[i]) & 0xC0) != 0x80) ++col;
+  // Characters, not bytes, from the line start; counted on from the last token of the same
+  // line so that a megabyte-long line stays linear.
+  int Column(size_t offset) {
+    if (col_line_start_ != line_start_ || col_offset_ > offset) {
+      col_line_start_ = line_start_;
+      col_offset_ = line_start_;
+      col_ = 1;
     }
-    return col;
+    for (; col_offset_ < offset && col_offset_ < src_.size(); ++col_offset_) {
+      if ((static_cast<unsigned char>(src_[col_offset_]) & 0xC0) != 0x80) ++col_;
+    }
+    return col_;
   }
 
   void Error(int line, int col, const std::string& what) {
@@ -205,7 +213,15 @@ class Lexer {
     char quote = Peek();
     bool triple = Peek(1) == quote && Peek(2) == quote;
     for (int i = 0; i < (triple ? 3 : 1); ++i) Advance();
+    // Fields nest strings in strings; past this depth (real code stops at a handful) the
+    // rest is read as plain text rather than recursing without bound.
+    if (t.fstring && fstring_depth_ >= kMaxFStringNesting) {
+      Error(t.line, t.col, "f-strings nested too deeply; inner ones read as plain text");
+      t.fstring = false;
+    }
+    if (t.fstring) ++fstring_depth_;
     ScanBody(t, quote, triple);
+    if (t.fstring) --fstring_depth_;
     t.text = src_.substr(start, pos_ - start);
   }
 
@@ -429,6 +445,9 @@ class Lexer {
   int line_ = 1;
   size_t line_start_ = 0;
   TokenStream out_;
+  int fstring_depth_ = 0;
+  size_t col_line_start_ = 0, col_offset_ = 0;  // Column()'s place
+  int col_ = 1;
 };
 
 }  // namespace

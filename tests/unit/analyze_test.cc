@@ -449,3 +449,19 @@ TEST_CASE("corpus: recall >= 95% on dangerous scripts, no false positive on beni
   CHECK(hits * 100 >= expected * 95);
   CHECK(false_positives == 0);
 }
+
+TEST_CASE("hostile nesting is read without recursing without bound") {
+  const int n = 20000;
+  std::string parens = "x = " + std::string(n, '(') + "1" + std::string(n, ')') + "\n";
+  std::string calls = "x = ";
+  for (int i = 0; i < n; ++i) calls += "f(";
+  calls += "eval(input())" + std::string(n, ')') + "\n";
+  std::string fstrings = "x = ";
+  for (int i = 0; i < n; ++i) fstrings += "f'{";
+  for (int i = 0; i < n; ++i) fstrings += "}'";
+  CHECK(AnalyzePython(parens).findings.empty());
+  CHECK(Found(AnalyzePython(calls)) == std::set<std::string>{"dynamic_code_execution@1"});
+  Analysis a = AnalyzePython(fstrings + "\n");
+  CHECK_FALSE(a.syntax_errors.empty());
+  CHECK(AnalyzePython("x = " + std::string(n, '[') + "\n").findings.empty());
+}
