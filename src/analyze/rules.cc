@@ -38,8 +38,8 @@ std::string SourceOf(const Value& v) {
 
 // ---- commands given as a literal: rm -r and chmod/chown hidden in a shell line or argv list
 
-std::vector<std::vector<std::string>> CommandWords(const Evaluator& ev, const CallSite& c,
-                                                   const Arg* cmd, const Value& v) {
+std::vector<std::vector<std::string>> CommandWords(const Evaluator& ev, const Arg* cmd,
+                                                   const Value& v) {
   std::vector<std::vector<std::string>> out;
   if (!cmd) return out;
   const Token& first = ev.At(cmd->span.begin);
@@ -77,7 +77,6 @@ std::vector<std::vector<std::string>> CommandWords(const Evaluator& ev, const Ca
     }
   }
   if (!v.Has(kLiteral) && !out.empty()) out.back().push_back("<computed>");
-  (void)c;
   return out;
 }
 
@@ -194,7 +193,7 @@ void ShellCommand(const CallSite& c, RuleContext& ctx) {
   if (!a) a = ctx.ev.FindArg(c, 0, "cmd");
   if (!a) return;
   Value v = ctx.ev.Classify(a->span);
-  CheckCommandWords(CommandWords(ctx.ev, c, a, v), v, c, ctx);
+  CheckCommandWords(CommandWords(ctx.ev, a, v), v, c, ctx);
   bool os_level = !StartsWith(c.qual, "subprocess.") && !StartsWith(c.qual, "asyncio.");
   std::string type = os_level ? "os_command_execution" : "subprocess_shell";
   std::string fn = Callee(c);
@@ -239,7 +238,7 @@ void Subprocess(const CallSite& c, RuleContext& ctx) {
   const Arg* cmd = ctx.ev.FindArg(c, 0, "args");
   if (!cmd || cmd->keyword == "*") return;
   Value v = ctx.ev.Classify(cmd->span);
-  CheckCommandWords(CommandWords(ctx.ev, c, cmd, v), v, c, ctx);
+  CheckCommandWords(CommandWords(ctx.ev, cmd, v), v, c, ctx);
   std::string fn = Callee(c);
   const char* fix =
       "Pass the command as a list (subprocess.run([\"ls\", path])) without shell=True; the "

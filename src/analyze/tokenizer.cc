@@ -297,8 +297,9 @@ class Lexer {
     Advance();  // the escape letter
     auto hex_digits = [&](int count) -> uint32_t {
       uint32_t v = 0;
-      for (int i = 0; i < count && IsHex(Peek()); ++i) {
-        v = v * 16 + static_cast<uint32_t>(std::stoi(std::string(1, Peek()), nullptr, 16));
+      for (int k = 0; k < count && IsHex(Peek()); ++k) {
+        char h = static_cast<char>(std::tolower(static_cast<unsigned char>(Peek())));
+        v = v * 16 + static_cast<uint32_t>(h <= '9' ? h - '0' : h - 'a' + 10);
         Advance();
       }
       return v;
