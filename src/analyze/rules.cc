@@ -326,13 +326,19 @@ void YamlLoad(const CallSite& c, RuleContext& ctx) {
                fn + " without a Loader: older PyYAML constructs arbitrary objects from tags", fix);
     return;
   }
+  // The loader as written and as imported (`from yaml import CSafeLoader as Loader`).
   std::string t = ctx.ev.Text(loader->span);
+  if (ctx.ev.IsAtomStart(loader->span.begin, loader->span.begin)) {
+    t += " " + ctx.ev.Walk(loader->span.begin, loader->span.end).qual;
+  }
   if (t.find("SafeLoader") != std::string::npos || t.find("BaseLoader") != std::string::npos) {
     return;
   }
   bool full = t.find("FullLoader") != std::string::npos;
   ctx.Report("unsafe_deserialization", full ? "medium" : "high", c.callee,
-             fn + " with " + t + " constructs Python objects named in the document", fix);
+             fn + " with " + ctx.ev.Text(loader->span) +
+                 " constructs Python objects named in the document",
+             fix);
 }
 
 void NativeModule(const std::string& module, size_t tok, RuleContext& ctx) {

@@ -276,6 +276,13 @@ TEST_CASE("deserialization: pickle from the network is critical; safe yaml is fi
   CHECK(a.findings[1].severity == "critical");
 }
 
+TEST_CASE("yaml: the loader is judged by what it was imported as") {
+  Analysis a = AnalyzePython(
+      "import yaml\nfrom yaml import CSafeLoader as Loader\nyaml.load(f, Loader=Loader)\n"
+      "from yaml import Loader as L\nyaml.load(f, Loader=L)\nyaml.full_load(f)\n");
+  CHECK(Found(a) == std::set<std::string>{"unsafe_deserialization@5", "unsafe_deserialization@6"});
+}
+
 TEST_CASE("obfuscation: exec of base64-decoded data") {
   Analysis a = AnalyzePython("import base64\nc = base64.b64decode(P)\nexec(c)\n");
   const Finding* f = FindType(a, "obfuscated_code");
