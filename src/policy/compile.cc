@@ -12,6 +12,7 @@
 #include "hive/state_dir.h"
 #include "sandbox/capabilities.h"
 #include "sandbox/namespaces.h"
+#include "sandbox/seccomp/seccomp.h"
 
 namespace hive {
 namespace {
@@ -301,7 +302,18 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, cons
   if (req.timeout_seconds) spec.limits.timeout_seconds = *req.timeout_seconds;
   if (req.memory_mb) spec.limits.memory_mb = *req.memory_mb;
   spec.blocked_operations = policy.filesystem.blocked_operations;
-  spec.seccomp_profile = policy.process.seccomp_profile;
+  {
+    // A profile name or a path relative to the policy file; the RunSpec holds the file.
+    std::string policy_dir = "";
+    if (size_t slash = policy.source.rfind('/'); slash != std::string::npos) {
+      policy_dir = policy.source.substr(0, slash);
+    }
+    auto profile = seccomp::ResolveProfile(policy.process.seccomp_profile, policy_dir);
+    if (!profile.ok()) {
+      return Refuse("security.process.seccomp_profile", profile.status().message());
+    }
+    spec.seccomp_profile = *profile;
+  }
   spec.landlock_best_effort = policy.landlock.best_effort;
   spec.network = false;
   spec.blocked_ports = policy.network.blocked_ports;

@@ -8,7 +8,8 @@
 //   6. sandbox uid/gid, every capability dropped, no_new_privs
 //   7. every fd but 0-2 marked close-on-exec
 //   8. fork: this process stays as pid 1 (reaps, forwards signals, reports the payload's
-//      status); the payload installs seccomp last and execs with a clean environment.
+//      status); the payload installs seccomp last, hands its listener to the parent, and
+//      execs with a clean environment.
 //
 // Nothing here allocates: the parent prepared every string and structure.
 #include "supervisor/child.h"
@@ -19,6 +20,7 @@
 #include <sys/mount.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,7 +53,36 @@ void NoopHandler(int) {}
   sigaction(SIGCHLD, &dfl, nullptr);
   sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  // HOOK(seccomp): install the filter here, last before execve.
+  // Last before execve: the seccomp filter. The parent answers its denials, so it must hold
+  // the listener before we exec (the listener is close-on-exec; without a holder every
+  // denial would answer ENOSYS, unrecorded).
+  if (ctx.seccomp && !ctx.seccomp->program.empty()) {
+    const bool handoff = ctx.seccomp->notify;
+    if (handoff) {
+      // sync 3: our pidfd, while sendmsg is still ours to use. The id changes of setup made
+      // us non-dumpable, which would keep an unprivileged parent's pidfd_getfd out; execve
+      // decides dumpability afresh anyway.
+      prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+      int self = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+      if (self < 0) Fail(ctx.sync_fd, "pidfd_open the payload", "", errno);
+      if (!sync::SendFd(ctx.sync_fd, sync::Msg::kPayloadPidfd, self)) {
+        Fail(ctx.sync_fd, "send the payload's pidfd", "", errno);
+      }
+      close(self);
+    }
+    int listener = -1;
+    if (int r = seccomp::Install(*ctx.seccomp, &listener); r < 0) {
+      Fail(ctx.sync_fd, "install the seccomp filter", ctx.seccomp->profile_name.c_str(), -r);
+    }
+    if (handoff) {
+      // sync 3b and 4, with read(2) and write(2) only from here on.
+      sync::Message taken;
+      if (!sync::Write(ctx.sync_fd, sync::Msg::kListenerFd, listener) ||
+          !sync::Read(ctx.sync_fd, &taken) || taken.type != sync::Msg::kListenerTaken) {
+        _exit(125);
+      }
+    }
+  }
 
   int err = ENOENT;
   for (const std::string& path : ctx.exec_paths) {
@@ -134,7 +165,13 @@ void ChildMain(const ChildContext& ctx) noexcept {
   int failed_resource = 0;
   if (rlimits::Apply(*ctx.rlimits, &failed_resource) < 0) Fail(fd, "setrlimit", "", errno);
 
-  // HOOK(landlock): apply the ruleset here.
+  // Landlock: the final paths exist now; we still hold CAP_SYS_ADMIN in our namespace,
+  // which restricting ourselves needs before no_new_privs is set.
+  if (ctx.landlock) {
+    if (int r = landlock::Apply(*ctx.landlock); r < 0) {
+      Fail(fd, "apply the Landlock ruleset", "", -r);
+    }
+  }
 
   if (setgroups(ctx.groups.size(), ctx.groups.data()) != 0) Fail(fd, "setgroups", "", errno);
   if (setresgid(ctx.gid, ctx.gid, ctx.gid) != 0) Fail(fd, "setresgid", "", errno);

@@ -7,7 +7,9 @@
 
 #include "hive/run_spec.h"
 #include "sandbox/capabilities.h"
+#include "sandbox/landlock/landlock.h"
 #include "sandbox/rootfs.h"
+#include "sandbox/seccomp/seccomp.h"
 
 namespace hive {
 
@@ -28,8 +30,8 @@ struct ChildContext {
   std::vector<char*> envp;  // null-terminated
   int stdout_fd = -1;       // --capture: files to put at 1 and 2
   int stderr_fd = -1;
-  // HOOK(landlock): prepared ruleset goes here.
-  // HOOK(seccomp): prepared filter goes here.
+  const landlock::Prepared* landlock = nullptr;  // applied after rlimits; null = none
+  const seccomp::Filter* seccomp = nullptr;      // installed by the payload before execve
 };
 
 // Runs in the cloned child; never returns.

@@ -202,6 +202,7 @@ RunResult Run(const RunRequest& req) {
   if (!audit_log.ok()) return refuse(audit_log.status().Wrap("refusing to run unaudited"));
 
   SuperviseOptions opts;
+  opts.seccomp_cache_dir = req.state_dir + "/cache/seccomp";
   if (req.capture) {
     opts.stdout_path = paths.logs + "/stdout";
     opts.stderr_path = paths.logs + "/stderr";

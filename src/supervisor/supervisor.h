@@ -13,6 +13,7 @@ namespace hive {
 struct SuperviseOptions {
   std::string stdout_path;  // --capture: where the sandbox's stdout/stderr go
   std::string stderr_path;
+  std::string seccomp_cache_dir;  // compiled filters kept across runs; empty = in-process only
 };
 
 RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options);

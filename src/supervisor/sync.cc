@@ -1,6 +1,7 @@
 #include "supervisor/sync.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +19,7 @@ const char* MsgName(Msg m) {
     case Msg::kExecOk: return "ExecOk";
     case Msg::kExecFailed: return "ExecFailed";
     case Msg::kExited: return "Exited";
+    case Msg::kPayloadPidfd: return "PayloadPidfd";
   }
   return "?";
 }
@@ -45,22 +47,104 @@ bool Receive(int fd, Message* out) noexcept {
   return n == static_cast<ssize_t>(sizeof *out);
 }
 
+namespace {
+
+// A one-message header with room for one descriptor.
+struct FdHeader {
+  iovec iov;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr mh = {};
+  explicit FdHeader(Message* m) : iov{m, sizeof *m} {
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+  }
+};
+
+// What a received message means when `want` was expected.
+Status Judge(const Message& m, Msg want) {
+  if (m.type == want) return Ok();
+  if (m.type == Msg::kSetupFailed) {
+    std::string where = m.detail[0] ? fmt::format("{} `{}`", m.step, m.detail)
+                                    : std::string(m.step);
+    return Status(m.err == EPERM || m.err == EACCES ? Code::kPermissionDenied
+                                                    : Code::kFailedPrecondition,
+                  fmt::format("{}: {}", where, strerror(m.err)), m.err);
+  }
+  return Error(Code::kInternal, fmt::format("expected {}, got {}", MsgName(want), MsgName(m.type)));
+}
+
+}  // namespace
+
+bool SendFd(int fd, Msg type, int passed_fd) noexcept {
+  Message m;
+  m.type = type;
+  FdHeader h(&m);
+  cmsghdr* c = CMSG_FIRSTHDR(&h.mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &h.mh, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof m);
+}
+
+bool Write(int fd, Msg type, int32_t value) noexcept {
+  Message m;
+  m.type = type;
+  m.value = value;
+  ssize_t n;
+  do {
+    n = write(fd, &m, sizeof m);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof m);
+}
+
+bool Read(int fd, Message* out) noexcept {
+  ssize_t n;
+  do {
+    n = read(fd, out, sizeof *out);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof *out);
+}
+
+Status ExpectFd(int fd, Msg want, Message* out, int* passed) {
+  *passed = -1;
+  FdHeader h(out);
+  ssize_t n;
+  do {
+    n = recvmsg(fd, &h.mh, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h.mh); n > 0 && c; c = CMSG_NXTHDR(&h.mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      memcpy(passed, CMSG_DATA(c), sizeof(int));
+    }
+  }
+  if (n != static_cast<ssize_t>(sizeof *out)) {
+    return Error(Code::kInternal,
+                 fmt::format("expected {}, got nothing: the sandbox died during setup",
+                             MsgName(want)));
+  }
+  if (out->type == want && *passed >= 0) return Ok();
+  if (*passed >= 0) close(*passed);
+  *passed = -1;
+  if (out->type == want) {
+    return Error(Code::kInternal, fmt::format("{} came without its descriptor", MsgName(want)));
+  }
+  return Judge(*out, want);
+}
+
 Status Expect(int fd, Msg want, Message* out) {
   if (!Receive(fd, out)) {
     return Error(Code::kInternal,
                  fmt::format("expected {}, got nothing: the sandbox died during setup",
                              MsgName(want)));
   }
-  if (out->type == want) return Ok();
-  if (out->type == Msg::kSetupFailed) {
-    std::string where = out->detail[0] ? fmt::format("{} `{}`", out->step, out->detail)
-                                       : std::string(out->step);
-    return Status(out->err == EPERM || out->err == EACCES ? Code::kPermissionDenied
-                                                          : Code::kFailedPrecondition,
-                  fmt::format("{}: {}", where, strerror(out->err)), out->err);
-  }
-  return Error(Code::kInternal,
-               fmt::format("expected {}, got {}", MsgName(want), MsgName(out->type)));
+  return Judge(*out, want);
 }
 
 }  // namespace hive::sync

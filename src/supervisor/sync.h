@@ -2,7 +2,10 @@
 //
 //   sync 1 (parent → child)  kGo            maps written, cgroup joined, trees idmapped
 //   sync 2 (child → parent)  kSetupFailed   a setup step failed: {step, detail, err}
-//   sync 3 (child → parent)  kListenerFd    seccomp listener fd attached (SCM_RIGHTS)
+//   sync 3 (child → parent)  kPayloadPidfd  the payload's pidfd (SCM_RIGHTS), sent before its
+//                                           seccomp filter is on
+//   sync 3b(child → parent)  kListenerFd    {value = the listener's fd number in the payload};
+//                                           the parent takes it with pidfd_getfd
 //   sync 4 (parent → child)  kListenerTaken the parent holds the listener; exec may proceed
 //   sync 5 (child → parent)  kExecOk / kExecFailed {err}
 //   sync 6 (child → parent)  kExited {value = wait status of the payload}
@@ -23,6 +26,7 @@ enum class Msg : uint32_t {
   kExecOk,
   kExecFailed,
   kExited,
+  kPayloadPidfd,
 };
 
 const char* MsgName(Msg m);
@@ -41,7 +45,16 @@ bool Send(int fd, Msg type, int32_t err = 0, int32_t value = 0, const char* step
 // Returns false on EOF or error.
 bool Receive(int fd, Message* out) noexcept;
 
+// Child side: a message carrying one descriptor (SCM_RIGHTS).
+bool SendFd(int fd, Msg type, int passed_fd) noexcept;
+// Child side, once its seccomp filter is on: read(2) and write(2) only, which every profile
+// must allow (a denied call would wait for a listener the parent does not hold yet).
+bool Write(int fd, Msg type, int32_t value) noexcept;
+bool Read(int fd, Message* out) noexcept;
+
 // Parent side: "expected kGo, got kSetupFailed(mount /proc: EPERM)".
 Status Expect(int fd, Msg want, Message* out);
+// The same for a message carrying a descriptor, which lands in *passed (close-on-exec).
+Status ExpectFd(int fd, Msg want, Message* out, int* passed);
 
 }  // namespace hive::sync

@@ -1,0 +1,25 @@
+// Compiles a Profile into a Filter: libseccomp for the profile's rules, hive-run's own prefix
+// for the rules that must win over them, and the notify variant of the result.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hive/status.h"
+#include "sandbox/seccomp/profile.h"
+#include "sandbox/seccomp/seccomp.h"
+
+namespace hive::seccomp {
+
+struct CompileOptions {
+  std::vector<std::string> blocked_operations;  // see KnownBlockedOperations()
+  std::vector<std::string> capabilities;        // kept, "CAP_SYS_ADMIN": for includes/excludes
+  bool deny_inet_sockets = false;               // network off: socket(AF_INET/AF_INET6) denied
+  bool notify = true;                           // denials become user notifications
+  int kernel_major = 0, kernel_minor = 0;       // for minKernel; 0 = the running kernel
+};
+
+// `profile` may be null: no profile, everything allowed but the blocked operations.
+Result<Filter> Compile(const Profile* profile, const CompileOptions& options);
+
+}  // namespace hive::seccomp

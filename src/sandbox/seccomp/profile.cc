@@ -1,0 +1,519 @@
+#include "sandbox/seccomp/profile.h"
+
+#include <fmt/format.h>
+#include <seccomp.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <filesystem>
+#include <set>
+
+#include "base/files.h"
+
+namespace hive::seccomp {
+namespace {
+
+using nlohmann::json;
+
+// Error reporting with file and, for YAML, line.
+class Context {
+ public:
+  Context(std::string source, const std::map<std::string, int>* lines)
+      : source_(std::move(source)), lines_(lines) {}
+
+  Status Fail(const std::string& path, const std::string& message) const {
+    std::string where = source_;
+    if (lines_) {
+      auto it = lines_->find(path);
+      if (it != lines_->end()) where += fmt::format(":{}", it->second);
+    }
+    return Error(Code::kInvalidArgument, path.empty()
+                                             ? fmt::format("{}: {}", where, message)
+                                             : fmt::format("{}: {}: {}", where, path, message));
+  }
+
+ private:
+  std::string source_;
+  const std::map<std::string, int>* lines_;
+};
+
+std::string Join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+std::string Index(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
+
+std::string TypeName(const json& j) { return j.type_name(); }
+
+Status CheckKeys(const Context& ctx, const std::string& path, const json& obj,
+                 std::initializer_list<const char*> known) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool ok = std::any_of(known.begin(), known.end(), [&](const char* k) { return it.key() == k; });
+    if (!ok) return ctx.Fail(Join(path, it.key()), "unknown key");
+  }
+  return Ok();
+}
+
+Result<std::string> GetString(const Context& ctx, const std::string& path, const json& j) {
+  if (!j.is_string()) return ctx.Fail(path, "expected a string, got " + TypeName(j));
+  return j.get<std::string>();
+}
+
+Result<std::vector<std::string>> GetStrings(const Context& ctx, const std::string& path,
+                                            const json& j) {
+  if (j.is_null()) return std::vector<std::string>{};
+  if (!j.is_array()) return ctx.Fail(path, "expected a list of strings, got " + TypeName(j));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    HIVE_ASSIGN_OR_RETURN(std::string s, GetString(ctx, Index(path, i), j[i]));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<uint64_t> GetUnsigned(const Context& ctx, const std::string& path, const json& j) {
+  if (j.is_number_unsigned()) return j.get<uint64_t>();
+  if (j.is_number_integer()) {
+    int64_t v = j.get<int64_t>();
+    // Docker writes some masks as negative 32-bit numbers; the kernel compares them as
+    // unsigned 64-bit values of the sign-extended register, so keep the two's complement.
+    return static_cast<uint64_t>(v);
+  }
+  return ctx.Fail(path, "expected an integer, got " + TypeName(j));
+}
+
+Result<uint32_t> GetErrno(const Context& ctx, const std::string& path, const json& j) {
+  if (j.is_string()) {
+    int e = ErrnoByName(j.get<std::string>());
+    if (e < 0) return ctx.Fail(path, "unknown errno name \"" + j.get<std::string>() + "\"");
+    return static_cast<uint32_t>(e);
+  }
+  HIVE_ASSIGN_OR_RETURN(uint64_t v, GetUnsigned(ctx, path, j));
+  if (v > 4095) return ctx.Fail(path, fmt::format("errno {} is out of range 0..4095", v));
+  return static_cast<uint32_t>(v);
+}
+
+Result<Action> ParseAction(const Context& ctx, const std::string& path, const json& j) {
+  HIVE_ASSIGN_OR_RETURN(std::string s, GetString(ctx, path, j));
+  static const std::map<std::string, ActionKind> kActions = {
+      {"SCMP_ACT_KILL", ActionKind::kKillThread},
+      {"SCMP_ACT_KILL_THREAD", ActionKind::kKillThread},
+      {"SCMP_ACT_KILL_PROCESS", ActionKind::kKillProcess},
+      {"SCMP_ACT_TRAP", ActionKind::kTrap},
+      {"SCMP_ACT_ERRNO", ActionKind::kErrno},
+      {"SCMP_ACT_TRACE", ActionKind::kTrace},
+      {"SCMP_ACT_ALLOW", ActionKind::kAllow},
+      {"SCMP_ACT_LOG", ActionKind::kLog},
+      {"SCMP_ACT_NOTIFY", ActionKind::kNotify},
+  };
+  auto it = kActions.find(s);
+  if (it == kActions.end()) return ctx.Fail(path, "unknown action \"" + s + "\"");
+  return Action{it->second, 0};
+}
+
+Result<Compare> ParseCompare(const Context& ctx, const std::string& path, const json& j) {
+  HIVE_ASSIGN_OR_RETURN(std::string s, GetString(ctx, path, j));
+  static const std::map<std::string, Compare> kOps = {
+      {"SCMP_CMP_NE", Compare::kNe},
+      {"SCMP_CMP_LT", Compare::kLt},
+      {"SCMP_CMP_LE", Compare::kLe},
+      {"SCMP_CMP_EQ", Compare::kEq},
+      {"SCMP_CMP_GE", Compare::kGe},
+      {"SCMP_CMP_GT", Compare::kGt},
+      {"SCMP_CMP_MASKED_EQ", Compare::kMaskedEq},
+  };
+  auto it = kOps.find(s);
+  if (it == kOps.end()) return ctx.Fail(path, "unknown comparison \"" + s + "\"");
+  return it->second;
+}
+
+Result<RuleFilter> ParseFilter(const Context& ctx, const std::string& path, const json& j) {
+  RuleFilter f;
+  if (j.is_null()) return f;
+  if (!j.is_object()) return ctx.Fail(path, "expected a map, got " + TypeName(j));
+  HIVE_TRY(CheckKeys(ctx, path, j, {"arches", "caps", "minKernel"}));
+  if (j.contains("arches")) {
+    HIVE_ASSIGN_OR_RETURN(f.arches, GetStrings(ctx, Join(path, "arches"), j["arches"]));
+  }
+  if (j.contains("caps")) {
+    HIVE_ASSIGN_OR_RETURN(f.caps, GetStrings(ctx, Join(path, "caps"), j["caps"]));
+  }
+  if (j.contains("minKernel") && !j["minKernel"].is_null()) {
+    HIVE_ASSIGN_OR_RETURN(f.min_kernel, GetString(ctx, Join(path, "minKernel"), j["minKernel"]));
+  }
+  return f;
+}
+
+// Expands @group references, depth first; `stack` catches cycles.
+Status Expand(const Context& ctx, const std::string& path, const std::string& name,
+              const GroupMap& groups, std::vector<std::string>* stack,
+              std::vector<std::string>* out) {
+  if (name.empty() || name[0] != '@') {
+    if (std::find(out->begin(), out->end(), name) == out->end()) out->push_back(name);
+    return Ok();
+  }
+  std::string group = name.substr(1);
+  auto it = groups.find(group);
+  if (it == groups.end()) return ctx.Fail(path, "unknown syscall group \"" + name + "\"");
+  if (std::find(stack->begin(), stack->end(), group) != stack->end()) {
+    return ctx.Fail(path, "syscall group \"" + name + "\" includes itself");
+  }
+  stack->push_back(group);
+  for (const std::string& member : it->second) {
+    HIVE_TRY(Expand(ctx, path, member, groups, stack, out));
+  }
+  stack->pop_back();
+  return Ok();
+}
+
+Result<ArgCondition> ParseArg(const Context& ctx, const std::string& path, const json& j) {
+  if (!j.is_object()) return ctx.Fail(path, "expected a map, got " + TypeName(j));
+  HIVE_TRY(CheckKeys(ctx, path, j, {"index", "value", "valueTwo", "op"}));
+  ArgCondition a;
+  if (!j.contains("index")) return ctx.Fail(Join(path, "index"), "missing");
+  HIVE_ASSIGN_OR_RETURN(uint64_t index, GetUnsigned(ctx, Join(path, "index"), j["index"]));
+  if (index > 5) return ctx.Fail(Join(path, "index"), fmt::format("{} is not 0..5", index));
+  a.index = static_cast<uint32_t>(index);
+  if (j.contains("value")) {
+    HIVE_ASSIGN_OR_RETURN(a.value, GetUnsigned(ctx, Join(path, "value"), j["value"]));
+  }
+  if (j.contains("valueTwo")) {
+    HIVE_ASSIGN_OR_RETURN(a.value_two, GetUnsigned(ctx, Join(path, "valueTwo"), j["valueTwo"]));
+  }
+  if (!j.contains("op")) return ctx.Fail(Join(path, "op"), "missing");
+  HIVE_ASSIGN_OR_RETURN(a.op, ParseCompare(ctx, Join(path, "op"), j["op"]));
+  return a;
+}
+
+Result<SyscallRule> ParseRule(const Context& ctx, const std::string& path, const json& j,
+                              const GroupMap& groups) {
+  if (!j.is_object()) return ctx.Fail(path, "expected a map, got " + TypeName(j));
+  HIVE_TRY(CheckKeys(ctx, path, j,
+                     {"names", "name", "action", "errnoRet", "errno", "args", "includes",
+                      "excludes", "comment", "override", "label"}));
+  SyscallRule r;
+  std::vector<std::string> raw;
+  if (j.contains("names")) {
+    HIVE_ASSIGN_OR_RETURN(raw, GetStrings(ctx, Join(path, "names"), j["names"]));
+  }
+  if (j.contains("name")) {  // Docker's older single-name form
+    HIVE_ASSIGN_OR_RETURN(std::string n, GetString(ctx, Join(path, "name"), j["name"]));
+    raw.push_back(n);
+  }
+  if (raw.empty()) return ctx.Fail(Join(path, "names"), "missing or empty");
+  for (const std::string& n : raw) {
+    std::vector<std::string> stack;
+    HIVE_TRY(Expand(ctx, Join(path, "names"), n, groups, &stack, &r.names));
+  }
+  if (!j.contains("action")) return ctx.Fail(Join(path, "action"), "missing");
+  HIVE_ASSIGN_OR_RETURN(r.action, ParseAction(ctx, Join(path, "action"), j["action"]));
+  if (r.action.kind == ActionKind::kErrno || r.action.kind == ActionKind::kTrace) {
+    r.action.data = r.action.kind == ActionKind::kErrno ? EPERM : 0;
+    if (j.contains("errnoRet") && !j["errnoRet"].is_null()) {
+      HIVE_ASSIGN_OR_RETURN(r.action.data, GetErrno(ctx, Join(path, "errnoRet"), j["errnoRet"]));
+    } else if (j.contains("errno") && r.action.kind == ActionKind::kErrno) {
+      // podman's spelling: an errno name.
+      HIVE_ASSIGN_OR_RETURN(r.action.data, GetErrno(ctx, Join(path, "errno"), j["errno"]));
+    }
+  }
+  if (j.contains("args") && !j["args"].is_null()) {
+    const json& args = j["args"];
+    if (!args.is_array()) return ctx.Fail(Join(path, "args"), "expected a list");
+    for (size_t i = 0; i < args.size(); ++i) {
+      HIVE_ASSIGN_OR_RETURN(ArgCondition a, ParseArg(ctx, Index(Join(path, "args"), i), args[i]));
+      r.args.push_back(a);
+    }
+  }
+  if (j.contains("includes")) {
+    HIVE_ASSIGN_OR_RETURN(r.includes, ParseFilter(ctx, Join(path, "includes"), j["includes"]));
+  }
+  if (j.contains("excludes")) {
+    HIVE_ASSIGN_OR_RETURN(r.excludes, ParseFilter(ctx, Join(path, "excludes"), j["excludes"]));
+  }
+  if (j.contains("label")) {
+    HIVE_ASSIGN_OR_RETURN(r.label, GetString(ctx, Join(path, "label"), j["label"]));
+  }
+  if (j.contains("override")) {
+    if (!j["override"].is_boolean()) return ctx.Fail(Join(path, "override"), "expected true/false");
+    r.override = j["override"].get<bool>();
+  }
+  if (r.override) {
+    // Override rules are compiled by hive-run itself, ahead of libseccomp's program; they
+    // exist to deny, and compare the low 32 bits of an argument only.
+    if (r.action.kind == ActionKind::kAllow || r.action.kind == ActionKind::kLog) {
+      return ctx.Fail(Join(path, "override"), "only denying actions can override");
+    }
+    for (size_t i = 0; i < r.args.size(); ++i) {
+      if (r.args[i].op != Compare::kEq && r.args[i].op != Compare::kMaskedEq) {
+        return ctx.Fail(Index(Join(path, "args"), i) + ".op",
+                        "override rules support SCMP_CMP_EQ and SCMP_CMP_MASKED_EQ only");
+      }
+    }
+  }
+  return r;
+}
+
+bool IsKnownArch(const std::string& name) {
+  std::string s = name;
+  if (s.rfind("SCMP_ARCH_", 0) == 0) s = s.substr(10);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return seccomp_arch_resolve_name(s.c_str()) != 0;
+}
+
+uint32_t ResolveArch(const std::string& name) {
+  std::string s = name;
+  if (s.rfind("SCMP_ARCH_", 0) == 0) s = s.substr(10);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return seccomp_arch_resolve_name(s.c_str());
+}
+
+void ConvertYaml(const YAML::Node& node, const std::string& path, json* out,
+                 std::map<std::string, int>* lines) {
+  if (lines && node.Mark().line >= 0) lines->emplace(path, node.Mark().line + 1);
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      *out = json::object();
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        std::string key = it->first.as<std::string>();
+        std::string sub = Join(path, key);
+        // Errors about a key point at the key's own line.
+        if (lines && it->first.Mark().line >= 0) (*lines)[sub] = it->first.Mark().line + 1;
+        json child;
+        ConvertYaml(it->second, sub, &child, lines);
+        (*out)[key] = std::move(child);
+      }
+      break;
+    }
+    case YAML::NodeType::Sequence: {
+      *out = json::array();
+      for (size_t i = 0; i < node.size(); ++i) {
+        json child;
+        ConvertYaml(node[i], Index(path, i), &child, lines);
+        out->push_back(std::move(child));
+      }
+      break;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "!") {  // quoted: always a string
+        *out = s;
+        break;
+      }
+      if (s == "true" || s == "false") {
+        *out = (s == "true");
+        break;
+      }
+      if (s == "~" || s == "null") {
+        *out = nullptr;
+        break;
+      }
+      if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
+        errno = 0;
+        char* end = nullptr;
+        bool neg = s[0] == '-';
+        const char* digits = s.c_str() + (neg ? 1 : 0);
+        int base = 10;
+        if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+          base = 16;
+          digits += 2;
+        } else if (digits[0] == '0' && digits[1] == 'o') {
+          base = 8;
+          digits += 2;
+        }
+        unsigned long long v = std::strtoull(digits, &end, base);
+        if (errno == 0 && end && *end == '\0' && end != digits) {
+          if (neg) {
+            *out = -static_cast<long long>(v);
+          } else {
+            *out = static_cast<uint64_t>(v);
+          }
+          break;
+        }
+      }
+      *out = s;
+      break;
+    }
+    default:
+      *out = nullptr;
+  }
+}
+
+}  // namespace
+
+int ErrnoByName(const std::string& name) {
+  static const std::map<std::string, int> kNames = {
+      {"EPERM", EPERM},
+      {"ENOENT", ENOENT},
+      {"EIO", EIO},
+      {"EBADF", EBADF},
+      {"EAGAIN", EAGAIN},
+      {"ENOMEM", ENOMEM},
+      {"EACCES", EACCES},
+      {"EFAULT", EFAULT},
+      {"EBUSY", EBUSY},
+      {"EEXIST", EEXIST},
+      {"EINVAL", EINVAL},
+      {"ENOSYS", ENOSYS},
+      {"EROFS", EROFS},
+      {"ENOTSUP", ENOTSUP},
+      {"EOPNOTSUPP", EOPNOTSUPP},
+      {"EAFNOSUPPORT", EAFNOSUPPORT},
+      {"EPROTONOSUPPORT", EPROTONOSUPPORT},
+  };
+  auto it = kNames.find(name);
+  return it == kNames.end() ? -1 : it->second;
+}
+
+Result<nlohmann::json> YamlToJson(const std::string& text, const std::string& source,
+                                  std::map<std::string, int>* lines) {
+  // yaml-cpp throws; this is the parse boundary.
+  try {
+    YAML::Node root = YAML::Load(text);
+    json out;
+    ConvertYaml(root, "", &out, lines);
+    return out;
+  } catch (const YAML::Exception& e) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("{}:{}:{}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+}
+
+Result<GroupMap> ParseGroups(const std::string& text, const std::string& source) {
+  std::map<std::string, int> lines;
+  HIVE_ASSIGN_OR_RETURN(json doc, YamlToJson(text, source, &lines));
+  Context ctx(source, &lines);
+  if (!doc.is_object() || !doc.contains("groups") || !doc["groups"].is_object()) {
+    return ctx.Fail("groups", "expected a map of group name to syscall list");
+  }
+  GroupMap groups;
+  for (auto it = doc["groups"].begin(); it != doc["groups"].end(); ++it) {
+    HIVE_ASSIGN_OR_RETURN(groups[it.key()], GetStrings(ctx, Join("groups", it.key()), it.value()));
+  }
+  return groups;
+}
+
+Result<Profile> ParseProfile(const std::string& text, const std::string& source,
+                             const GroupMap& builtin_groups) {
+  std::map<std::string, int> lines;
+  json doc;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  bool is_json = first != std::string::npos && text[first] == '{';
+  if (is_json) {
+    try {
+      doc = json::parse(text);
+    } catch (const json::parse_error& e) {
+      return Error(Code::kInvalidArgument,
+                   fmt::format("{}: byte {}: {}", source, e.byte, e.what()));
+    }
+  } else {
+    HIVE_ASSIGN_OR_RETURN(doc, YamlToJson(text, source, &lines));
+  }
+  Context ctx(source, is_json ? nullptr : &lines);
+  if (!doc.is_object()) return ctx.Fail("", "expected a map at the top level");
+  HIVE_TRY(CheckKeys(
+      ctx, "", doc,
+      {"defaultAction", "defaultErrnoRet", "defaultErrno", "architectures", "archMap", "flags",
+       "listenerPath", "listenerMetadata", "syscalls", "groups", "comment", "description"}));
+
+  Profile p;
+  p.source = source;
+  p.name = std::filesystem::path(source).stem().string();
+  p.sha256 = Sha256Hex(text);
+
+  if (!doc.contains("defaultAction")) return ctx.Fail("defaultAction", "missing");
+  HIVE_ASSIGN_OR_RETURN(p.default_action, ParseAction(ctx, "defaultAction", doc["defaultAction"]));
+  if (p.default_action.kind == ActionKind::kErrno) p.default_action.data = EPERM;
+  if (doc.contains("defaultErrnoRet") && !doc["defaultErrnoRet"].is_null()) {
+    HIVE_ASSIGN_OR_RETURN(p.default_action.data,
+                          GetErrno(ctx, "defaultErrnoRet", doc["defaultErrnoRet"]));
+  } else if (doc.contains("defaultErrno") && p.default_action.kind == ActionKind::kErrno) {
+    // podman's spelling: an errno name.
+    HIVE_ASSIGN_OR_RETURN(p.default_action.data,
+                          GetErrno(ctx, "defaultErrno", doc["defaultErrno"]));
+  }
+
+  if (doc.contains("listenerPath") && doc["listenerPath"].is_string() &&
+      !doc["listenerPath"].get<std::string>().empty()) {
+    return ctx.Fail("listenerPath", "not supported: hive-run answers seccomp notifications itself");
+  }
+
+  if (doc.contains("architectures")) {
+    HIVE_ASSIGN_OR_RETURN(p.architectures, GetStrings(ctx, "architectures", doc["architectures"]));
+    for (size_t i = 0; i < p.architectures.size(); ++i) {
+      if (!IsKnownArch(p.architectures[i])) {
+        return ctx.Fail(Index("architectures", i),
+                        "unknown architecture \"" + p.architectures[i] + "\"");
+      }
+    }
+  }
+  if (doc.contains("archMap") && !doc["archMap"].is_null()) {
+    const json& map = doc["archMap"];
+    if (!map.is_array()) return ctx.Fail("archMap", "expected a list");
+    for (size_t i = 0; i < map.size(); ++i) {
+      std::string path = Index("archMap", i);
+      if (!map[i].is_object()) return ctx.Fail(path, "expected a map");
+      HIVE_TRY(CheckKeys(ctx, path, map[i], {"architecture", "subArchitectures"}));
+      if (!map[i].contains("architecture")) return ctx.Fail(Join(path, "architecture"), "missing");
+      HIVE_ASSIGN_OR_RETURN(std::string arch,
+                            GetString(ctx, Join(path, "architecture"), map[i]["architecture"]));
+      if (!IsKnownArch(arch)) return ctx.Fail(Join(path, "architecture"), "unknown architecture");
+      std::vector<std::string> subs;
+      if (map[i].contains("subArchitectures")) {
+        HIVE_ASSIGN_OR_RETURN(
+            subs, GetStrings(ctx, Join(path, "subArchitectures"), map[i]["subArchitectures"]));
+      }
+      // Docker's rule: the entry for the machine we run on names the ABIs to allow.
+      if (ResolveArch(arch) == seccomp_arch_native()) {
+        p.architectures.push_back(arch);
+        for (const std::string& s : subs) {
+          if (!IsKnownArch(s)) return ctx.Fail(Join(path, "subArchitectures"), "unknown " + s);
+          p.architectures.push_back(s);
+        }
+      }
+    }
+  }
+  if (doc.contains("flags")) {
+    HIVE_ASSIGN_OR_RETURN(p.flags, GetStrings(ctx, "flags", doc["flags"]));
+    static const std::set<std::string> kFlags = {
+        "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
+    for (size_t i = 0; i < p.flags.size(); ++i) {
+      if (!kFlags.count(p.flags[i])) {
+        return ctx.Fail(Index("flags", i), "unknown flag \"" + p.flags[i] + "\"");
+      }
+    }
+  }
+
+  GroupMap groups = builtin_groups;
+  if (doc.contains("groups")) {
+    const json& g = doc["groups"];
+    if (!g.is_object()) return ctx.Fail("groups", "expected a map of group name to syscalls");
+    for (auto it = g.begin(); it != g.end(); ++it) {
+      HIVE_ASSIGN_OR_RETURN(groups[it.key()],
+                            GetStrings(ctx, Join("groups", it.key()), it.value()));
+    }
+  }
+
+  if (doc.contains("syscalls") && !doc["syscalls"].is_null()) {
+    const json& rules = doc["syscalls"];
+    if (!rules.is_array()) return ctx.Fail("syscalls", "expected a list");
+    for (size_t i = 0; i < rules.size(); ++i) {
+      HIVE_ASSIGN_OR_RETURN(SyscallRule r, ParseRule(ctx, Index("syscalls", i), rules[i], groups));
+      p.syscalls.push_back(std::move(r));
+    }
+  }
+  return p;
+}
+
+Result<Profile> LoadProfile(const std::string& path, const std::string& groups_path) {
+  GroupMap groups;
+  if (!groups_path.empty() && std::filesystem::exists(groups_path)) {
+    HIVE_ASSIGN_OR_RETURN(std::string gtext, ReadFile(groups_path));
+    HIVE_ASSIGN_OR_RETURN(groups, ParseGroups(gtext, groups_path));
+  }
+  HIVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseProfile(text, path, groups);
+}
+
+}  // namespace hive::seccomp

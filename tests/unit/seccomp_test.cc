@@ -1,0 +1,519 @@
+// Seccomp profiles: loading (ours and podman's, unchanged), compiling, caching, and what a
+// filtered child really gets back from the kernel, with and without the supervisor listening.
+#include "sandbox/seccomp/seccomp.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <linux/audit.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/files.h"
+#include "base/unique_fd.h"
+#include "sandbox/seccomp/bpf.h"
+#include "sandbox/seccomp/compiler.h"
+#include "sandbox/seccomp/profile.h"
+#include "sandbox/seccomp/syscalls.h"
+
+namespace fs = std::filesystem;
+using namespace hive::seccomp;
+
+namespace {
+
+const char* kPodman = "/usr/share/containers/seccomp.json";
+
+std::string Shipped(const std::string& name) { return ProfilesDir() + "/" + name + ".yaml"; }
+
+Profile Load(const std::string& path) {
+  auto p = LoadProfile(path, ProfilesDir() + "/groups.yaml");
+  REQUIRE_MESSAGE(p.ok(), p.status().message());
+  return p.value();
+}
+
+Filter Build(const std::string& path, CompileOptions o) {
+  Profile p = Load(path);
+  auto f = Compile(&p, o);
+  REQUIRE_MESSAGE(f.ok(), f.status().message());
+  return f.value();
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/hive-seccomp-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+// Result of one syscall in the child: 0 on success, else errno.
+long Try(long rc) { return rc < 0 ? errno : 0; }
+
+// Runs `body` in a forked child that installs `f` first; the child reports one number per
+// probe through a pipe. With `listen`, the parent takes the listener with pidfd_getfd and
+// answers notifications until the child exits; violations go to *violations.
+std::vector<long> RunFiltered(const Filter& f, const std::function<std::vector<long>()>& body,
+                              bool listen = false,
+                              std::vector<hive::Violation>* violations = nullptr) {
+  int results[2], fdpipe[2];
+  REQUIRE(pipe2(results, O_CLOEXEC) == 0);
+  REQUIRE(pipe2(fdpipe, O_CLOEXEC) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(results[0]);
+    close(fdpipe[0]);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(90);
+    int listener = -1;
+    int rc = Install(f, &listener);
+    if (rc < 0) _exit(91);
+    if (write(fdpipe[1], &listener, sizeof listener) != sizeof listener) _exit(92);
+    std::vector<long> out = body();
+    for (long v : out) {
+      if (write(results[1], &v, sizeof v) != sizeof v) _exit(93);
+    }
+    _exit(0);
+  }
+  close(results[1]);
+  close(fdpipe[1]);
+  int child_listener = -1;
+  REQUIRE(read(fdpipe[0], &child_listener, sizeof child_listener) == sizeof child_listener);
+  close(fdpipe[0]);
+  if (listen) {
+    REQUIRE(child_listener >= 0);
+    hive::UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    REQUIRE(pidfd.valid());
+    int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), child_listener, 0));
+    REQUIRE(fd >= 0);
+    Listener l(fd, f);
+    for (;;) {
+      pollfd pfd[2] = {{l.fd(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+      REQUIRE(poll(pfd, 2, 10000) > 0);
+      if (pfd[0].revents & POLLIN) REQUIRE(l.HandleOne().ok());
+      if (pfd[1].revents & POLLIN) break;
+    }
+    if (violations) *violations = l.Violations();
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE_MESSAGE(WIFEXITED(status), "child status " << status);
+  REQUIRE_MESSAGE(WEXITSTATUS(status) == 0, "child exit " << WEXITSTATUS(status));
+  std::vector<long> out;
+  long v;
+  while (read(results[0], &v, sizeof v) == sizeof v) out.push_back(v);
+  close(results[0]);
+  return out;
+}
+
+// Runs `argv` in a forked child that installs `f` just before execve, as the sandbox does;
+// stdout goes to /dev/null. Returns the wait status.
+int RunProgramFiltered(const Filter& f, const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    int listener = -1;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || Install(f, &listener) < 0) _exit(90);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return status;
+}
+
+uint64_t Count(const std::vector<hive::Violation>& vs, const std::string& type,
+               const std::string& detail) {
+  for (const auto& v : vs) {
+    if (v.type == type && v.detail == detail) return v.count;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("shipped profiles load and compile, and know every syscall up to today's") {
+  int highest = HighestKnownSyscall();
+  CHECK(highest >= 469);
+  for (const char* name : {"default", "strict", "permissive"}) {
+    CAPTURE(name);
+    Filter f = Build(Shipped(name), {});
+    CHECK(f.profile_name == name);
+    CHECK(f.unknown_syscalls.empty());
+    CHECK(f.highest_syscall == highest);
+    CHECK(f.arches == std::vector<std::string>{ArchName(NativeArch())});
+    CHECK(f.program.size() == f.errno_program.size());
+    CHECK(f.program.size() < 4096);
+  }
+}
+
+TEST_CASE("default profile decides about every syscall this build can name") {
+  Profile p = Load(Shipped("default"));
+  std::set<std::string> named;
+  for (const auto& r : p.syscalls) named.insert(r.names.begin(), r.names.end());
+  std::vector<std::string> missing;
+  for (int nr = 0; nr <= HighestKnownSyscall(); ++nr) {
+    std::string name = SyscallName(NativeArch(), static_cast<uint32_t>(nr));
+    if (name.rfind("syscall_", 0) == 0) continue;  // a hole in the table
+    if (!named.count(name)) missing.push_back(name);
+  }
+  CHECK_MESSAGE(missing.empty(),
+                "not named by default.yaml: " << fmt::format("{}", fmt::join(missing, " ")));
+}
+
+TEST_CASE("podman's profile loads unchanged and compiles for every ABI it lists") {
+  if (!fs::exists(kPodman)) {
+    MESSAGE("skipped: " << kPodman << " is not installed");
+    return;
+  }
+  Profile p = Load(kPodman);
+  CHECK(p.default_action.kind == ActionKind::kErrno);
+  CHECK(p.default_action.data == ENOSYS);
+  CHECK(p.syscalls.size() > 30);
+  Filter f = Build(kPodman, {});
+  if (NativeArch() == AUDIT_ARCH_X86_64) {
+    CHECK(f.arches == std::vector<std::string>{"x86_64", "i386", "x32"});
+  }
+  CHECK(f.highest_syscall > 400);
+  CHECK(f.highest_syscall < HighestKnownSyscall());
+}
+
+TEST_CASE("profile errors name the file, the line and the key") {
+  SUBCASE("unknown action") {
+    auto p = ParseProfile(
+        "defaultAction: SCMP_ACT_ERRNO\nsyscalls:\n  - names: [read]\n    action: SCMP_ACT_NOPE\n",
+        "t.yaml", {});
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message() == "t.yaml:4: syscalls[0].action: unknown action \"SCMP_ACT_NOPE\"");
+  }
+  SUBCASE("unknown group") {
+    auto p = ParseProfile(
+        "defaultAction: SCMP_ACT_ALLOW\nsyscalls:\n  - names: [\"@nope\"]\n    action: "
+        "SCMP_ACT_ERRNO\n",
+        "t.yaml", {});
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find("unknown syscall group \"@nope\"") != std::string::npos);
+  }
+  SUBCASE("a group that includes itself") {
+    auto p = ParseProfile(
+        "defaultAction: SCMP_ACT_ALLOW\ngroups: {a: [\"@b\"], b: [\"@a\"]}\n"
+        "syscalls: [{names: [\"@a\"], action: SCMP_ACT_ERRNO}]\n",
+        "t.yaml", {});
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find("includes itself") != std::string::npos);
+  }
+  SUBCASE("override that allows") {
+    auto p = ParseProfile(
+        "defaultAction: SCMP_ACT_ERRNO\nsyscalls:\n  - names: [read]\n"
+        "    action: SCMP_ACT_ALLOW\n    override: true\n",
+        "t.yaml", {});
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find("syscalls[0].override") != std::string::npos);
+  }
+  SUBCASE("JSON with a typo in a key") {
+    auto p = ParseProfile(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscals": []})", "t.json", {});
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message() == "t.json: syscals: unknown key");
+  }
+  SUBCASE("unknown blocked operation") {
+    CompileOptions o;
+    o.blocked_operations = {"explode"};
+    auto f = Compile(nullptr, o);
+    REQUIRE_FALSE(f.ok());
+    CHECK(f.status().message().find("\"explode\"") != std::string::npos);
+  }
+}
+
+TEST_CASE("resolve profile names and paths") {
+  auto d = ResolveProfile("default", "");
+  REQUIRE(d.ok());
+  CHECK(d.value() == Shipped("default"));
+  CHECK(ResolveProfile("unconfined", "").value().empty());
+  CHECK_FALSE(ResolveProfile("no-such-profile", "").ok());
+  CHECK_FALSE(ResolveProfile("./missing.json", "/tmp").ok());
+}
+
+TEST_CASE("Prepare caches compiled filters in-process and on disk") {
+  TempDir dir;
+  hive::RunSpec spec;
+  spec.seccomp_profile = Shipped("default");
+  spec.blocked_operations = {"delete", "chmod"};
+  ClearProcessCache();
+  auto first = Prepare(spec, dir.path);
+  REQUIRE(first.ok());
+  CHECK_FALSE(first->from_cache);
+  auto second = Prepare(spec, dir.path);
+  REQUIRE(second.ok());
+  CHECK(second->from_cache);
+  CHECK(second->program.size() == first->program.size());
+
+  // A new process (here: an empty process cache) reads the file written by the first.
+  ClearProcessCache();
+  auto third = Prepare(spec, dir.path);
+  REQUIRE(third.ok());
+  CHECK(third->from_cache);
+  CHECK(std::memcmp(third->program.data(), first->program.data(),
+                    first->program.size() * sizeof(sock_filter)) == 0);
+  CHECK(third->labels.size() == first->labels.size());
+
+  // A corrupted cache file is ignored and rewritten.
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path)) {
+    std::ofstream(e.path(), std::ios::trunc) << "garbage";
+    ++files;
+  }
+  CHECK(files == 1);
+  ClearProcessCache();
+  auto fourth = Prepare(spec, dir.path);
+  REQUIRE(fourth.ok());
+  CHECK_FALSE(fourth->from_cache);
+
+  // Anything that changes the filter changes the key.
+  spec.blocked_operations = {"delete"};
+  auto fifth = Prepare(spec, dir.path);
+  REQUIRE(fifth.ok());
+  CHECK_FALSE(fifth->from_cache);
+}
+
+TEST_CASE("the interpreter agrees with what the default program means") {
+  Filter f = Build(Shipped("default"), {});
+  auto run = [&](uint32_t arch, int nr, std::vector<uint64_t> args = {}) {
+    seccomp_data d{};
+    d.arch = arch;
+    d.nr = nr;
+    for (size_t i = 0; i < args.size(); ++i) d.args[i] = args[i];
+    return bpf::Run(f.errno_program, d).action;
+  };
+  const uint32_t native = NativeArch();
+  CHECK(run(native, SYS_getpid) == SECCOMP_RET_ALLOW);
+  CHECK(run(native, SYS_ptrace) == (SECCOMP_RET_ERRNO | EPERM));
+  CHECK(run(native, SYS_clone, {CLONE_NEWUSER}) == (SECCOMP_RET_ERRNO | EPERM));
+  CHECK(run(native, SYS_clone, {CLONE_VM | CLONE_THREAD}) == SECCOMP_RET_ALLOW);
+  CHECK(run(native, SYS_clone3) == (SECCOMP_RET_ERRNO | ENOSYS));
+  CHECK(run(native, HighestKnownSyscall() + 1) == (SECCOMP_RET_ERRNO | ENOSYS));
+  CHECK(run(native, SYS_ioctl, {0, 0x5412}) == (SECCOMP_RET_ERRNO | EPERM));
+  CHECK(run(native, SYS_ioctl, {0, 0x100005412ULL}) == (SECCOMP_RET_ERRNO | EPERM));
+  CHECK(run(native, SYS_ioctl, {0, static_cast<uint64_t>(TCGETS)}) == SECCOMP_RET_ALLOW);
+  if (native == AUDIT_ARCH_X86_64) {
+    CHECK(run(native, static_cast<int>(kX32SyscallBit | 39)) == (SECCOMP_RET_ERRNO | EPERM));
+    CHECK(run(AUDIT_ARCH_I386, 20) == (SECCOMP_RET_ERRNO | EPERM));
+  }
+}
+
+TEST_CASE("a child under the default profile gets EPERM for denials and ENOSYS for the unknown") {
+  CompileOptions o;
+  o.notify = false;
+  Filter f = Build(Shipped("default"), o);
+  std::vector<long> r = RunFiltered(f, [] {
+    return std::vector<long>{
+        Try(getpid()),
+        Try(ptrace(PTRACE_TRACEME, 0, nullptr, nullptr)),
+        Try(syscall(SYS_clone3, nullptr, 0)),
+        Try(syscall(HighestKnownSyscall() + 1, 0, 0)),
+        Try(unshare(CLONE_NEWUSER)),
+        Try(syscall(SYS_ioctl, 0, 0x100005412ULL, "x")),
+        Try(socket(AF_PACKET, SOCK_RAW, 0)),
+        Try(socket(AF_INET, SOCK_RAW, 1)),
+        Try(socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : -1),
+        Try(personality(ADDR_NO_RANDOMIZE)),
+        Try(personality(0xffffffff)),
+        Try(syscall(SYS_bpf, 0, nullptr, 0)),
+        Try(mknod("/tmp/hive-never-created", S_IFCHR | 0600, makedev(1, 3))),
+    };
+  });
+  REQUIRE(r.size() == 13);
+  CHECK(r[0] == 0);
+  CHECK(r[1] == EPERM);
+  CHECK(r[2] == ENOSYS);
+  CHECK(r[3] == ENOSYS);
+  CHECK(r[4] == EPERM);
+  CHECK(r[5] == EPERM);
+  CHECK(r[6] == EPERM);
+  CHECK(r[7] == EPERM);
+  CHECK(r[8] == 0);
+  CHECK(r[9] == EPERM);
+  CHECK(r[10] == 0);
+  CHECK(r[11] == EPERM);
+  CHECK(r[12] == EPERM);
+}
+
+#if defined(__x86_64__)
+TEST_CASE("x32 and i386 syscalls are refused under the default profile") {
+  CompileOptions o;
+  o.notify = false;
+  Filter f = Build(Shipped("default"), o);
+  std::vector<long> r = RunFiltered(f, [] {
+    // Without the filter a kernel lacking CONFIG_X86_X32_ABI says ENOSYS: EPERM is ours.
+    long x32 = syscall(kX32SyscallBit | SYS_getpid);
+    long x32_errno = x32 < 0 ? errno : 0;
+    // int $0x80 (eax = 20: i386 getpid) in a grandchild: a kernel without ia32 emulation
+    // kills it with SIGSEGV before any filter runs.
+    int fds[2];
+    if (pipe(fds) != 0) return std::vector<long>{x32_errno, -1, -1};
+    pid_t pid = fork();
+    if (pid == 0) {
+      long i386;
+      asm volatile("int $0x80" : "=a"(i386) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
+      _exit(write(fds[1], &i386, sizeof i386) == sizeof i386 ? 0 : 1);
+    }
+    close(fds[1]);
+    long i386 = 0;
+    bool got = read(fds[0], &i386, sizeof i386) == sizeof i386;
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return std::vector<long>{x32_errno, got ? 1 : 0, got ? i386 : WTERMSIG(status)};
+  });
+  REQUIRE(r.size() == 3);
+  CHECK(r[0] == EPERM);
+  if (r[1] == 1) {
+    CHECK(r[2] == -EPERM);
+  } else {
+    MESSAGE("i386 ABI absent on this kernel (int $0x80 -> signal " << r[2] << ")");
+    CHECK(r[2] == SIGSEGV);
+  }
+}
+#endif
+
+TEST_CASE("denials reach the listener, get the profile's errno, and are counted by name") {
+  if (!NotifySupported()) {
+    MESSAGE("skipped: no seccomp user notification on this kernel");
+    return;
+  }
+  CompileOptions o;
+  o.blocked_operations = {"delete", "chmod"};
+  o.deny_inet_sockets = true;
+  Filter f = Build(Shipped("default"), o);
+  REQUIRE(f.notify);
+  std::vector<hive::Violation> v;
+  std::vector<long> r = RunFiltered(
+      f,
+      [] {
+        return std::vector<long>{
+            Try(ptrace(PTRACE_TRACEME, 0, nullptr, nullptr)),
+            Try(ptrace(PTRACE_TRACEME, 0, nullptr, nullptr)),
+            Try(unlink("/tmp/hive-no-such-file")),
+            Try(syscall(SYS_renameat2, AT_FDCWD, "/tmp/hive-no-a", AT_FDCWD, "/tmp/hive-no-b",
+                        1 /* RENAME_NOREPLACE */)),
+            Try(syscall(SYS_renameat2, AT_FDCWD, "/tmp/hive-no-a", AT_FDCWD, "/tmp/hive-no-b", 0)),
+            Try(chmod("/tmp", 0777)),
+            Try(syscall(SYS_clone3, nullptr, 0)),
+            Try(socket(AF_INET, SOCK_STREAM, 0)),
+            Try(socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : -1),
+        };
+      },
+      /*listen=*/true, &v);
+  REQUIRE(r.size() == 9);
+  CHECK(r[0] == EPERM);
+  CHECK(r[1] == EPERM);
+  CHECK(r[2] == EPERM);
+  CHECK(r[3] == ENOENT);  // RENAME_NOREPLACE cannot delete: the kernel saw it
+  CHECK(r[4] == EPERM);
+  CHECK(r[5] == EPERM);
+  CHECK(r[6] == ENOSYS);
+  CHECK(r[7] == EPERM);
+  CHECK(r[8] == 0);
+  CHECK(Count(v, "syscall", "ptrace") == 2);
+  CHECK(Count(v, "blocked_operation", "unlink (delete)") == 1);
+  CHECK(Count(v, "blocked_operation", "renameat2 (delete)") == 1);
+  CHECK(Count(v, "blocked_operation", "chmod (chmod)") == 1);
+  CHECK(Count(v, "network", "socket (network off)") == 1);
+  CHECK(v.size() == 5);  // clone3's ENOSYS is not a denial
+}
+
+TEST_CASE("podman's profile behaves as written in a child") {
+  if (!fs::exists(kPodman)) {
+    MESSAGE("skipped: " << kPodman << " is not installed");
+    return;
+  }
+  CompileOptions o;
+  o.notify = false;
+  Filter f = Build(kPodman, o);
+  int beyond = f.highest_syscall + 1;
+  std::vector<long> r = RunFiltered(f, [beyond] {
+    return std::vector<long>{
+        Try(getpid()),
+        Try(syscall(SYS_bpf, 0, nullptr, 0)),           // excluded without CAP_SYS_ADMIN: EPERM
+        Try(syscall(SYS_clone3, nullptr, 0)),           // allowed: the kernel says EINVAL
+        Try(syscall(beyond, 0, 0, 0)),                  // newer than the profile: ENOSYS
+        Try(socket(AF_NETLINK, SOCK_RAW, 9)),           // NETLINK_AUDIT: the profile's EINVAL
+        Try(syscall(SYS_vmsplice, -1, nullptr, 0, 0)),  // listed as EPERM
+    };
+  });
+  REQUIRE(r.size() == 6);
+  CHECK(r[0] == 0);
+  CHECK(r[1] == EPERM);
+  CHECK(r[2] == EINVAL);
+  CHECK(r[3] == ENOSYS);
+  CHECK(r[4] == EINVAL);
+  CHECK(r[5] == EPERM);
+}
+
+TEST_CASE("strict and default let Python do ordinary work") {
+  if (access("/usr/bin/python3", X_OK) != 0) {
+    MESSAGE("skipped: no /usr/bin/python3");
+    return;
+  }
+  TempDir dir;
+  const std::string script =
+      "import json, re, math, os, threading, sys\n"
+      "d = sys.argv[1]\n"
+      "t = threading.Thread(target=lambda: None); t.start(); t.join()\n"
+      "with open(os.path.join(d, 'out.json'), 'w') as f:\n"
+      "    json.dump({'pi': math.pi, 'm': re.findall(r'\\d+', 'a1b22')}, f)\n"
+      "print(open(os.path.join(d, 'out.json')).read())\n"
+      "if sys.argv[2] == 'subprocess':\n"
+      "    import subprocess\n"
+      "    subprocess.run(['/bin/true'], check=True)\n";
+  for (auto [profile, mode] : {std::pair{"strict", "plain"}, std::pair{"default", "subprocess"}}) {
+    std::string name = profile;
+    CAPTURE(name);
+    CompileOptions o;
+    o.notify = false;
+    Filter f = Build(Shipped(profile), o);
+    int status =
+        RunProgramFiltered(f, {"/usr/bin/python3", "-c", script, dir.path, std::string(mode)});
+    CHECK(status == 0);
+    CHECK(fs::exists(dir.path + "/out.json"));
+    fs::remove(dir.path + "/out.json");
+  }
+}
+
+TEST_CASE("strict refuses new processes and sockets") {
+  CompileOptions o;
+  o.notify = false;
+  Filter f = Build(Shipped("strict"), o);
+  std::vector<long> r = RunFiltered(f, [] {
+    long forked = syscall(SYS_fork);
+    if (forked == 0) _exit(0);
+    return std::vector<long>{forked < 0 ? errno : 0, Try(socket(AF_UNIX, SOCK_STREAM, 0))};
+  });
+  REQUIRE(r.size() == 2);
+  CHECK(r[0] == EPERM);
+  CHECK(r[1] == EPERM);
+}
