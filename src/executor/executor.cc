@@ -29,6 +29,21 @@ bool IsLimitOutcome(Outcome o) {
          o == Outcome::kPidsLimit || o == Outcome::kFileSizeLimit;
 }
 
+// How the report's `enforced` entries read as pass/fail: a gap list passes when empty, a layer
+// object when it says it was applied, a flag by its value; anything else is present, so held.
+bool LayerHeld(const std::string& name, const nlohmann::json& state) {
+  const std::string gaps = "_not_enforced";
+  if (name.size() > gaps.size() &&
+      name.compare(name.size() - gaps.size(), gaps.size(), gaps) == 0) {
+    return state.empty();
+  }
+  if (state.is_boolean()) return state.get<bool>();
+  if (state.is_object() && state.contains("applied") && state["applied"].is_boolean()) {
+    return state["applied"].get<bool>();
+  }
+  return !state.is_null();
+}
+
 std::vector<SecurityCheck> ChecksFor(const RunReport& r, const Policy& policy) {
   std::vector<SecurityCheck> checks;
   checks.push_back({"policy", true, policy.source});
@@ -43,8 +58,7 @@ std::vector<SecurityCheck> ChecksFor(const RunReport& r, const Policy& policy) {
   bool started = r.outcome != Outcome::kSetupError && r.outcome != Outcome::kBlocked;
   checks.push_back({"sandbox_setup", started, started ? "sandbox created" : r.error});
   for (const auto& [layer, state] : r.enforced.items()) {
-    bool on = state.is_boolean() ? state.get<bool>() : !state.is_null();
-    checks.push_back({layer, on, state.dump()});
+    checks.push_back({layer, LayerHeld(layer, state), state.dump()});
   }
   if (started) {
     std::string detail;
