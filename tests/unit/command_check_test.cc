@@ -7,18 +7,20 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "analyze/tool_arguments.h"
+#include "temp_dir.h"
 
 namespace {
 
 using hive::CheckCommand;
 using hive::CommandCheckOptions;
 using hive::CommandVerdict;
+using hive::testing::TempDir;
+
+constexpr const char* kTool = "#!/bin/sh\necho tool\n";
 
 bool Mentions(const CommandVerdict& v, const std::string& text) {
   for (const std::string& r : v.reasons) {
@@ -36,34 +38,6 @@ std::string Reasons(const CommandVerdict& v) {
 std::vector<std::string> Why(const std::string& tool, std::vector<std::string> argv) {
   return hive::analyze::DangerousArguments(tool, argv);
 }
-
-// A private directory, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/hive-check-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-    ::chmod(path_.c_str(), 0755);
-  }
-  ~TempDir() { (void)std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-  std::string Make(const std::string& rel, mode_t mode) const {
-    std::string p = path_ + "/" + rel;
-    std::ofstream(p) << "#!/bin/sh\necho tool\n";
-    ::chmod(p.c_str(), mode);
-    return p;
-  }
-  std::string Dir(const std::string& rel, mode_t mode) const {
-    std::string p = path_ + "/" + rel;
-    ::mkdir(p.c_str(), mode);
-    ::chmod(p.c_str(), mode);
-    return p;
-  }
-
- private:
-  std::string path_;
-};
 
 }  // namespace
 
@@ -145,7 +119,7 @@ TEST_CASE("lookalike and disguised program paths are refused") {
 
 TEST_CASE("a program outside the trusted directories is refused, even as a link to one") {
   TempDir t;
-  std::string copy = t.Make("ls", 0755);
+  std::string copy = t.Write("ls", kTool, 0755);
   CommandVerdict v = CheckCommand({copy, "-l"}, {});
   CHECK_FALSE(v.allowed);
   CHECK_MESSAGE(Mentions(v, "not in a trusted directory"), Reasons(v));
@@ -181,8 +155,8 @@ TEST_CASE("the allowlist: by name, by absolute path, and the built-in default") 
 TEST_CASE("tools directory: its programs are allowed; symlinks out of it are not") {
   TempDir t;
   std::string tools = t.Dir("tools", 0755);
-  t.Make("tools/mytool", 0755);
-  t.Make("tools/noexec", 0644);
+  t.Write("tools/mytool", kTool, 0755);
+  t.Write("tools/noexec", kTool, 0644);
   REQUIRE(::symlink("/bin/sh", (tools + "/ls2").c_str()) == 0);
   CommandCheckOptions o;
   o.tools_dirs = {tools};
@@ -207,7 +181,7 @@ TEST_CASE("tools directory: its programs are allowed; symlinks out of it are not
 TEST_CASE("tools directory writable by everyone is ignored") {
   TempDir t;
   std::string tools = t.Dir("open", 0777);
-  t.Make("open/mytool", 0755);
+  t.Write("open/mytool", kTool, 0755);
   CommandCheckOptions o;
   o.tools_dirs = {tools};
   CommandVerdict v = CheckCommand({"mytool"}, o);
@@ -220,7 +194,7 @@ TEST_CASE("tools directory writable by everyone is ignored") {
 TEST_CASE("a program file writable by others is refused") {
   TempDir t;
   std::string tools = t.Dir("tools", 0755);
-  std::string tool = t.Make("tools/tool", 0757);
+  std::string tool = t.Write("tools/tool", kTool, 0757);
   CommandCheckOptions o;
   o.tools_dirs = {tools};
   CommandVerdict v = CheckCommand({"tool"}, o);
