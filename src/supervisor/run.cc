@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "hive/analyze.h"
 #include "hive/audit.h"
 #include "hive/state_dir.h"
 #include "supervisor/supervisor.h"
@@ -120,7 +121,37 @@ RunResult Run(const RunRequest& req) {
   report.policy_sha256 = policy.sha256;
   report.limits = policy.execution;
 
+  auto open_audit = [&] {
+    return audit::AuditLog::Open(
+        AbsolutePath(policy.audit.log.empty() ? "audit.log" : policy.audit.log, req.state_dir),
+        req.state_dir + "/keys");
+  };
+
   // HOOK(analyze): static analysis of the script; policy analysis.refuse_at refuses here.
+  if (req.mode == RunMode::kScript) {
+    auto interp = InterpreterFor(script);
+    if (interp.ok() && !interp->empty() && analyze::IsPythonInterpreter(interp->front())) {
+      auto analysis = analyze::AnalyzeFile(script, &policy);
+      if (!analysis.ok()) return refuse(analysis.status());
+      report.static_analysis = analyze::ToJson(*analysis);
+      if (std::string why = analyze::RefusalFor(*analysis, policy); !why.empty()) {
+        // Refused before it ran: recorded as `refused` in the audit log.
+        report.outcome = Outcome::kBlocked;
+        report.error = why;
+        report.script = script;
+        if (auto text = ReadFile(script); text.ok()) report.script_sha256 = Sha256Hex(*text);
+        auto log = open_audit();
+        Result<audit::RecordRef> ref =
+            log.ok() ? audit::RecordRun(*log, report) : Result<audit::RecordRef>(log.status());
+        if (ref.ok()) {
+          report.audit = {ref->log, ref->seq, ref->hash};
+        } else {
+          report.warnings.push_back(ref.status().message());
+        }
+        return refuse(Error(Code::kFailedPrecondition, why));
+      }
+    }
+  }
 
   const std::string runs = req.state_dir + "/runs";
   RunPaths paths;
@@ -167,9 +198,7 @@ RunResult Run(const RunRequest& req) {
   if (!spec.ok()) return refuse(spec.status());
 
   // HOOK(audit): open the audit log; a run that cannot be audited does not start (125).
-  auto audit_log = audit::AuditLog::Open(
-      AbsolutePath(policy.audit.log.empty() ? "audit.log" : policy.audit.log, req.state_dir),
-      req.state_dir + "/keys");
+  auto audit_log = open_audit();
   if (!audit_log.ok()) return refuse(audit_log.status().Wrap("refusing to run unaudited"));
 
   SuperviseOptions opts;

@@ -1,0 +1,8 @@
+# __import__ with a module name from the command line.
+# expect: dynamic_import@7
+
+import sys
+
+name = sys.argv[1]
+mod = __import__(name)
+mod.main()

@@ -1,0 +1,474 @@
+// The Python analyzer: tokenizer, alias-aware rules, risk, compatibility, and the labelled
+// corpus in tests/analyze/ (recall >= 95% on dangerous/, no finding at all on benign/).
+#include "hive/analyze.h"
+
+#include <dirent.h>
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "analyze/paths.h"
+#include "analyze/tokenizer.h"
+
+namespace {
+
+using hive::analyze::Analysis;
+using hive::analyze::AnalyzePython;
+using hive::analyze::Finding;
+using hive::analyze::Token;
+using hive::analyze::Tokenize;
+using hive::analyze::TokenKind;
+
+const std::string kCorpus = HIVE_SOURCE_ROOT "/tests/analyze";
+
+std::vector<std::string> Kinds(const std::vector<Token>& toks) {
+  std::vector<std::string> out;
+  for (const Token& t : toks) {
+    switch (t.kind) {
+      case TokenKind::kName:
+        out.push_back("N:" + std::string(t.text));
+        break;
+      case TokenKind::kNumber:
+        out.push_back("#:" + std::string(t.text));
+        break;
+      case TokenKind::kString:
+        out.push_back("S:" + t.value);
+        break;
+      case TokenKind::kOp:
+        out.push_back("O:" + std::string(t.text));
+        break;
+      case TokenKind::kNewline:
+        out.push_back("NL");
+        break;
+      case TokenKind::kEnd:
+        out.push_back("END");
+        break;
+    }
+  }
+  return out;
+}
+
+// "type@line" of every finding.
+std::set<std::string> Found(const Analysis& a) {
+  std::set<std::string> out;
+  for (const Finding& f : a.findings) out.insert(f.type + "@" + std::to_string(f.line));
+  return out;
+}
+
+const Finding* FindType(const Analysis& a, const std::string& type) {
+  for (const Finding& f : a.findings) {
+    if (f.type == type) return &f;
+  }
+  return nullptr;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> PyFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  REQUIRE_MESSAGE(d != nullptr, "cannot open ", dir);
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() > 3 && n.substr(n.size() - 3) == ".py") out.push_back(dir + "/" + n);
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+// ---- tokenizer
+
+TEST_CASE("tokenizer: every string prefix and quote form is one string token") {
+  auto ts = Tokenize(
+      "a = r'\\d' + b\"x\" + Rb'''y''' + u\"z\" + BR\"w\" + f'{v}' + rf\"{v}\\n\" + \"\"\"t\n"
+      "u\"\"\"\n");
+  CHECK(ts.errors.empty());
+  int strings = 0;
+  for (const Token& t : ts.tokens) strings += t.kind == TokenKind::kString;
+  CHECK(strings == 8);
+  CHECK(ts.tokens[2].raw);
+  CHECK(ts.tokens[2].value == "\\d");
+  CHECK(ts.tokens[6].bytes);
+  CHECK(ts.tokens.back().kind == TokenKind::kEnd);
+}
+
+TEST_CASE("tokenizer: words inside strings and comments never become names") {
+  auto ts = Tokenize("x = 'eval(y)'  # os.system('rm')\n\"\"\"exec(z)\"\"\"\n");
+  for (const Token& t : ts.tokens) {
+    if (t.kind == TokenKind::kName) CHECK(t.text == "x");
+  }
+}
+
+TEST_CASE("tokenizer: escapes, including an escaped quote in a raw string") {
+  auto ts = Tokenize("a = 'it\\'s'\nb = r\"\\\"\"\nc = '\\x41\\n\\u00e9'\n");
+  REQUIRE(ts.errors.empty());
+  CHECK(ts.tokens[2].value == "it's");
+  CHECK(ts.tokens[6].value == "\\\"");
+  CHECK(ts.tokens[10].value == "A\n\xc3\xa9");
+}
+
+TEST_CASE("tokenizer: f-string fields are tokenized, literal text is the value") {
+  auto ts = Tokenize("f'{a!r:>{w}} and {{b}} {c[\"k\"]}'\n");
+  REQUIRE(ts.errors.empty());
+  const Token& s = ts.tokens[0];
+  CHECK(s.fstring);
+  CHECK(s.value == " and {b} ");
+  CHECK(Kinds(s.fields) ==
+        std::vector<std::string>{"N:a", "N:w", "NL", "N:c", "O:[", "S:k", "O:]", "NL"});
+}
+
+TEST_CASE("tokenizer: PEP 701 reuses the enclosing quote inside a field") {
+  auto ts = Tokenize("x = f\"{\", \".join(songs)} {d[\"k\"]}\"\ny = 1\n");
+  REQUIRE(ts.errors.empty());
+  CHECK(ts.tokens[2].kind == TokenKind::kString);
+  CHECK(ts.tokens[3].kind == TokenKind::kNewline);
+  CHECK(ts.tokens[4].text == "y");
+  CHECK(ts.tokens[4].line == 2);
+}
+
+TEST_CASE("tokenizer: continuation lines and brackets join lines; lines stay true") {
+  auto ts = Tokenize("x = 1 + \\\n    2\ny = (3,\n     4)\n\n# c\nz = 5\n");
+  std::vector<int> newline_lines;
+  for (const Token& t : ts.tokens) {
+    if (t.kind == TokenKind::kNewline) newline_lines.push_back(t.line);
+    if (t.text == "2") CHECK(t.line == 2);
+    if (t.text == "z") CHECK(t.line == 7);
+  }
+  CHECK(newline_lines.size() == 3);
+}
+
+TEST_CASE("tokenizer: numbers, operators, decorators") {
+  auto k = Kinds(Tokenize("@dec\nx **= 1e-5 + 0x1F + 1_000j - .5\n").tokens);
+  CHECK(k == std::vector<std::string>{"O:@", "N:dec", "NL", "N:x", "O:**=", "#:1e-5", "O:+",
+                                      "#:0x1F", "O:+", "#:1_000j", "O:-", "#:.5", "NL", "END"});
+}
+
+TEST_CASE("tokenizer: columns count characters, CRLF lines count once") {
+  auto ts = Tokenize("s = 'é'; eval(x)\r\nt = 1\r\n");
+  for (const Token& t : ts.tokens) {
+    if (t.text == "eval") CHECK(t.col == 10);
+    if (t.text == "t") CHECK(t.line == 2);
+  }
+}
+
+TEST_CASE("tokenizer: an unterminated string is reported, not fatal") {
+  auto ts = Tokenize("x = 'abc\ny = 2\n");
+  REQUIRE(ts.errors.size() == 1);
+  CHECK(ts.errors[0].find("1:5: unterminated string") == 0);
+  CHECK(ts.tokens.back().kind == TokenKind::kEnd);
+}
+
+// ---- paths
+
+TEST_CASE("paths: climbing out and credentials") {
+  using hive::analyze::ClimbsOut;
+  using hive::analyze::NamesCredentials;
+  CHECK(ClimbsOut("../../../etc/passwd"));
+  CHECK(ClimbsOut("../etc/hosts"));
+  CHECK_FALSE(ClimbsOut("../data/x.csv"));
+  CHECK_FALSE(ClimbsOut("a/b..c/d"));
+  CHECK(NamesCredentials("~/.ssh/id_rsa"));
+  CHECK(NamesCredentials("/home/u/.aws/credentials"));
+  CHECK(NamesCredentials("/etc/shadow"));
+  CHECK_FALSE(NamesCredentials("~/.ssh/id_rsa.pub"));
+  CHECK_FALSE(NamesCredentials("/etc/passwd"));
+}
+
+// ---- rules
+
+TEST_CASE("seed: eval of input names the eval line") {
+  Analysis a = AnalyzePython("x = 1\nexpr = input('> ')\nprint(eval(expr))\n");
+  REQUIRE(a.findings.size() == 1);
+  CHECK(a.findings[0].type == "dynamic_code_execution");
+  CHECK(a.findings[0].line == 3);
+  CHECK(a.findings[0].column == 7);
+  CHECK(a.findings[0].severity == "critical");
+  CHECK(a.findings[0].code == "print(eval(expr))");
+  CHECK(a.risk_level == "critical");
+}
+
+TEST_CASE("seed: os.system with string concatenation names the os.system line") {
+  Analysis a = AnalyzePython(
+      "import os\nfilename = input('Enter filename: ')\n\nos.system('ls ' + filename)\n");
+  CHECK(Found(a) == std::set<std::string>{"os_command_execution@4"});
+  CHECK(a.findings[0].severity == "critical");
+  CHECK(a.findings[0].description.find("command injection") == 0);
+}
+
+TEST_CASE("seed: path traversal names the open line") {
+  Analysis a = AnalyzePython(
+      "filename = \"../../../etc/passwd\"\nwith open(filename, 'r') as f:\n    content = "
+      "f.read()\n");
+  CHECK(Found(a) == std::set<std::string>{"path_traversal@2"});
+}
+
+TEST_CASE("seed: the secure path version, checked with is_relative_to, is clean") {
+  Analysis a = AnalyzePython(ReadAll(kCorpus + "/benign/safe_path_pathlib.py"));
+  CHECK(a.findings.empty());
+}
+
+TEST_CASE("aliases: from os import system as s; import subprocess as sp") {
+  Analysis a = AnalyzePython(
+      "from os import system as s\nimport subprocess as sp\ns(cmd)\nsp.run(cmd, shell=True)\n"
+      "sp.Popen(['ls'])\n");
+  CHECK(Found(a) == std::set<std::string>{"os_command_execution@3", "subprocess_shell@4"});
+}
+
+TEST_CASE("aliases: assignment, getattr with a literal, __import__ with a literal") {
+  Analysis a = AnalyzePython(
+      "import os\nrun = os.system\nrun('id')\ngetattr(os, 'popen')('id')\n"
+      "__import__('subprocess').call('ls -l', shell=True)\n");
+  CHECK(Found(a) == std::set<std::string>{"os_command_execution@3", "os_command_execution@4",
+                                          "subprocess_shell@5"});
+}
+
+TEST_CASE("methods merely named eval or system are not findings") {
+  Analysis a = AnalyzePython(
+      "class M:\n    def eval(self, x):\n        return x\n    def system(self):\n        pass\n"
+      "m = M()\nm.eval(input())\nself.system('rm -rf /')\nmodel.eval()\n");
+  CHECK(a.findings.empty());
+  CHECK(a.risk_level == "none");
+}
+
+TEST_CASE("a module-level def shadows the import it is named after") {
+  Analysis a = AnalyzePython("from os import system\ndef system(m):\n    print(m)\nsystem(x)\n");
+  CHECK(a.findings.empty());
+}
+
+TEST_CASE("eval of a literal is not a finding; literal code given to exec is read") {
+  CHECK(AnalyzePython("print(eval('1 + 2'))\n").findings.empty());
+  Analysis a = AnalyzePython("x = 1\nexec(\"import os\\nos.system('id')\")\n");
+  CHECK(Found(a) == std::set<std::string>{"os_command_execution@2"});
+}
+
+TEST_CASE("code inside f-string fields is code") {
+  Analysis a = AnalyzePython("print(f'{eval(x)} {\"eval(y)\"}')\n");
+  CHECK(Found(a) == std::set<std::string>{"dynamic_code_execution@1"});
+}
+
+TEST_CASE("subprocess: list without a shell is fine; strings and shell=True are not") {
+  Analysis a = AnalyzePython(
+      "import subprocess\nsubprocess.run(['ls', '-l'])\nsubprocess.run('ls')\n"
+      "subprocess.run('ls -l')\nsubprocess.run(c, shell=flag)\n");
+  CHECK(Found(a) == std::set<std::string>{"subprocess_string_command@4", "subprocess_shell@5"});
+}
+
+TEST_CASE("deserialization: pickle from the network is critical; safe yaml is fine") {
+  Analysis a = AnalyzePython(
+      "import pickle, socket, yaml\ns = socket.socket()\nd = s.recv(10)\npickle.loads(d)\n"
+      "yaml.load(f, Loader=yaml.SafeLoader)\nyaml.safe_load(f)\nyaml.load(f)\n");
+  CHECK(Found(a) == std::set<std::string>{"network_access@2", "unsafe_deserialization@4",
+                                          "unsafe_deserialization@7"});
+  CHECK(a.findings[1].severity == "critical");
+}
+
+TEST_CASE("yaml: the loader is judged by what it was imported as") {
+  Analysis a = AnalyzePython(
+      "import yaml\nfrom yaml import CSafeLoader as Loader\nyaml.load(f, Loader=Loader)\n"
+      "from yaml import Loader as L\nyaml.load(f, Loader=L)\nyaml.full_load(f)\n");
+  CHECK(Found(a) == std::set<std::string>{"unsafe_deserialization@5", "unsafe_deserialization@6"});
+}
+
+TEST_CASE("obfuscation: exec of base64-decoded data") {
+  Analysis a = AnalyzePython("import base64\nc = base64.b64decode(P)\nexec(c)\n");
+  const Finding* f = FindType(a, "obfuscated_code");
+  REQUIRE(f != nullptr);
+  CHECK(f->line == 3);
+  CHECK(f->severity == "critical");
+}
+
+TEST_CASE("dynamic imports and getattr with computed names") {
+  Analysis a = AnalyzePython(
+      "import os, importlib\n__import__(n)\nimportlib.import_module('p.' + n)\n"
+      "getattr(os, n)\ngetattr(obj, 'x')\nimportlib.import_module('json')\n");
+  CHECK(Found(a) ==
+        std::set<std::string>{"dynamic_import@2", "dynamic_import@3", "dynamic_import@4"});
+}
+
+TEST_CASE("native code, recursive deletes, permission changes") {
+  Analysis a = AnalyzePython(
+      "import ctypes\nimport shutil, os\nshutil.rmtree('/')\nos.chmod('f', 0o4755)\n"
+      "os.chmod('g', 0o644)\n");
+  CHECK(Found(a) == std::set<std::string>{"native_code@1", "recursive_delete@3",
+                                          "permission_change@4", "permission_change@5"});
+  CHECK(a.findings[1].severity == "critical");
+  CHECK(a.findings[2].severity == "high");
+  CHECK(a.findings[3].severity == "low");
+}
+
+TEST_CASE("network and credentials") {
+  Analysis a = AnalyzePython(
+      "import requests, os\nrequests.get('https://api.example.com/x')\n"
+      "open(os.path.expanduser('~/.ssh/id_ed25519')).read()\nprint('~/.ssh/id_rsa')\n");
+  CHECK(Found(a) == std::set<std::string>{"network_access@2", "credential_access@3"});
+}
+
+TEST_CASE("path traversal: user input joined to a base, unless contained") {
+  CHECK(Found(AnalyzePython("import os, sys\np = os.path.join('/srv', sys.argv[1])\n")) ==
+        std::set<std::string>{"path_traversal@2"});
+  CHECK(AnalyzePython(
+            "import os, sys\np = os.path.join('/srv', sys.argv[1])\n"
+            "r = os.path.realpath(p)\nif not r.startswith('/srv/'):\n    raise SystemExit\n")
+            .findings.empty());
+  CHECK(AnalyzePython("import os\nd = os.path.join(os.path.dirname(__file__), '..', '..', 'x')\n")
+            .findings.empty());
+}
+
+TEST_CASE("risk: level is the top severity, RiskRank orders levels") {
+  using hive::analyze::RiskRank;
+  CHECK(RiskRank("none") == 0);
+  CHECK(RiskRank("low") == 1);
+  CHECK(RiskRank("critical") == 4);
+  CHECK(RiskRank("severe") == -1);
+  Analysis a = AnalyzePython("import os\nos.chmod('a', 0o644)\nimport ctypes\n");
+  CHECK(a.risk_level == "medium");
+  CHECK(a.risk_score == 7);
+}
+
+TEST_CASE("ToJson carries the seeds' fields") {
+  Analysis a = AnalyzePython("eval(input())\n");
+  nlohmann::json j = hive::analyze::ToJson(a);
+  CHECK(j["schema"] == "hive-run/analysis/v1");
+  CHECK(j["risk_level"] == "critical");
+  CHECK(j["vulnerabilities_found"] == 1);
+  CHECK(j["findings"][0]["line"] == 1);
+  CHECK(j["findings"][0]["code"] == "eval(input())");
+  CHECK(j["summary"]["critical"] == 1);
+  CHECK_FALSE(j.contains("compatibility"));
+}
+
+// ---- compatibility
+
+TEST_CASE("compatibility: what a script hits under the seed policy") {
+  hive::Policy p;
+  p.source = "seed.yml";
+  p.execution.max_processes = 5;
+  p.execution.timeout_seconds = 300;
+  p.filesystem.allowed_paths = {"/tmp", "/work/data", "/work/logs"};
+  p.filesystem.blocked_operations = {"delete", "chmod", "chown"};
+  Analysis a = AnalyzePython(
+      "import os, requests, time, subprocess\n"
+      "requests.get('https://api.example.com/v1')\n"
+      "open('/etc/app/out.txt', 'w').write('x')\n"
+      "open('./data/in.csv').read()\n"
+      "os.remove('./logs/old.txt')\n"
+      "time.sleep(600)\n",
+      &p, "/work");
+  REQUIRE(a.compatibility.has_value());
+  const hive::analyze::Compatibility& c = *a.compatibility;
+  CHECK_FALSE(c.compatible);
+  std::set<std::string> keys;
+  for (const auto& i : c.issues) keys.insert(std::to_string(i.line) + ":" + i.policy_key);
+  CHECK(keys == std::set<std::string>{"2:security.network.allowed_domains",
+                                      "3:security.filesystem.allowed_paths",
+                                      "5:security.filesystem.blocked_operations",
+                                      "6:security.execution.timeout_seconds"});
+  CHECK(c.score == 0);
+  CHECK(c.issues[0].suggestion == "add `api.example.com` to security.network.allowed_domains");
+}
+
+TEST_CASE("compatibility: allowed domains, processes, refuse_at") {
+  hive::Policy p;
+  p.network.allowed_domains = {"example.com"};
+  p.network.blocked_ports = {22};
+  p.execution.max_processes = 2;
+  p.analysis.refuse_at = "high";
+  Analysis a = AnalyzePython(
+      "import requests, socket, subprocess\nrequests.get('https://api.example.com/')\n"
+      "requests.get('https://other.org/')\ns = socket.socket()\ns.connect(('example.com', 22))\n"
+      "subprocess.Popen(['a'])\nsubprocess.Popen(['b'])\nsubprocess.run('x', shell=True)\n",
+      &p, "/w");
+  REQUIRE(a.compatibility.has_value());
+  std::set<std::string> got;
+  for (const auto& i : a.compatibility->issues) got.insert(i.category + ":" + i.severity);
+  CHECK(got == std::set<std::string>{"network:blocking", "processes:warning", "analysis:blocking"});
+  int network_blocking = 0;
+  for (const auto& i : a.compatibility->issues) network_blocking += i.category == "network";
+  CHECK(network_blocking == 2);  // other.org, and port 22
+}
+
+TEST_CASE("compatibility: a clean script under a permissive policy scores 100") {
+  hive::Policy p;
+  p.filesystem.allowed_paths = {"/w"};
+  Analysis a = AnalyzePython("with open('out.txt', 'w') as f:\n    f.write('hi')\n", &p, "/w");
+  REQUIRE(a.compatibility.has_value());
+  CHECK(a.compatibility->issues.empty());
+  CHECK(a.compatibility->score == 100);
+  CHECK(a.compatibility->compatible);
+}
+
+// ---- the corpus
+
+TEST_CASE("corpus: recall >= 95% on dangerous scripts, no false positive on benign ones") {
+  const std::regex expect_re(R"(^# expect: (\w+)@(\d+)\s*$)");
+  int expected = 0, hits = 0, files = 0;
+  for (const std::string& path : PyFiles(kCorpus + "/dangerous")) {
+    ++files;
+    std::set<std::string> want;
+    std::istringstream in(ReadAll(path));
+    for (std::string line; std::getline(in, line);) {
+      std::smatch m;
+      if (std::regex_match(line, m, expect_re)) want.insert(m[1].str() + "@" + m[2].str());
+    }
+    CHECK_MESSAGE(!want.empty(), path, " declares no `# expect: TYPE@LINE`");
+    auto a = hive::analyze::AnalyzeFile(path);
+    REQUIRE(a.ok());
+    CHECK_MESSAGE(a->syntax_errors.empty(), path);
+    std::set<std::string> got = Found(*a);
+    for (const std::string& w : want) {
+      expected++;
+      if (got.count(w)) {
+        hits++;
+      } else {
+        MESSAGE("missed ", w, " in ", path);
+      }
+    }
+  }
+  int benign_files = 0, false_positives = 0;
+  for (const std::string& path : PyFiles(kCorpus + "/benign")) {
+    ++benign_files;
+    auto a = hive::analyze::AnalyzeFile(path);
+    REQUIRE(a.ok());
+    for (const Finding& f : a->findings) {
+      ++false_positives;
+      MESSAGE("false positive ", path, ":", f.line, " ", f.type, ": ", f.code);
+    }
+  }
+  MESSAGE("recall ", hits, "/", expected, " over ", files, " dangerous files; ", false_positives,
+          " findings over ", benign_files, " benign files");
+  CHECK(files >= 30);
+  CHECK(benign_files >= 30);
+  CHECK(expected > 0);
+  CHECK(hits * 100 >= expected * 95);
+  CHECK(false_positives == 0);
+}
+
+TEST_CASE("hostile nesting is read without recursing without bound") {
+  const int n = 20000;
+  std::string parens = "x = " + std::string(n, '(') + "1" + std::string(n, ')') + "\n";
+  std::string calls = "x = ";
+  for (int i = 0; i < n; ++i) calls += "f(";
+  calls += "eval(input())" + std::string(n, ')') + "\n";
+  std::string fstrings = "x = ";
+  for (int i = 0; i < n; ++i) fstrings += "f'{";
+  for (int i = 0; i < n; ++i) fstrings += "}'";
+  CHECK(AnalyzePython(parens).findings.empty());
+  CHECK(Found(AnalyzePython(calls)) == std::set<std::string>{"dynamic_code_execution@1"});
+  Analysis a = AnalyzePython(fstrings + "\n");
+  CHECK_FALSE(a.syntax_errors.empty());
+  CHECK(AnalyzePython("x = " + std::string(n, '[') + "\n").findings.empty());
+}
