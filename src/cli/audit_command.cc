@@ -55,7 +55,11 @@ std::string Summary(const nlohmann::json& r) {
   if (auto c = r.find("command"); c != r.end() && c->is_array()) {
     for (const auto& arg : *c) command += (command.empty() ? "" : " ") + arg.dump();
   }
-  return fmt::format("{} exit={} {}", r.value("outcome", "?"), r.value("exit_code", -1), command);
+  // exit_status, not exit_code: it is set for every run (exit_code is null after a signal or
+  // a refusal).
+  auto status = r.find("exit_status");
+  std::string exit = status != r.end() && status->is_number() ? status->dump() : "-";
+  return fmt::format("{} exit={} {}", r.value("outcome", "?"), exit, command);
 }
 
 int Show(const AuditArgs& args) {

@@ -29,15 +29,38 @@ def mount_snapshot():
         return sorted(line.split()[4] for line in f)
 
 
-def cgroup_snapshot():
+def cgroup_snapshot(run_ids=None):
+    """hive-run's cgroups (hive-run-<run id>); with run_ids, only those runs' cgroups, so that
+    other hive-run processes on the machine do not count as this test's leftovers."""
     found = []
-    for top in ("/sys/fs/cgroup",):
-        for root, dirs, _ in os.walk(top):
-            for d in dirs:
-                # Only hive-run's own cgroups (hive-run-<run id>, hive-run-supervisor.<pid>).
-                if d.startswith("hive-run"):
-                    found.append(os.path.join(root, d))
+    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
+        for d in dirs:
+            if not d.startswith("hive-run-"):
+                continue
+            if run_ids is not None and d[len("hive-run-"):] not in run_ids:
+                continue
+            found.append(os.path.join(root, d))
     return sorted(found)
+
+
+def run_ids_of(state_dir):
+    """Every run id a state dir knows: kept run directories and audit records."""
+    ids = set()
+    runs = os.path.join(state_dir, "runs")
+    if os.path.isdir(runs):
+        ids.update(os.listdir(runs))
+    try:
+        with open(os.path.join(state_dir, "audit.log"), errors="replace") as f:
+            for line in f:
+                try:
+                    rid = json.loads(line).get("run_id")
+                except ValueError:
+                    continue
+                if rid:
+                    ids.add(rid)
+    except OSError:
+        pass
+    return ids
 
 
 def hive_processes(marker):
@@ -69,13 +92,13 @@ class SandboxTestCase(unittest.TestCase):
         # Passed to payloads as an argument so leftovers can be found by their command line.
         self.marker = os.path.basename(self.tmp)
         self.mounts_before = mount_snapshot()
-        self.cgroups_before = cgroup_snapshot()
 
     def tearDown(self):
         try:
             self.assertEqual(hive_processes(self.marker), [], "processes left running")
             self.assertEqual(mount_snapshot(), self.mounts_before, "mounts left behind")
-            self.assertEqual(cgroup_snapshot(), self.cgroups_before, "cgroups left behind")
+            self.assertEqual(cgroup_snapshot(run_ids_of(self.state_dir)), [],
+                             "cgroups left behind")
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
