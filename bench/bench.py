@@ -195,7 +195,9 @@ class Bench:
         self.out.append("\n".join([
             f"- host: Linux {platform.release()}, {os.cpu_count()} CPUs ({cpu}), "
             f"cgroups {layout}",
-            f"- load average at start: {' '.join(f'{x:.2f}' for x in self.load_start)}",
+            f"- load average at start: {' '.join(f'{x:.2f}' for x in self.load_start)}"
+            + (" — **above the CPU count: other work competes, expect noisy numbers**"
+               if self.load_start[0] > (os.cpu_count() or 1) else ""),
             f"- hive-run: {self.hive} (source {commit})",
             f"- others: {'; '.join(versions)}",
             "- times are start-to-exit wall time as the launcher sees it (posix_spawn → wait4); "

@@ -102,22 +102,12 @@ def _proc_tree(pid):
     return out
 
 
-def _status_kb(pid, key):
+def _field_kb(path, key):
+    """The kB value of `key:` in a /proc file such as status or smaps_rollup, 0 if gone."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(path) as f:
             for line in f:
                 if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _pss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -136,7 +126,8 @@ def runtime_memory(pid, runtime_comm):
     """Memory of the runtime's own processes in one sandbox's tree (the payload excluded):
     summed VmHWM (peak RSS, shared pages counted in each process) and summed Pss."""
     procs = [p for p in _proc_tree(pid) if _comm(p) == runtime_comm]
-    return (sum(_status_kb(p, "VmHWM") for p in procs), sum(_pss_kb(p) for p in procs))
+    return (sum(_field_kb(f"/proc/{p}/status", "VmHWM") for p in procs),
+            sum(_field_kb(f"/proc/{p}/smaps_rollup", "Pss") for p in procs))
 
 
 def concurrent_runs(argvs, timeout, stderr, runtime_comm=None):
