@@ -21,7 +21,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree, however it 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cgroups  # noqa: E402
 import runtimes  # noqa: E402
-from measure import concurrent_runs, open_append, summary, timed_run  # noqa: E402
+from measure import (become_subreaper, concurrent_runs, kill_descendants,  # noqa: E402
+                     open_append, summary, timed_run)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"  # the host's interpreter: the one every sandbox sees in /usr
@@ -103,8 +104,8 @@ class Bench:
         self.failed = {}        # runtime name → why it could not run at all
         self.true_ms = {}       # runtime → summary of /bin/true start-to-exit, for the summary
         self.live_memory = {}   # runtime → [(VmHWM kB, Pss kB)] from the concurrency test
-        self.all = []           # runtimes that run
-        self.helper = None
+        self.made = []          # every runtime set up, for cleanup
+        self.all = []           # the ones that run
         # /var/tmp is on the same filesystem as hive-run's default state dir
         # (/var/lib/hive-run), so run directories and reports cost what they cost in use.
         self.tmp = tempfile.mkdtemp(prefix="hive-bench.", dir="/var/tmp")
@@ -137,16 +138,15 @@ class Bench:
         ]
         for name, make in makers:
             try:
-                self.all.append(make())
+                self.made.append(make())
             except OSError as e:
                 self.failed[name] = str(e)
+        self.all = list(self.made)
 
     def _make_crun(self):
         staging = os.path.join(self.tmp, "cgroup-staging")
         os.mkdir(staging)
-        rt = runtimes.crun(self.crun_state, self.oci, staging)
-        self.helper = rt.helper
-        return rt
+        return runtimes.crun(self.crun_state, self.oci, staging)
 
     def err_path(self, rt):
         return os.path.join(self.logs, rt.name + ".err")
@@ -485,25 +485,24 @@ class Bench:
     # -- teardown ------------------------------------------------------------------------
 
     def cleanup(self):
-        """Containers, cgroups and files this run made; only ours, found by name."""
-        for rt in self.all:
-            state = {"runc": self.runc_state, "crun": self.crun_state}.get(rt.name)
-            if not state or not os.path.isdir(state):
-                continue
-            for cid in os.listdir(state):
-                if cid.startswith(self.oci.prefix):
-                    argv = [runtimes.which(rt.name), "--root", state, "delete", "--force", cid]
-                    rt.run_argv(argv, 30, os.path.join(self.logs, "cleanup.err"))
-        if self.helper:
-            self.helper.stop()
-        for path in cgroups.named(self.oci.prefix):
+        """Containers, cgroups and files this run made; only ours, found by name. Every
+        step is tried even when one before it fails."""
+        helpers = [rt.helper.pid for rt in self.made if rt.helper]
+        steps = [lambda: self._ended(kill_descendants(keep=helpers), "stray")]
+        steps += [rt.close for rt in self.made if rt.close]
+        steps += [lambda: self._ended(kill_descendants(), "orphaned"),
+                  lambda: [os.rmdir(p) for p in cgroups.named(self.oci.prefix)],
+                  lambda: shutil.rmtree(self.tmp)]
+        for step in steps:
             try:
-                os.rmdir(path)
-            except OSError as e:
-                log(f"could not remove cgroup {path}: {e}")
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        if os.path.exists(self.tmp):
-            log(f"could not remove {self.tmp}")
+                step()
+            except Exception as e:  # report and go on: the rest must still be removed
+                log(f"cleanup: {e}")
+
+    @staticmethod
+    def _ended(n, what):
+        if n:
+            log(f"cleanup: ended {n} {what} processes left by interrupted runs")
 
 
 def main():
@@ -518,7 +517,9 @@ def main():
         raise KeyboardInterrupt  # unwind like Ctrl-C, so cleanup runs either way
     signal.signal(signal.SIGTERM, on_term)
 
+    become_subreaper()
     b = Bench(args)
+    interrupted = False
     try:
         b.compile_helpers()
         b.make_runtimes()
@@ -537,8 +538,13 @@ def main():
         b.cpu_overhead()
         b.syscall_loop()
         b.summary_lines()
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         b.cleanup()
+    if interrupted:
+        log("interrupted; everything the bench made is removed")
+        return 130
     print("\n".join(b.out))
     for name, why in b.failed.items():
         log(f"{name} could not run: {why}")

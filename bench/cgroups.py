@@ -21,9 +21,10 @@ starts crun on request, so the namespace is set up once, not on every timed run.
 import ctypes
 import json
 import os
+import signal
 import sys
 
-from measure import RunResult, timed_run
+from measure import RunResult, open_append, timed_run
 
 CLONE_NEWNS = 0x00020000
 MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 0x1000, 0x2000, 0x4000, 0x40000
@@ -107,16 +108,21 @@ def _private_cgroup_view(staging):
 
 
 class NamespaceHelper:
-    """A child process in the private cgroup view that runs timed commands for us."""
+    """A child process in the private cgroup view that runs timed commands for us.
 
-    def __init__(self, staging):
+    It ignores Ctrl-C (the parent decides when it stops) and, when the parent closes the
+    request pipe, calls `at_exit` inside the view before it exits: crun can only clean up
+    its containers from there.
+    """
+
+    def __init__(self, staging, at_exit=None):
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
             os.close(self._req_w)
             os.close(self._resp_r)
-            self._serve(staging, req_r, resp_w)
+            self._serve(staging, req_r, resp_w, at_exit)
         os.close(req_r)
         os.close(resp_w)
         self._req = os.fdopen(self._req_w, "w")
@@ -127,7 +133,10 @@ class NamespaceHelper:
             raise OSError(ready["error"])
 
     @staticmethod
-    def _serve(staging, req_r, resp_w):
+    def _serve(staging, req_r, resp_w, at_exit):
+        # A handler, not SIG_IGN, so the commands it starts still get the default action.
+        signal.signal(signal.SIGINT, lambda *_: None)
+        signal.signal(signal.SIGTERM, lambda *_: None)
         code = 0
         try:
             req, resp = os.fdopen(req_r, "r"), os.fdopen(resp_w, "w")
@@ -141,16 +150,20 @@ class NamespaceHelper:
             resp.flush()
             for line in req:  # one JSON request per line until the parent closes the pipe
                 r = json.loads(line)
-                stderr = os.open(r["stderr"], os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
-                                 0o644)
-                try:
-                    res = timed_run(r["argv"], r["timeout"], stderr=stderr)
-                finally:
-                    os.close(stderr)
+                with open_append(r["stderr"]) as err:
+                    res = timed_run(r["argv"], r["timeout"], stderr=err)
                 resp.write(json.dumps(res.__dict__) + "\n")
                 resp.flush()
+        except BrokenPipeError:
+            pass  # the parent stopped waiting for an answer: it is shutting down
         except BaseException as e:  # never fall back into the parent's code after fork
             print(f"bench: namespace helper: {e}", file=sys.stderr)
+            code = 1
+        try:
+            if at_exit:
+                at_exit()
+        except BaseException as e:
+            print(f"bench: namespace helper: cleanup: {e}", file=sys.stderr)
             code = 1
         os._exit(code)
 
@@ -164,11 +177,15 @@ class NamespaceHelper:
         return RunResult(**json.loads(line))
 
     def stop(self):
+        """Closes the request pipe and waits for the helper (and its at_exit) to finish."""
         if self.pid:
             for f in (self._req, self._resp):
                 try:
                     f.close()
                 except OSError:
                     pass
-            os.waitpid(self.pid, 0)
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass  # it died early and reap_orphans() took its status
             self.pid = 0

@@ -5,6 +5,7 @@ process, waited with a pidfd and wait4 — so the launcher's own cost is the sam
 for all of them and cancels out of the ratios.
 """
 import contextlib
+import ctypes
 import os
 import select
 import signal
@@ -44,20 +45,22 @@ def spawn(argv, stdin=None, stdout=None, stderr=None):
 
 
 def wait(pid, deadline):
-    """Waits for pid until `deadline` (monotonic seconds); kills it when the deadline passes.
+    """Waits for pid until `deadline` (monotonic seconds). A run still going then gets
+    SIGTERM (runtimes tear their sandbox down on it) and, 3 s later, SIGKILL.
 
-    Returns (status, rusage). status is -1 when the process had to be killed.
+    Returns (status, rusage). status is -1 when the process had to be stopped. When
+    interrupted, the process is left to the bench's cleanup (kill_descendants).
     """
     pidfd = os.pidfd_open(pid)
     try:
-        timed_out = not select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))[0]
+        def exited(until):
+            return bool(select.select([pidfd], [], [], max(0.0, until - time.monotonic()))[0])
+        timed_out = not exited(deadline)
         if timed_out:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGTERM)
+            if not exited(time.monotonic() + 3):
+                os.kill(pid, signal.SIGKILL)
         _, wstatus, ru = os.wait4(pid, 0)
-    except BaseException:  # interrupted: do not leave the child behind
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
     finally:
         os.close(pidfd)
     return (-1 if timed_out else _status_code(wstatus)), ru
@@ -94,12 +97,77 @@ def _proc_tree(pid):
         p = todo.pop()
         out.append(p)
         try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
+            todo += _children(p)
         except OSError:
             pass
     return out
+
+
+def become_subreaper():
+    """Orphans of the runs are reparented to us, not to init, so kill_descendants() can end
+    them: a bwrap killed half-way leaves its pid 1 waiting forever for a parent that is
+    gone. (Even a normal bwrap run exits without reaping its pid 1: reap_orphans().)"""
+    PR_SET_CHILD_SUBREAPER = 36
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def _children(pid):
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def reap_orphans():
+    """Reaps whatever child of ours has exited. Call it only with no run pending: it is for
+    the orphans reparented to us, and would take a run's exit status too."""
+    for pid in _children(os.getpid()):
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def kill_descendants(keep=(), grace=3.0):
+    """Ends every process below us but the trees rooted at `keep`, and reaps our children
+    among them. Our children get SIGTERM first and `grace` seconds to tear their sandboxes
+    down (hive-run, runc and crun remove their cgroups and state on SIGTERM); whatever is
+    left then gets SIGKILL. Returns how many processes it ended."""
+    def below_us():
+        procs = set(_proc_tree(os.getpid())) - {os.getpid()}
+        for k in keep:
+            procs -= set(_proc_tree(k))
+        return procs
+
+    ended = set()
+    direct = set(_children(os.getpid())) & below_us()
+    for pid in direct:
+        os.kill(pid, signal.SIGTERM)
+        ended.add(pid)
+    deadline = time.monotonic() + grace
+    while direct and time.monotonic() < deadline:
+        for pid in list(direct):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                direct.discard(pid)
+        time.sleep(0.02)
+    for _ in range(10):  # each pass may free orphans that are then reparented to us
+        procs = below_us()
+        if not procs:
+            break
+        for pid in procs:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                ended.add(pid)
+            except OSError:
+                pass
+        for pid in procs:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass  # not our child: its parent reaps it, or it is reparented to us
+    return len(ended)
 
 
 def _field_kb(path, key):
@@ -160,21 +228,15 @@ def concurrent_runs(argvs, timeout, stderr, runtime_comm=None):
             res.memory = [runtime_memory(p, runtime_comm) for p in pids]
         os.close(in_w)  # release the barrier: every payload sees EOF and exits
         in_w = -1
+        deadline = time.monotonic() + 60  # to exit, from the release
         for pid in pids:
             status, _ = wait(pid, deadline)
             res.ok += status == 0
-        pids = []
         res.wall_ns = time.perf_counter_ns() - t0
-    finally:
+    finally:  # on an exception the sandboxes still running are left to kill_descendants
         for fd in (in_r, in_w, out_r, out_w):
             if fd >= 0:
                 os.close(fd)
-        for pid in pids:  # only on an exception: reap what we started
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
     return res
 
 

@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 
 import cgroups
-from measure import open_append, timed_run
+from measure import open_append, reap_orphans, timed_run
 
 # hive-run maps the sandbox's root to this host id range; runc and crun get the same map.
 HOST_ID_BASE, HOST_ID_COUNT = 0x70000000, 65536
@@ -38,6 +38,7 @@ class Runtime:
     invocation: str                 # how it is called, printed with the results
     helper: object = None           # cgroups.NamespaceHelper when it must run in one
     notes: list = field(default_factory=list)
+    close: callable = None          # removes what the runtime left behind (containers)
 
     def run(self, payload, timeout, stderr_path):
         return self.run_argv(self.argv(payload), timeout, stderr_path)
@@ -47,7 +48,9 @@ class Runtime:
         if self.helper:
             return self.helper.run(argv, timeout, stderr_path)
         with open_append(stderr_path) as err:
-            return timed_run(argv, timeout, stderr=err)
+            res = timed_run(argv, timeout, stderr=err)
+        reap_orphans()
+        return res
 
 
 def bare():
@@ -159,6 +162,15 @@ class OciBundles:
         return f"{self.prefix}-{self._serial}"
 
 
+def delete_containers(binary, state_root, prefix):
+    """`runtime delete --force` for every container of ours still in the state directory
+    (a run that was killed or timed out)."""
+    if os.path.isdir(state_root):
+        for cid in os.listdir(state_root):
+            if cid.startswith(prefix):
+                timed_run([binary, "--root", state_root, "delete", "--force", cid], 30)
+
+
 def oci_runtime(name, state_root, bundles, helper=None):
     binary = which(name)
 
@@ -176,11 +188,18 @@ def oci_runtime(name, state_root, bundles, helper=None):
         notes.append("started from a private mount namespace where /sys/fs/cgroup is a fresh "
                      "tmpfs holding only the v1 hierarchies, bind-mounted from the bench's own "
                      "cgroups (crun 1.8 refuses hybrid hosts); namespace set up once, not per run")
-    return Runtime(name, name, argv, invocation, helper=helper, notes=notes)
+    # With a helper, crun's containers can only be deleted from inside its view: the
+    # helper does it as it exits.
+    close = helper.stop if helper else lambda: delete_containers(binary, state_root,
+                                                                 bundles.prefix)
+    return Runtime(name, name, argv, invocation, helper=helper, notes=notes, close=close)
 
 
 def crun(state_root, bundles, staging):
-    helper = cgroups.NamespaceHelper(staging) if cgroups.is_hybrid() else None
+    helper = None
+    if cgroups.is_hybrid():
+        helper = cgroups.NamespaceHelper(staging, at_exit=lambda: delete_containers(
+            which("crun"), state_root, bundles.prefix))
     return oci_runtime("crun", state_root, bundles, helper)
 
 
