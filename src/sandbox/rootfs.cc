@@ -147,48 +147,51 @@ int OpenInRoot(int root, const char* rel, int flags) noexcept {
   return static_cast<int>(syscall(SYS_openat2, root, rel, &how, sizeof how));
 }
 
-// mkdir -p inside the root; the last component is a directory or an empty file.
+// mkdir -p inside the root; the last component is a directory or an empty file. The common
+// case (it exists) costs one lookup; otherwise the parent is made first, recursively.
+int MakePathIn(int root, char* buf, size_t len, bool last_is_dir, unsigned mode) noexcept {
+  int fd = OpenInRoot(root, buf, O_PATH);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  if (errno != ENOENT) return -errno;
+  size_t cut = len;
+  while (cut > 0 && buf[cut - 1] != '/') --cut;
+  const char* name = buf + cut;
+  int parent;
+  if (cut == 0) {
+    parent = OpenInRoot(root, "", O_PATH | O_DIRECTORY);
+  } else {
+    buf[cut - 1] = '\0';
+    int r = MakePathIn(root, buf, cut - 1, true, 0755);
+    if (r < 0) {
+      buf[cut - 1] = '/';
+      return r;
+    }
+    parent = OpenInRoot(root, buf, O_PATH | O_DIRECTORY);
+    buf[cut - 1] = '/';
+  }
+  if (parent < 0) return -errno;
+  int r;
+  if (last_is_dir) {
+    r = mkdirat(parent, name, mode);
+  } else {
+    r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (r >= 0) close(r);
+  }
+  int err = errno;
+  close(parent);
+  return r < 0 && err != EEXIST ? -err : 0;
+}
+
 int MakePath(int root, const char* rel, bool last_is_dir, unsigned mode) noexcept {
   char buf[4096];
   size_t len = strlen(rel);
   if (len >= sizeof buf) return -ENAMETOOLONG;
+  if (len == 0) return 0;
   memcpy(buf, rel, len + 1);
-  for (size_t i = 0; i <= len; ++i) {
-    if (buf[i] != '/' && buf[i] != '\0') continue;
-    if (i == 0) continue;
-    char saved = buf[i];
-    buf[i] = '\0';
-    int fd = OpenInRoot(root, buf, O_PATH);
-    if (fd >= 0) {
-      close(fd);
-    } else if (errno == ENOENT) {
-      char* slash = strrchr(buf, '/');
-      const char* name = slash ? slash + 1 : buf;
-      int parent;
-      if (slash) {
-        *slash = '\0';
-        parent = OpenInRoot(root, buf, O_PATH | O_DIRECTORY);
-        *slash = '/';
-      } else {
-        parent = OpenInRoot(root, "", O_PATH | O_DIRECTORY);
-      }
-      if (parent < 0) return -errno;
-      int r;
-      if (saved == '\0' && !last_is_dir) {
-        r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-        if (r >= 0) close(r);
-      } else {
-        r = mkdirat(parent, name, saved == '\0' ? mode : 0755);
-      }
-      int err = errno;
-      close(parent);
-      if (r < 0 && err != EEXIST) return -err;
-    } else {
-      return -errno;
-    }
-    buf[i] = saved;
-  }
-  return 0;
+  return MakePathIn(root, buf, len, last_is_dir, mode);
 }
 
 int SplitParent(int root, const char* rel, char* buf, size_t cap, const char** name) noexcept {

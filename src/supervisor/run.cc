@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "hive/audit.h"
 #include "hive/state_dir.h"
 #include "supervisor/supervisor.h"
 
@@ -166,6 +167,10 @@ RunResult Run(const RunRequest& req) {
   if (!spec.ok()) return refuse(spec.status());
 
   // HOOK(audit): open the audit log; a run that cannot be audited does not start (125).
+  auto audit_log = audit::AuditLog::Open(
+      AbsolutePath(policy.audit.log.empty() ? "audit.log" : policy.audit.log, req.state_dir),
+      req.state_dir + "/keys");
+  if (!audit_log.ok()) return refuse(audit_log.status().Wrap("refusing to run unaudited"));
 
   SuperviseOptions opts;
   if (req.capture) {
@@ -181,6 +186,11 @@ RunResult Run(const RunRequest& req) {
   result.exit_status = ExitStatusFor(report);
 
   // HOOK(audit): append the run record (and one per violation); fill report.audit.
+  if (auto ref = audit::RecordRun(*audit_log, report); ref.ok()) {
+    report.audit = {ref->log, ref->seq, ref->hash};
+  } else {
+    report.warnings.push_back(ref.status().message());
+  }
 
   const bool ran = report.outcome != Outcome::kSetupError && report.error.empty();
   if (ran) {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -21,6 +22,7 @@
 #include "base/files.h"
 #include "base/pidfd.h"
 #include "base/unique_fd.h"
+#include "sandbox/cgroups/cgroups.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/rlimits.h"
 #include "supervisor/child.h"
@@ -75,6 +77,25 @@ Result<UniqueFd> OpenCapture(const std::string& path) {
   return fd;
 }
 
+// The host paths whose block devices get the io limits: what the sandbox can write, and the
+// root it reads from.
+std::vector<std::string> IoPaths(const RunSpec& spec) {
+  std::vector<std::string> paths;
+  for (const MountSpec& m : spec.mounts) {
+    if (m.type == "bind" && !m.read_only) paths.push_back(m.source);
+  }
+  paths.push_back(spec.root.bundle_rootfs.empty() ? "/" : spec.root.bundle_rootfs);
+  return paths;
+}
+
+// CPUs the sandbox can run on at once: its bandwidth quota, else the CPUs it may use.
+double CpuParallelism(const ExecutionLimits& limits) {
+  cpu_set_t set;
+  const double online =
+      sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+  return limits.cpus > 0 ? std::min(limits.cpus, online) : std::max(online, 1.0);
+}
+
 uint64_t ToMs(const struct timeval& tv) {
   return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
 }
@@ -95,13 +116,12 @@ struct Sandbox {
   }
 };
 
-Status Launch(const RunSpec& spec, ChildContext& ctx, rootfs::Plan& plan, Sandbox* sb) {
+Status Launch(const RunSpec& spec, ChildContext& ctx, rootfs::Plan& plan,
+              cgroups::CgroupManager& cg, Sandbox* sb) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Errno("socketpair");
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
   ctx.sync_fd = child_end.get();
-
-  // HOOK(cgroups): create the run's cgroup before clone; set CLONE_INTO_CGROUP when possible.
 
   int pidfd = -1;
   struct clone_args args = {};
@@ -110,7 +130,18 @@ Status Launch(const RunSpec& spec, ChildContext& ctx, rootfs::Plan& plan, Sandbo
                CLONE_NEWIPC | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
+  // The child starts inside its v2 cgroup, so not one of its instructions runs unlimited.
+  if (cg.CloneIntoFd() >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cg.CloneIntoFd());
+  }
   long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0 && (args.flags & CLONE_INTO_CGROUP)) {
+    // Kernels or delegations that refuse CLONE_INTO_CGROUP: Join() below places the child
+    // before its go-ahead instead.
+    args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+    pid = syscall(SYS_clone3, &args, sizeof args);
+  }
   if (pid < 0) {
     return Errno("clone3 into new user, mount, pid, net, uts and ipc namespaces");
   }
@@ -125,7 +156,7 @@ Status Launch(const RunSpec& spec, ChildContext& ctx, rootfs::Plan& plan, Sandbo
 
   HIVE_TRY(ns::WriteIdMaps(sb->pid, spec.uid_mappings, spec.gid_mappings)
                .Wrap("write the sandbox's id maps"));
-  // HOOK(cgroups): join the child to every hierarchy CLONE_INTO_CGROUP did not cover.
+  HIVE_TRY(cg.Join(sb->pid).Wrap("place the sandbox in its cgroups"));
 
   if (!plan.idmap_trees.empty()) {
     // The sandbox root's host ids: the first mapping's host side for container id 0.
@@ -227,8 +258,14 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
     ~MaskRestore() { sigprocmask(SIG_SETMASK, &m, nullptr); }
   } restore{old_mask};
 
+  // Cgroups outlive the Sandbox below: the child is killed and reaped before they go.
+  (void)cgroups::SweepStale();  // left by a hive-run that crashed; best effort
+  auto cg = cgroups::CreateForRun(spec.run_id, spec.limits, spec.cgroups_path, IoPaths(spec));
+  if (!cg.ok()) return setup_error(cg.status().Wrap("create the run's cgroups"));
+  for (const std::string& w : (*cg)->Warnings()) report.warnings.push_back(w);
+
   Sandbox sb;
-  if (Status s = Launch(spec, *ctx, *plan, &sb); !s.ok()) return setup_error(s);
+  if (Status s = Launch(spec, *ctx, *plan, **cg, &sb); !s.ok()) return setup_error(s);
   out_fd->Reset();
   err_fd->Reset();
 
@@ -246,17 +283,42 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
 
   UniqueFd sigfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  // cpu_seconds for the whole sandbox: RLIMIT_CPU counts one process, so a sandbox that
+  // spreads its work over many would escape it. This timer fires at the earliest moment the
+  // sandbox could have used its CPU time (what is left, at full parallelism) and is re-armed
+  // from the cgroup's counter — no periodic polling.
+  UniqueFd cpu_timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
   UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
-  if (!sigfd.valid() || !timer.valid() || !ep.valid()) return setup_error(Errno("wait loop"));
-  auto arm = [&](double seconds) {
+  if (!sigfd.valid() || !timer.valid() || !cpu_timer.valid() || !ep.valid()) {
+    return setup_error(Errno("wait loop"));
+  }
+  auto arm_fd = [](int fd, double seconds) {
     struct itimerspec its = {};
     its.it_value.tv_sec = static_cast<time_t>(seconds);
     its.it_value.tv_nsec = static_cast<long>((seconds - std::floor(seconds)) * 1e9);
     if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
-    timerfd_settime(timer.get(), 0, &its, nullptr);
+    timerfd_settime(fd, 0, &its, nullptr);
+  };
+  auto arm = [&](double seconds) { arm_fd(timer.get(), seconds); };
+  const double cpu_budget_ns = static_cast<double>(spec.limits.cpu_seconds) * 1e9;
+  const double parallelism = CpuParallelism(spec.limits);
+  // Returns true when the sandbox has used its CPU time; otherwise re-arms the check.
+  auto cpu_spent = [&]() {
+    if (spec.limits.cpu_seconds == 0) return false;
+    auto st = (*cg)->ReadStats();
+    if (!st.ok() || st->cpu_usage_ns == 0) return false;  // no cgroup CPU accounting here
+    const double left_ns = cpu_budget_ns - static_cast<double>(st->cpu_usage_ns);
+    if (left_ns <= 0) return true;
+    // At least 50 ms apart, so a sandbox just under its budget is not read in a tight loop.
+    arm_fd(cpu_timer.get(), std::max(0.05, left_ns / 1e9 / parallelism));
+    return false;
   };
   if (spec.limits.timeout_seconds > 0) arm(spec.limits.timeout_seconds);
-  for (int fd : {sb.pidfd.get(), sigfd.get(), timer.get()}) {
+  if (spec.limits.cpu_seconds > 0) {
+    arm_fd(cpu_timer.get(), static_cast<double>(spec.limits.cpu_seconds) / parallelism);
+  }
+  bool cpu_killed = false;
+  for (int fd : {sb.pidfd.get(), sigfd.get(), timer.get(), cpu_timer.get()}) {
     struct epoll_event ev = {};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -265,8 +327,8 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
 
   bool timed_out = false, interrupted = false, killed = false;
   for (;;) {
-    struct epoll_event events[4];
-    int n = epoll_wait(ep.get(), events, 4, -1);
+    struct epoll_event events[5];
+    int n = epoll_wait(ep.get(), events, 5, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
@@ -284,8 +346,19 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
         // Killing pid 1 makes the kernel kill every process of the pid namespace, including
         // ones that setsid()'d or double-forked.
         PidfdSendSignal(sb.pidfd.get(), SIGKILL);
-        // HOOK(cgroups): kill the whole cgroup too.
+        // And through the cgroup: processes the sandbox moved out of reach of pid 1's death
+        // (none should exist) and ones still being created.
+        (void)(*cg)->Kill();
         killed = true;
+      } else if (fd == cpu_timer.get()) {
+        uint64_t ticks;
+        if (read(cpu_timer.get(), &ticks, sizeof ticks) < 0) {
+        }
+        if (!killed && cpu_spent()) {
+          PidfdSendSignal(sb.pidfd.get(), SIGKILL);
+          (void)(*cg)->Kill();
+          cpu_killed = killed = true;
+        }
       } else if (fd == sigfd.get()) {
         struct signalfd_siginfo si;
         while (read(sigfd.get(), &si, sizeof si) == sizeof si) {
@@ -324,8 +397,55 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   report.usage.cpu_user_ms = ToMs(ru.ru_utime);
   report.usage.cpu_system_ms = ToMs(ru.ru_stime);
   report.usage.memory_peak_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
-  // HOOK(cgroups): usage from the cgroup's counters; name the limit that fired; destroy.
-  return finish(report);
+  // The cgroup's counters cover every process of the sandbox, not just the reaped ones
+  // rusage sees; each replaces the rusage value where the cgroup measured it.
+  if (auto st = (*cg)->ReadStats(); st.ok()) {
+    const Usage& u = st->usage;
+    if (st->cpu_usage_ns > 0) {
+      report.usage.cpu_user_ms = u.cpu_user_ms;
+      report.usage.cpu_system_ms = u.cpu_system_ms;
+    }
+    if (u.memory_peak_bytes > 0) report.usage.memory_peak_bytes = u.memory_peak_bytes;
+    report.usage.pids_peak = u.pids_peak;
+    report.usage.io_read_bytes = u.io_read_bytes;
+    report.usage.io_write_bytes = u.io_write_bytes;
+    if (cpu_killed) {
+      report.outcome = Outcome::kCpuLimit;
+      report.killed_by = "cpu_limit";
+      report.violations.push_back(
+          {"limit",
+           fmt::format("{:.2f} s of CPU used by the sandbox, cpu_seconds={}",
+                       static_cast<double>(st->cpu_usage_ns) / 1e9, spec.limits.cpu_seconds),
+           1});
+    } else if (!timed_out) {
+      if (auto hit = cgroups::ClassifyLimit(*st, spec.limits, report.exit_code, report.signal)) {
+        report.outcome = hit->outcome;
+        report.killed_by = hit->killed_by;
+        report.violations.push_back({"limit", hit->detail, 1});
+      }
+    }
+    // A limit that was hit without ending the run is still worth knowing.
+    if (st->oom_killed && report.killed_by != "memory_limit") {
+      report.violations.push_back(
+          {"limit", fmt::format("OOM killer fired at memory_mb={}", spec.limits.memory_mb),
+           st->oom_kill_count});
+    }
+    if (st->pids_limit_hit && report.killed_by != "pids_limit") {
+      report.violations.push_back(
+          {"limit", fmt::format("fork refused at max_processes={}", spec.limits.max_processes), 1});
+    }
+  } else {
+    report.warnings.push_back(st.status().Wrap("read the cgroup's counters").message());
+  }
+  if (Status s = (*cg)->Destroy(); !s.ok()) {
+    report.warnings.push_back(s.Wrap("remove the run's cgroups").message());
+  }
+  finish(report);
+  for (Alert& a :
+       cgroups::AlertsFor(report.usage, spec.limits, spec.alert_thresholds, report.wall_ms)) {
+    report.alerts.push_back(std::move(a));
+  }
+  return report;
 }
 
 }  // namespace hive

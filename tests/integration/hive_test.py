@@ -34,7 +34,8 @@ def cgroup_snapshot():
     for top in ("/sys/fs/cgroup",):
         for root, dirs, _ in os.walk(top):
             for d in dirs:
-                if "hive" in d:
+                # Only hive-run's own cgroups (hive-run-<run id>, hive-run-supervisor.<pid>).
+                if d.startswith("hive-run"):
                     found.append(os.path.join(root, d))
     return sorted(found)
 

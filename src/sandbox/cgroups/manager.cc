@@ -1,0 +1,433 @@
+// CreateForRun(): decides which hierarchy enforces which limit, creates the run's cgroups
+// and hands back one CgroupManager over them; SweepStale() and the composite manager.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <sstream>
+
+#include "base/files.h"
+#include "base/unique_fd.h"
+#include "sandbox/cgroups/backends.h"
+
+namespace hive::cgroups {
+namespace {
+
+// The limits a cgroup enforces, each with its controller in either version.
+enum class Kind { kMemory, kPids, kCpu, kIo };
+constexpr Kind kKinds[] = {Kind::kMemory, Kind::kPids, Kind::kCpu, Kind::kIo};
+
+const char* V1Controller(Kind k) {
+  switch (k) {
+    case Kind::kMemory:
+      return "memory";
+    case Kind::kPids:
+      return "pids";
+    case Kind::kCpu:
+      return "cpu";
+    case Kind::kIo:
+      return "blkio";
+  }
+  return "";
+}
+
+const char* V2Controller(Kind k) { return k == Kind::kIo ? "io" : V1Controller(k); }
+
+bool IsSet(Kind k, const ExecutionLimits& l) {
+  switch (k) {
+    case Kind::kMemory:
+      return l.memory_mb > 0;
+    case Kind::kPids:
+      return l.max_processes > 0;
+    case Kind::kCpu:
+      return l.cpus > 0;
+    case Kind::kIo:
+      return l.io_read_bps > 0 || l.io_write_bps > 0;
+  }
+  return false;
+}
+
+std::string LimitName(Kind k, const ExecutionLimits& l) {
+  switch (k) {
+    case Kind::kMemory:
+      return fmt::format("memory_mb={}", l.memory_mb);
+    case Kind::kPids:
+      return fmt::format("max_processes={}", l.max_processes);
+    case Kind::kCpu:
+      return fmt::format("cpus={}", l.cpus);
+    case Kind::kIo:
+      return fmt::format("io.read_bps={},io.write_bps={}", l.io_read_bps, l.io_write_bps);
+  }
+  return "";
+}
+
+// Copies limit `k` from `from` into `to`; with `from` null, clears it in `to`.
+void CopyLimit(Kind k, const ExecutionLimits* from, ExecutionLimits* to) {
+  static const ExecutionLimits kNone = [] {
+    ExecutionLimits l;
+    l.memory_mb = l.max_processes = l.io_read_bps = l.io_write_bps = 0;
+    l.cpus = 0;
+    return l;
+  }();
+  if (from == nullptr) from = &kNone;
+  switch (k) {
+    case Kind::kMemory:
+      to->memory_mb = from->memory_mb;
+      break;
+    case Kind::kPids:
+      to->max_processes = from->max_processes;
+      break;
+    case Kind::kCpu:
+      to->cpus = from->cpus;
+      break;
+    case Kind::kIo:
+      to->io_read_bps = from->io_read_bps;
+      to->io_write_bps = from->io_write_bps;
+      break;
+  }
+}
+
+ExecutionLimits WithoutCgroupLimits(const ExecutionLimits& l) {
+  ExecutionLimits out = l;
+  for (Kind k : kKinds) CopyLimit(k, nullptr, &out);
+  return out;
+}
+
+Status CheckRunId(const std::string& run_id) {
+  const bool ok = !run_id.empty() && run_id.size() <= 128 && run_id != "." && run_id != ".." &&
+                  run_id.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789._-") == std::string::npos;
+  if (ok) return Ok();
+  return Error(
+      Code::kInvalidArgument,
+      fmt::format("run id `{}`: expected 1-128 of [A-Za-z0-9._-] for a cgroup name", run_id));
+}
+
+// Where `cgroups_path` lives in hierarchy `h`: (existing base directory, path below it).
+Result<std::pair<std::string, std::string>> Placement(const Hierarchy& h, const std::string& run_id,
+                                                      const std::string& cgroups_path) {
+  if (cgroups_path.empty()) return std::make_pair(h.own_dir, "hive-run-" + run_id);
+  if (cgroups_path.front() != '/') return std::make_pair(h.own_dir, cgroups_path);
+  // Absolute: from the hierarchy's root, which must be inside the mounted subtree.
+  const std::string root = h.mount_root == "/" ? "" : h.mount_root;
+  if (!root.empty() && cgroups_path.compare(0, root.size() + 1, root + "/") != 0) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("cgroupsPath `{}` is outside the subtree `{}` mounted at `{}`",
+                             cgroups_path, h.mount_root, h.mount_point));
+  }
+  return std::make_pair(h.mount_point, cgroups_path.substr(root.size()));
+}
+
+// The controllers listed in `own_dir`/cgroup.controllers ("cpu io memory pids").
+std::set<std::string> ReadControllers(const std::string& own_dir) {
+  std::set<std::string> out;
+  Result<std::string> text = ReadFile(own_dir + "/cgroup.controllers");
+  if (!text.ok()) return out;
+  std::istringstream in(*text);
+  for (std::string w; in >> w;) out.insert(w);
+  return out;
+}
+
+Layout WithoutUnified(const Layout& layout) {
+  Layout out{layout.kind, {}};
+  for (const auto& h : layout.hierarchies) {
+    if (!h.unified) out.hierarchies.push_back(h);
+  }
+  return out;
+}
+
+Stats Merge(const Stats& a, const Stats& b) {
+  // Each backend measures what its controllers hold and leaves the rest zero.
+  Stats m;
+  m.usage.cpu_user_ms = std::max(a.usage.cpu_user_ms, b.usage.cpu_user_ms);
+  m.usage.cpu_system_ms = std::max(a.usage.cpu_system_ms, b.usage.cpu_system_ms);
+  m.usage.memory_peak_bytes = std::max(a.usage.memory_peak_bytes, b.usage.memory_peak_bytes);
+  m.usage.pids_peak = std::max(a.usage.pids_peak, b.usage.pids_peak);
+  m.usage.io_read_bytes = std::max(a.usage.io_read_bytes, b.usage.io_read_bytes);
+  m.usage.io_write_bytes = std::max(a.usage.io_write_bytes, b.usage.io_write_bytes);
+  m.oom_killed = a.oom_killed || b.oom_killed;
+  m.oom_kill_count = std::max(a.oom_kill_count, b.oom_kill_count);
+  m.pids_limit_hit = a.pids_limit_hit || b.pids_limit_hit;
+  m.cpu_usage_ns = std::max(a.cpu_usage_ns, b.cpu_usage_ns);
+  return m;
+}
+
+}  // namespace
+
+std::string Unenforced::Text() const {
+  return fmt::format("{} not enforced: {}", limit, why.message());
+}
+
+Plan MakePlan(const Layout& layout, const ExecutionLimits& limits,
+              const std::set<std::string>& v2_available) {
+  Plan plan;
+  plan.v1_limits = WithoutCgroupLimits(limits);
+  plan.v2_limits = WithoutCgroupLimits(limits);
+  const Hierarchy* uni = layout.Unified();
+  plan.v2_dir = uni != nullptr && !uni->own_dir.empty();
+
+  for (Kind k : kKinds) {
+    if (!IsSet(k, limits)) continue;
+    const Hierarchy* h = layout.ForController(V1Controller(k));
+    if (h != nullptr && !h->own_dir.empty()) {
+      plan.v1_controllers.insert(V1Controller(k));
+      CopyLimit(k, &limits, &plan.v1_limits);
+      continue;
+    }
+    if (plan.v2_dir && v2_available.count(V2Controller(k))) {
+      plan.v2_controllers.insert(V2Controller(k));
+      CopyLimit(k, &limits, &plan.v2_limits);
+      continue;
+    }
+    std::string why;
+    if (h != nullptr) {
+      why = fmt::format("hive-run's `{}` cgroup `{}` is outside the subtree mounted at `{}`",
+                        V1Controller(k), h->own_path, h->mount_point);
+    } else if (layout.kind == LayoutKind::kNone) {
+      why = "no cgroup filesystem is mounted";
+    } else if (plan.v2_dir) {
+      why = fmt::format("no `{}` controller: not a mounted v1 hierarchy and not in `{}`",
+                        V2Controller(k), uni->own_dir + "/cgroup.controllers");
+    } else {
+      why = fmt::format("no `{}` controller is mounted", V1Controller(k));
+    }
+    plan.unenforced.push_back({LimitName(k, limits), Error(Code::kUnsupported, why)});
+  }
+
+  // Without a v2 directory, v1 supplies what v2 gives for free: a tree-wide kill (freezer)
+  // and whole-sandbox CPU accounting (cpuacct).
+  if (!plan.v2_dir) {
+    auto usable = [&](const char* c) {
+      const Hierarchy* h = layout.ForController(c);
+      return h != nullptr && !h->own_dir.empty();
+    };
+    if (usable("freezer")) plan.v1_controllers.insert("freezer");
+    if ((limits.cpu_seconds > 0 || limits.cpus > 0) && usable("cpuacct")) {
+      plan.v1_controllers.insert("cpuacct");
+    }
+  }
+  return plan;
+}
+
+bool HostHasSwap() {
+  Result<std::string> swaps = ReadFile("/proc/swaps");
+  if (!swaps.ok()) return false;
+  // The first line is the header.
+  return std::count(swaps->begin(), swaps->end(), '\n') > 1;
+}
+
+std::vector<std::string> BlockDevicesFor(const std::vector<std::string>& paths,
+                                         std::vector<std::string>* unresolved) {
+  std::vector<std::string> out;
+  for (const auto& path : paths) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      unresolved->push_back(Errno(fmt::format("stat `{}`", path)).message());
+      continue;
+    }
+    if (::major(st.st_dev) == 0) {
+      unresolved->push_back(
+          fmt::format("`{}` is on no block device (tmpfs, overlay or a btrfs subvolume)", path));
+      continue;
+    }
+    std::string dev = fmt::format("{}:{}", ::major(st.st_dev), ::minor(st.st_dev));
+    // The kernel refuses throttling on a partition: it throttles the disk's request queue.
+    const std::string sys = "/sys/dev/block/" + dev;
+    if (::access((sys + "/partition").c_str(), F_OK) == 0) {
+      Result<std::string> parent = ReadFile(sys + "/../dev");
+      if (parent.ok()) {
+        dev = *parent;
+        while (!dev.empty() && dev.back() == '\n') dev.pop_back();
+      }
+    }
+    if (std::find(out.begin(), out.end(), dev) == out.end()) out.push_back(dev);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
+                                                        const std::string& run_id,
+                                                        const ExecutionLimits& limits,
+                                                        const std::string& cgroups_path,
+                                                        const std::vector<std::string>& io_paths) {
+  HIVE_TRY(CheckRunId(run_id));
+  if (cgroups_path.find(':') != std::string::npos && cgroups_path.front() != '/') {
+    return Error(Code::kUnsupported,
+                 fmt::format("cgroupsPath `{}`: systemd slice:prefix:name paths need the systemd "
+                             "cgroup driver, which hive-run does not have",
+                             cgroups_path));
+  }
+  const Hierarchy* uni = layout.Unified();
+  std::set<std::string> v2_available;
+  if (uni != nullptr && !uni->own_dir.empty()) v2_available = ReadControllers(uni->own_dir);
+  Plan plan = MakePlan(layout, limits, v2_available);
+  std::vector<Unenforced> unenforced = plan.unenforced;
+  std::vector<std::string> notes;
+
+  std::vector<std::string> devices;
+  if (IsSet(Kind::kIo, limits)) {
+    std::vector<std::string> unresolved;
+    devices =
+        BlockDevicesFor(io_paths.empty() ? std::vector<std::string>{"/"} : io_paths, &unresolved);
+    for (const auto& u : unresolved) notes.push_back("io limits do not apply here: " + u);
+  }
+
+  // Marks every limit routed to `controllers` as unenforced because of `why`.
+  auto lose = [&](ExecutionLimits* routed, const std::vector<std::string>& controllers, bool v2,
+                  const Status& why) {
+    for (Kind k : kKinds) {
+      const std::string c = v2 ? V2Controller(k) : V1Controller(k);
+      if (!IsSet(k, *routed) ||
+          std::find(controllers.begin(), controllers.end(), c) == controllers.end()) {
+        continue;
+      }
+      unenforced.push_back({LimitName(k, limits), why});
+      CopyLimit(k, nullptr, routed);
+    }
+  };
+
+  std::unique_ptr<V2Manager> v2;
+  if (plan.v2_dir) {
+    for (const auto& [controller, why] : EnableControllers(uni->own_dir, plan.v2_controllers)) {
+      lose(&plan.v2_limits, {controller}, true, why);
+    }
+    HIVE_ASSIGN_OR_RETURN(auto where, Placement(*uni, run_id, cgroups_path));
+    Result<CgroupDir> dir = CgroupDir::Create(where.first, where.second);
+    if (dir.ok()) {
+      v2 = std::make_unique<V2Manager>(std::move(dir).value(), /*retain_controllers=*/true);
+      for (auto& u : v2->ApplyLimits(plan.v2_limits, devices)) unenforced.push_back(u);
+    } else if (dir.status().code() == Code::kInvalidArgument) {
+      return dir.status();  // the name is taken: never share another run's cgroup
+    } else {
+      lose(&plan.v2_limits, {"memory", "pids", "cpu", "io"}, true, dir.status());
+      notes.push_back("no cgroup v2 directory: " + dir.status().message());
+      const Plan fallback = MakePlan(WithoutUnified(layout), limits, {});
+      plan.v1_controllers.insert(fallback.v1_controllers.begin(), fallback.v1_controllers.end());
+    }
+  }
+
+  std::vector<V1Manager::Group> groups;
+  std::set<std::string> mounted;  // hierarchies already given a directory
+  for (const auto& controller : plan.v1_controllers) {
+    const Hierarchy* h = layout.ForController(controller);
+    if (h == nullptr || !mounted.insert(h->mount_point).second) continue;
+    HIVE_ASSIGN_OR_RETURN(auto where, Placement(*h, run_id, cgroups_path));
+    Result<CgroupDir> dir = CgroupDir::Create(where.first, where.second);
+    if (dir.ok()) {
+      groups.push_back({h->controllers, std::move(dir).value()});
+    } else if (dir.status().code() == Code::kInvalidArgument) {
+      return dir.status();
+    } else {
+      lose(&plan.v1_limits, h->controllers, false, dir.status());
+    }
+  }
+  std::unique_ptr<V1Manager> v1;
+  if (!groups.empty()) {
+    v1 = std::make_unique<V1Manager>(std::move(groups));
+    for (auto& u : v1->ApplyLimits(plan.v1_limits, devices)) unenforced.push_back(u);
+  }
+  if (!v2 && !v1) {
+    notes.push_back(
+        "no cgroup to kill the sandbox through: only its pid namespace (init dying) stops "
+        "every process");
+  } else if (!v2 && v1->For("freezer") == nullptr) {
+    notes.push_back(
+        "no freezer cgroup: the sandbox is killed by signalling what its cgroups list until "
+        "nothing is left");
+  }
+
+  if (limits.require_limits && !unenforced.empty()) {
+    std::string msg = "the policy requires its limits, and these cannot be enforced here";
+    for (const auto& u : unenforced) msg += "; " + u.Text();
+    return Error(Code::kFailedPrecondition, msg);
+  }
+  std::vector<std::string> warnings;
+  for (const auto& u : unenforced) warnings.push_back(u.Text());
+  warnings.insert(warnings.end(), notes.begin(), notes.end());
+  return std::unique_ptr<CgroupManager>(
+      std::make_unique<CompositeManager>(std::move(v1), std::move(v2), std::move(warnings)));
+}
+
+Result<std::unique_ptr<CgroupManager>> CreateForRun(const std::string& run_id,
+                                                    const ExecutionLimits& limits,
+                                                    const std::string& cgroups_path,
+                                                    const std::vector<std::string>& io_paths) {
+  HIVE_ASSIGN_OR_RETURN(Layout layout, DetectLayout());
+  return CreateWithLayout(layout, run_id, limits, cgroups_path, io_paths);
+}
+
+Status SweepStale() {
+  HIVE_ASSIGN_OR_RETURN(Layout layout, DetectLayout());
+  Status first;
+  const std::string kPrefix = "hive-run-";
+  for (const auto& h : layout.hierarchies) {
+    if (h.own_dir.empty()) continue;
+    Result<std::vector<std::string>> children = SubCgroups(h.own_dir);
+    if (!children.ok()) continue;
+    for (const auto& name : *children) {
+      if (name.compare(0, kPrefix.size(), kPrefix) != 0) continue;
+      const std::string path = h.own_dir + "/" + name;
+      UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      // A live hive-run holds its lock until Destroy(); the kernel drops it when one dies.
+      if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+      Result<CgroupDir> dir = CgroupDir::Adopt(path);
+      if (!dir.ok()) continue;
+      Result<std::vector<pid_t>> procs = dir->Procs();
+      if (!procs.ok() || !procs->empty()) continue;
+      Status s = RemoveTree(path, Clock::now() + std::chrono::seconds(1));
+      if (!s.ok() && first.ok()) first = s.Wrap("sweep stale cgroup");
+    }
+  }
+  return first;
+}
+
+CompositeManager::CompositeManager(std::unique_ptr<V1Manager> v1, std::unique_ptr<V2Manager> v2,
+                                   std::vector<std::string> warnings)
+    : v1_(std::move(v1)), v2_(std::move(v2)), warnings_(std::move(warnings)) {}
+
+CompositeManager::~CompositeManager() {
+  if (!destroyed_) (void)Destroy();
+}
+
+Status CompositeManager::Join(pid_t pid) {
+  if (v2_) HIVE_TRY(v2_->Join(pid));
+  if (v1_) HIVE_TRY(v1_->Join(pid));
+  return Ok();
+}
+
+Result<Stats> CompositeManager::ReadStats() {
+  Stats st;
+  if (v2_) {
+    HIVE_ASSIGN_OR_RETURN(Stats s, v2_->ReadStats());
+    st = Merge(st, s);
+  }
+  if (v1_) {
+    HIVE_ASSIGN_OR_RETURN(Stats s, v1_->ReadStats());
+    st = Merge(st, s);
+  }
+  return st;
+}
+
+Status CompositeManager::Kill() {
+  // Every process is in the v2 directory (clone-into or Join), so cgroup.kill reaches all.
+  if (v2_) return v2_->Kill();
+  if (v1_) return v1_->Kill();
+  return Error(Code::kUnsupported, "no cgroup to kill the sandbox through");
+}
+
+Status CompositeManager::Destroy() {
+  if (destroyed_) return Ok();
+  Status s2 = v2_ ? v2_->Destroy() : Ok();
+  Status s1 = v1_ ? v1_->Destroy() : Ok();
+  destroyed_ = s1.ok() && s2.ok();
+  return s2.ok() ? s1 : s2;
+}
+
+}  // namespace hive::cgroups
