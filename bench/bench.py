@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cgroups  # noqa: E402
 import runtimes  # noqa: E402
 from measure import (become_subreaper, concurrent_runs, kill_descendants,  # noqa: E402
-                     open_append, summary, timed_run)
+                     open_append, payload_view, runtime_memory, summary, timed_run)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"  # the host's interpreter: the one every sandbox sees in /usr
@@ -205,19 +205,34 @@ class Bench:
         ]) + "\n")
 
     def layers(self):
-        """What the current build enforces, from a run report; printed as found."""
+        """What the current build enforces: the run report's fields as found, and the
+        payload of a running sandbox as the host sees it."""
         report = os.path.join(self.tmp, "report.json")
-        timed_run([self.hive, "--state-dir", self.hive_state, "exec", "--quiet", "--report",
-                   report, "--", *TRUE], RUN_TIMEOUT)
+        argv = [self.hive, "--state-dir", self.hive_state, "exec", "--quiet", "--report",
+                report, "--", *BARRIER]
+        with open_append(self.err_path(self.get("hive-run"))) as err:
+            seen = concurrent_runs([argv], RUN_TIMEOUT, err,
+                                   lambda pids: payload_view(pids[0])).sampled
+        lines = ["## hive-run layers in this build\n", "From `--report` of one run:\n"]
         try:
             with open(report) as f:
                 r = json.load(f)
+            for key in ("enforced", "limits", "audit", "warnings"):
+                value = json.dumps(r.get(key, "(absent)"), sort_keys=True)
+                lines.append(f"- `{key}`: `{value}`")
         except (OSError, ValueError) as e:
-            self.out.append(f"## hive-run layers in this build\n\nno run report: {e}\n")
-            return
-        lines = ["## hive-run layers in this build (from `--report` of one run)\n"]
-        for key in ("enforced", "limits", "audit", "warnings"):
-            lines.append(f"- `{key}`: `{json.dumps(r.get(key, '(absent)'), sort_keys=True)}`")
+            lines.append(f"- no run report: {e}")
+        if seen:
+            with open("/proc/self/cgroup") as f:
+                own = f.read().splitlines()
+            moved = [c for c in seen["cgroup"] if c not in own]
+            status = ", ".join(f"{k} {v}" for k, v in seen["status"].items())
+            lines += ["\nThe sandboxed payload seen from the host while it runs:\n",
+                      f"- /proc status: {status}",
+                      f"- uid_map: `{seen['uid_map']}`",
+                      "- cgroups (where they differ from the bench's own): "
+                      + (", ".join(f"`{c}`" for c in moved) if moved else "none, same as the "
+                         "bench's")]
         self.out.append("\n".join(lines) + "\n")
 
     def invocations(self):
@@ -299,10 +314,12 @@ class Bench:
                 for rt in rotated(rts, rep):
                     log(f"{title}: {n} × {rt.name}, repetition {rep + 1}/{reps}")
                     with open_append(self.err_path(rt)) as err:
-                        r = concurrent_runs([rt.argv(BARRIER) for _ in range(n)], 300, err,
-                                            rt.comm)
+                        r = concurrent_runs(
+                            [rt.argv(BARRIER) for _ in range(n)], 300, err,
+                            lambda pids, c=rt.comm: [runtime_memory(p, c) for p in pids])
                     res[rt.name].append(r)
-                    self.live_memory.setdefault(rt.name, []).extend(m for m in r.memory if m[0])
+                    self.live_memory.setdefault(rt.name, []).extend(
+                        m for m in r.sampled if m[0])
             walls = {k: summary([r.wall_ns / 1e9 for r in v]) for k, v in res.items()}
             hive = walls.get("hive-run")
             for name, v in res.items():

@@ -87,7 +87,7 @@ class ConcurrentResult:
     ok: int = 0                 # sandboxes that exited 0
     all_up_ns: int = 0          # from the first spawn until every payload was running
     wall_ns: int = 0            # from the first spawn until the last one exited
-    memory: list = field(default_factory=list)  # per sandbox: (runtime VmHWM kB, runtime Pss kB)
+    sampled: object = None      # what `sample` returned while all were running
 
 
 def _proc_tree(pid):
@@ -182,12 +182,34 @@ def _field_kb(path, key):
     return 0
 
 
-def _comm(pid):
+def _read(path):
     try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
+        with open(path) as f:
+            return f.read()
     except OSError:
         return ""
+
+
+def _comm(pid):
+    return _read(f"/proc/{pid}/comm").strip()
+
+
+def payload_view(pid):
+    """How the payload below `pid` (the one process of its tree without children) looks
+    from the host: its /proc status lines for seccomp, no_new_privs and capabilities, its
+    uid map, and its cgroup in every hierarchy."""
+    leaves = [p for p in _proc_tree(pid) if p != pid and not _children(p)]
+    if len(leaves) != 1:
+        return None
+    p = leaves[0]
+    status = {k: v.strip() for k, _, v in (line.partition(":") for line in
+                                            _read(f"/proc/{p}/status").splitlines())}
+    return {
+        "status": {k: status.get(k, "?") for k in ("Seccomp", "Seccomp_filters", "NoNewPrivs",
+                                                   "CapEff", "CapBnd")},
+        "uid_map": " ".join(_read(f"/proc/{p}/uid_map").split()),
+        "cgroup": _read(f"/proc/{p}/cgroup").splitlines(),
+    }
 
 
 def runtime_memory(pid, runtime_comm):
@@ -198,10 +220,10 @@ def runtime_memory(pid, runtime_comm):
             sum(_field_kb(f"/proc/{p}/smaps_rollup", "Pss") for p in procs))
 
 
-def concurrent_runs(argvs, timeout, stderr, runtime_comm=None):
+def concurrent_runs(argvs, timeout, stderr, sample=None):
     """Starts every argv at once; each payload writes one line when it runs, then blocks on
-    stdin until we close it. That barrier makes all N sandboxes exist at the same time (and
-    lets us read their memory), however slowly they start."""
+    stdin until we close it. That barrier makes all N sandboxes exist at the same time,
+    however slowly they start, and lets `sample(pids)` look at them all running."""
     res = ConcurrentResult(len(argvs))
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -224,8 +246,8 @@ def concurrent_runs(argvs, timeout, stderr, runtime_comm=None):
             got += chunk
         res.up = got.count(b"\n")
         res.all_up_ns = time.perf_counter_ns() - t0
-        if runtime_comm:
-            res.memory = [runtime_memory(p, runtime_comm) for p in pids]
+        if sample:
+            res.sampled = sample(pids)
         os.close(in_w)  # release the barrier: every payload sees EOF and exits
         in_w = -1
         deadline = time.monotonic() + 60  # to exit, from the release
