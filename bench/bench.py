@@ -104,6 +104,7 @@ class Bench:
         self.failed = {}        # runtime name → why it could not run at all
         self.true_ms = {}       # runtime → summary of /bin/true start-to-exit, for the summary
         self.live_memory = {}   # runtime → [(VmHWM kB, Pss kB)] from the concurrency test
+        self.load_before_concurrency = None
         self.made = []          # every runtime set up, for cleanup
         self.all = []           # the ones that run
         # /var/tmp is on the same filesystem as hive-run's default state dir
@@ -305,6 +306,7 @@ class Bench:
         title = "Concurrent sandboxes"
         if not self.time_left(title):
             return
+        self.load_before_concurrency = os.getloadavg()
         rts = [rt for rt in (self.get("bwrap"), self.get("hive-run")) if rt]
         reps = self.cfg["conc_reps"]
         rows = []
@@ -375,8 +377,11 @@ class Bench:
             return
         script = os.path.join(HERE, "cpu_work.py")
         # Calibrated once, bare, so the work is the same in every run and takes ~cpu_seconds.
-        probe = timed_run([PYTHON, script, "2000000"], RUN_TIMEOUT)
-        n = int(2_000_000 * self.cfg["cpu_seconds"] / max(probe.cpu_ns / 1e9, 0.01))
+        # Two sizes, so the interpreter's start-up cancels out of the cost per iteration.
+        small, large = (timed_run([PYTHON, script, str(k)], RUN_TIMEOUT).cpu_ns
+                        for k in (500_000, 2_500_000))
+        per_iteration = max(large - small, 1e6) / 2_000_000
+        n = int(self.cfg["cpu_seconds"] * 1e9 / per_iteration)
         variants = {
             "bare": [PYTHON, script, str(n)],
             "hive-run": [self.hive, "--state-dir", self.hive_state, "script", "--quiet",
@@ -395,8 +400,9 @@ class Bench:
                  ratio(cpu[k] and cpu[k].median, cpu["bare"] and cpu["bare"].median)]
                 for k in variants]
         self.out.append(
-            f"## {title}\n\n`python3 cpu_work.py {n}` (pure-Python arithmetic, calibrated to "
-            f"~{self.cfg['cpu_seconds']} s of CPU here), bare and as `hive-run script`; "
+            f"## {title}\n\n`python3 cpu_work.py {n}` (pure-Python arithmetic; the count is "
+            f"calibrated once, bare, for ~{self.cfg['cpu_seconds']} s of CPU), bare and as "
+            "`hive-run script`; "
             f"{count(self.cfg['cpu_rounds'], 'round')}, alternating. CPU is user+system of the "
             "whole process tree (wait4), so hive-run's own supervisor and init are included.\n\n"
             + table(["run", "ok", "wall s", "CPU s", "wall ÷ bare", "CPU ÷ bare"], rows) + "\n")
@@ -487,8 +493,15 @@ class Bench:
             + f"\n\n{note}\n")
 
     def summary_lines(self):
-        lines = [f"- load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-                 f"the bench took {time.monotonic() - self.started:.0f} s"]
+        def load(la):
+            return " ".join(f"{x:.2f}" for x in la)
+        lines = [f"- load average at start: {load(self.load_start)}"]
+        if self.load_before_concurrency:
+            lines.append(f"- load average before the concurrency test: "
+                         f"{load(self.load_before_concurrency)} (the 200-sandbox bursts "
+                         "raise it themselves)")
+        lines.append(f"- load average at end: {load(os.getloadavg())}; the bench took "
+                     f"{time.monotonic() - self.started:.0f} s")
         h = self.true_ms.get("hive-run")
         for other, goal in (("bwrap", "≤ 1.0"), ("runc", "≤ 0.25"), ("crun", None)):
             o = self.true_ms.get(other)
