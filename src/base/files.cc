@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -17,16 +18,26 @@ namespace hive {
 Result<std::string> ReadFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Errno(fmt::format("open `{}`", path));
+  // Sized by fstat where the file knows its size (/proc and cgroup files say 0), so that the
+  // common case is one read into the string itself.
+  struct stat st;
+  size_t want =
+      ::fstat(fd.get(), &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 4096;
   std::string out;
-  char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    const size_t have = out.size();
+    out.resize(have + want);
+    ssize_t n = ::read(fd.get(), out.data() + have, want);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        out.resize(have);
+        continue;
+      }
       return Errno(fmt::format("read `{}`", path));
     }
+    out.resize(have + static_cast<size_t>(n));
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    want = std::max<size_t>(want, 4096);
   }
   return out;
 }
@@ -52,13 +63,15 @@ Status WriteControlFile(const std::string& path, const std::string& data) {
   return Ok();
 }
 
-Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
+Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode, Sync sync) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (!fd.valid()) return Errno(fmt::format("create `{}`", tmp));
     Status s = WriteAll(fd.get(), data, tmp);
-    if (s.ok() && ::fsync(fd.get()) != 0) s = Errno(fmt::format("fsync `{}`", tmp));
+    if (s.ok() && sync == Sync::kDurable && ::fsync(fd.get()) != 0) {
+      s = Errno(fmt::format("fsync `{}`", tmp));
+    }
     if (!s.ok()) {
       ::unlink(tmp.c_str());
       return s;

@@ -10,8 +10,12 @@
 namespace hive {
 
 Result<std::string> ReadFile(const std::string& path);
-// Writes to a temporary file beside `path`, fsyncs, renames over: readers never see half a file.
-Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
+// Writes to a temporary file beside `path` and renames it over: readers never see half a file.
+// kDurable also fsyncs before the rename, so the new content survives a crash; files that are
+// records of a run rather than state (the audit log holds the durable record) skip that cost.
+enum class Sync { kDurable, kNoSync };
+Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644,
+                       Sync sync = Sync::kDurable);
 // Writes the whole buffer to an open file (for /proc and cgroup files: one write call).
 Status WriteAll(int fd, const std::string& data, const std::string& what);
 // Writes `data` to an existing file such as /proc/PID/uid_map or a cgroup control file.

@@ -176,9 +176,8 @@ RunResult Run(const RunRequest& req) {
     report.script = script;
     report.script_sha256 = Sha256Hex(*text);
     std::string name = script.substr(script.rfind('/') + 1);
-    if (Status s = WriteFileAtomic(paths.input + "/" + name, *text, 0644); !s.ok()) {
-      return refuse(s);
-    }
+    Status copied = WriteFileAtomic(paths.input + "/" + name, *text, 0644, Sync::kNoSync);
+    if (!copied.ok()) return refuse(copied);
     auto interp = InterpreterFor(script);
     if (!interp.ok()) return refuse(interp.status());
     std::vector<std::string> cmd = *interp;
@@ -225,8 +224,9 @@ RunResult Run(const RunRequest& req) {
   const bool ran = report.outcome != Outcome::kSetupError && report.error.empty();
   if (ran) {
     run_dir.Keep();
-    (void)WriteFileAtomic(paths.logs + "/execution.json", ReportToJson(report).dump(2) + "\n",
-                          0644);
+    // Not fsynced: the audit record, appended durably above, is the run's record of truth.
+    (void)WriteFileAtomic(paths.logs + "/execution.json", ReportToJson(report).dump(2) + "\n", 0644,
+                          Sync::kNoSync);
   }
   if (!req.report_path.empty()) {
     if (Status s = WriteFileAtomic(req.report_path, ReportToJson(report).dump(2) + "\n"); !s.ok()) {
