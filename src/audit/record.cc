@@ -121,8 +121,8 @@ std::vector<Line> SplitLines(std::string_view content) {
 
 Result<Tail> ReadTail(int fd, const std::string& path) {
   // Records are small, but a log can be large: read backwards only as far as the start of the
-  // last complete line, one chunk at a time.
-  constexpr uint64_t kChunk = 64 * 1024;
+  // last complete line, in chunks that start at a few pages (one record) and double.
+  constexpr uint64_t kFirstChunk = 8 * 1024;
   constexpr uint64_t kMaxTail = 16 * 1024 * 1024;
   struct stat st;
   if (::fstat(fd, &st) != 0) return Errno(fmt::format("stat `{}`", path));
@@ -130,21 +130,20 @@ Result<Tail> ReadTail(int fd, const std::string& path) {
   tail.size = static_cast<uint64_t>(st.st_size);
   if (tail.size == 0) return tail;
 
-  std::string buf;
+  std::string buf;  // the bytes [off, tail.size)
   uint64_t off = tail.size;
-  for (;;) {
-    uint64_t n = std::min(kChunk, off);
+  for (uint64_t chunk = kFirstChunk;; chunk *= 2) {
+    const uint64_t n = std::min(chunk, off);
     off -= n;
-    std::string chunk(n, '\0');
+    buf.insert(0, n, '\0');
     size_t got = 0;
     while (got < n) {
-      ssize_t r = ::pread(fd, chunk.data() + got, n - got, static_cast<off_t>(off + got));
+      ssize_t r = ::pread(fd, buf.data() + got, n - got, static_cast<off_t>(off + got));
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) return Errno(fmt::format("read `{}`", path));
       if (r == 0) return Error(Code::kInternal, fmt::format("`{}` shrank while read", path));
       got += static_cast<size_t>(r);
     }
-    buf.insert(0, chunk);
     if (off == 0 || std::count(buf.begin(), buf.end(), '\n') >= 2) break;
     if (buf.size() > kMaxTail) {
       return Error(Code::kFailedPrecondition,
