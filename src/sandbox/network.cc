@@ -24,10 +24,11 @@ int LoopbackUp() noexcept {
   req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
   req.nh.nlmsg_seq = 1;
   req.ifi.ifi_family = AF_UNSPEC;
-  req.ifi.ifi_index = static_cast<int>(if_nametoindex("lo"));
+  // A new network namespace's loopback is always index 1 (LOOPBACK_IFINDEX); asking for it
+  // by name would cost another socket.
+  req.ifi.ifi_index = 1;
   req.ifi.ifi_flags = IFF_UP;
   req.ifi.ifi_change = IFF_UP;
-  if (req.ifi.ifi_index == 0) req.ifi.ifi_index = 1;
   struct sockaddr_nl kernel = {};
   kernel.nl_family = AF_NETLINK;
   if (sendto(fd, &req, sizeof req, 0, reinterpret_cast<struct sockaddr*>(&kernel),

@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -39,6 +40,13 @@ constexpr int kTeardownSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 // After forwarding an interrupt, the sandbox gets this long to exit before it is killed.
 constexpr int kInterruptGraceSeconds = 2;
 
+bool HoldsEffective(int cap) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
 Result<ChildContext> PrepareChild(const RunSpec& spec, const rootfs::Plan& plan,
                                   const std::vector<RlimitSpec>& rlimits, const caps::Plan& caps) {
   ChildContext ctx;
@@ -50,6 +58,7 @@ Result<ChildContext> PrepareChild(const RunSpec& spec, const rootfs::Plan& plan,
   ctx.gid = spec.process.gid;
   ctx.groups.assign(spec.process.additional_gids.begin(), spec.process.additional_gids.end());
   ctx.cwd = spec.process.cwd.c_str();
+  ctx.payload_needs_dumpable = !HoldsEffective(CAP_SYS_PTRACE);
   const std::string& cmd = spec.process.args.at(0);
   if (cmd.find('/') != std::string::npos) {
     ctx.exec_paths.push_back(cmd);
@@ -160,7 +169,8 @@ Status Launch(const RunSpec& spec, ChildContext& ctx, rootfs::Plan& plan,
 
   HIVE_TRY(ns::WriteIdMaps(sb->pid, spec.uid_mappings, spec.gid_mappings)
                .Wrap("write the sandbox's id maps"));
-  HIVE_TRY(cg.Join(sb->pid).Wrap("place the sandbox in its cgroups"));
+  const bool in_v2 = (args.flags & CLONE_INTO_CGROUP) != 0;
+  HIVE_TRY(cg.Join(sb->pid, in_v2).Wrap("place the sandbox in its cgroups"));
 
   if (!plan.idmap_trees.empty()) {
     // The sandbox root's host ids: the first mapping's host side for container id 0.
@@ -290,7 +300,6 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   } restore{old_mask};
 
   // Cgroups outlive the Sandbox below: the child is killed and reaped before they go.
-  (void)cgroups::SweepStale();  // left by a hive-run that crashed; best effort
   auto cg = cgroups::CreateForRun(spec.run_id, spec.limits, spec.cgroups_path, IoPaths(spec));
   if (!cg.ok()) return setup_error(cg.status().Wrap("create the run's cgroups"));
   for (const std::string& w : (*cg)->Warnings()) report.warnings.push_back(w);
@@ -306,6 +315,9 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   if (Status s = Launch(spec, *ctx, *plan, **cg, &sb); !s.ok()) return setup_error(s);
   out_fd->Reset();
   err_fd->Reset();
+  // Cgroups left by a hive-run that crashed; best effort. Done while the child sets itself
+  // up, when this process would only wait.
+  (void)cgroups::SweepStale();
 
   sync::Message msg;
   // sync 3, 3b, 4: take the payload's seccomp listener before it may exec.

@@ -5,6 +5,7 @@ The sandboxed side is Python with ctypes, so a test can make any system call it 
 """
 import json
 import os
+import subprocess
 import textwrap
 
 import hive_test
@@ -86,6 +87,22 @@ class SeccompTest(hive_test.SandboxTestCase):
         self.assertEqual(v.get("unshare"), ("syscall", 1))
         self.assertTrue(any(a.get("type") == "violation" for a in rep.get("alerts", [])),
                         rep.get("alerts"))
+
+    def test_denials_are_recorded_when_hive_run_lacks_cap_sys_ptrace(self):
+        # Without CAP_SYS_PTRACE the supervisor can take the listener only from a dumpable
+        # payload, so the payload gets its own memory instead of sharing pid 1's.
+        code = SYSCALLS + "print(json.dumps({'ptrace': call(101, 0, 0, 0, 0)}))\n"
+        rep_path = self.path("report.json")
+        r = subprocess.run(["setpriv", "--bounding-set", "-sys_ptrace", "--inh-caps", "-sys_ptrace",
+                            hive_test.HIVE_RUN, "--state-dir", self.state_dir, "exec", "--report",
+                            rep_path, "--policy", policy(self), "--", PYTHON, "-c", code],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.results(r), {"ptrace": 1})  # EPERM
+        with open(rep_path) as f:
+            rep = json.load(f)
+        self.assertEqual(self.violations(rep).get("ptrace"), ("syscall", 1))
+        self.assertTrue(rep["enforced"]["seccomp"]["denials_recorded"])
 
     def test_unknown_syscalls_answer_enosys_and_are_not_denials(self):
         code = SYSCALLS + textwrap.dedent("""

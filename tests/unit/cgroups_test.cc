@@ -415,7 +415,7 @@ TEST_SUITE("v2 backend") {
     TempDir t;
     MakeV2Fixture(t);
     V2Manager m(AdoptOrFail(t.path()));
-    CHECK(m.Join(4242).ok());
+    CHECK(m.Join(4242, false).ok());
     CHECK(t.Get("cgroup.procs") == "4242");
     CHECK(m.Kill().ok());
     CHECK(t.Get("cgroup.kill") == "1");
@@ -548,7 +548,7 @@ TEST_SUITE("v1 backend") {
   TEST_CASE("join writes every hierarchy; kill freezes, then thaws") {
     TempDir t;
     V1Manager m(MakeV1Fixture(t));
-    CHECK(m.Join(777).ok());
+    CHECK(m.Join(777, false).ok());
     for (const char* d : {"memory", "pids", "cpu", "cpuacct", "blkio", "freezer"}) {
       CHECK(t.Get(std::string(d) + "/cgroup.procs") == "777");
     }
@@ -710,7 +710,7 @@ pid_t Spawn(CgroupManager& m, const std::string& script) {
   }
   REQUIRE_MESSAGE(pid > 0, "clone3: ", std::strerror(errno));
   ::close(go[0]);
-  Status joined = m.Join(static_cast<pid_t>(pid));
+  Status joined = m.Join(static_cast<pid_t>(pid), (args.flags & CLONE_INTO_CGROUP) != 0);
   CHECK_MESSAGE(joined.ok(), joined.message());
   CHECK(::write(go[1], "g", 1) == 1);
   ::close(go[1]);

@@ -37,7 +37,7 @@ class V2Manager final : public CgroupManager {
                                       const std::vector<std::string>& io_devices);
 
   int CloneIntoFd() const override { return dir_.fd(); }
-  Status Join(pid_t pid) override;
+  Status Join(pid_t pid, bool in_v2) override;
   Result<Stats> ReadStats() override;
   Status Kill() override;
   Status Destroy() override;
@@ -83,7 +83,7 @@ class V1Manager final : public CgroupManager {
                                       const std::vector<std::string>& io_devices);
 
   int CloneIntoFd() const override { return -1; }
-  Status Join(pid_t pid) override;
+  Status Join(pid_t pid, bool in_v2) override;
   Result<Stats> ReadStats() override;
   // Freezes the freezer cgroup, SIGKILLs every task in it, thaws it so they die. Without a
   // freezer it kills what cgroup.procs lists until nothing is left.
@@ -110,7 +110,7 @@ class CompositeManager final : public CgroupManager {
   ~CompositeManager() override;
 
   int CloneIntoFd() const override { return v2_ ? v2_->CloneIntoFd() : -1; }
-  Status Join(pid_t pid) override;
+  Status Join(pid_t pid, bool in_v2) override;
   Result<Stats> ReadStats() override;
   Status Kill() override;
   Status Destroy() override;

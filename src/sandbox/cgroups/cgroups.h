@@ -10,7 +10,7 @@
 //   HIVE_ASSIGN_OR_RETURN(auto cg, hive::cgroups::CreateForRun(spec.run_id, spec.limits,
 //                                                                spec.cgroups_path, io_paths));
 //   clone_args.cgroup = cg->CloneIntoFd();            // CLONE_INTO_CGROUP when >= 0
-//   HIVE_TRY(cg->Join(child_pid));                    // before the child's go-ahead
+//   HIVE_TRY(cg->Join(child_pid, cloned_into));       // before the child's go-ahead
 //   ...                                               // on timeout: cg->Kill()
 //   HIVE_ASSIGN_OR_RETURN(hive::cgroups::Stats st, cg->ReadStats());
 //   report.usage = st.usage;
@@ -44,8 +44,9 @@ class CgroupManager {
   virtual ~CgroupManager() = default;
   // A v2 directory fd for clone3's CLONE_INTO_CGROUP, or -1 when there is no v2 directory.
   virtual int CloneIntoFd() const = 0;
-  // Places `pid` in every cgroup of the run (a no-op where CLONE_INTO_CGROUP already did).
-  virtual Status Join(pid_t pid) = 0;
+  // Places `pid` in every cgroup of the run; `in_v2` says CLONE_INTO_CGROUP already put it in
+  // the v2 one (a cgroup.procs write costs what the clone saved).
+  virtual Status Join(pid_t pid, bool in_v2) = 0;
   virtual Result<Stats> ReadStats() = 0;
   // Kills every process of the sandbox, including setsid'ed and double-forked ones:
   // cgroup.kill on v2, freeze + SIGKILL + thaw on v1.

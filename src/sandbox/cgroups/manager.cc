@@ -396,9 +396,9 @@ CompositeManager::~CompositeManager() {
   if (!destroyed_) (void)Destroy();
 }
 
-Status CompositeManager::Join(pid_t pid) {
-  if (v2_) HIVE_TRY(v2_->Join(pid));
-  if (v1_) HIVE_TRY(v1_->Join(pid));
+Status CompositeManager::Join(pid_t pid, bool in_v2) {
+  if (v2_) HIVE_TRY(v2_->Join(pid, in_v2));
+  if (v1_) HIVE_TRY(v1_->Join(pid, in_v2));
   return Ok();
 }
 

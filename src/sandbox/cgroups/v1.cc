@@ -109,7 +109,7 @@ std::vector<Unenforced> V1Manager::ApplyLimits(const ExecutionLimits& limits,
   return out;
 }
 
-Status V1Manager::Join(pid_t pid) {
+Status V1Manager::Join(pid_t pid, bool /*in_v2*/) {
   for (const auto& g : groups_) HIVE_TRY(g.dir.Write("cgroup.procs", std::to_string(pid)));
   return Ok();
 }

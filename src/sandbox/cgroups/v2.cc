@@ -174,7 +174,9 @@ std::vector<Unenforced> V2Manager::ApplyLimits(const ExecutionLimits& limits,
   return out;
 }
 
-Status V2Manager::Join(pid_t pid) { return dir_.Write("cgroup.procs", std::to_string(pid)); }
+Status V2Manager::Join(pid_t pid, bool in_v2) {
+  return in_v2 ? Ok() : dir_.Write("cgroup.procs", std::to_string(pid));
+}
 
 Result<Stats> V2Manager::ReadStats() {
   Stats st;
