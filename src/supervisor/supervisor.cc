@@ -190,11 +190,11 @@ Status Launch(const RunSpec& spec, ChildContext& ctx, rootfs::Plan& plan,
                  .Wrap("writable binds need idmapped mounts (Linux 5.12+, a filesystem that "
                        "supports them)"));
   }
-  // The tree fds now live on in the child; the parent's copies are no longer needed.
-  plan.trees.clear();
-
   // sync 1: go.
   if (!sync::Send(sb->sync.get(), sync::Msg::kGo)) return Errno("release the sandbox");
+  // The tree fds live on in the child; the parent's copies go once the child is on its way
+  // (closing the last fd of a detached tree unmounts it, which can wait for RCU).
+  plan.trees.clear();
   return Ok();
 }
 
