@@ -6,7 +6,6 @@
 // can at worst leave an unterminated last line, which the next append closes and records.
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,14 +53,35 @@ std::string DirName(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// The name /etc/passwd gives `uid`, read directly rather than through NSS: hive-run is linked
+// statically, and a root process has no business loading NSS modules. A user known only to a
+// directory service is recorded by uid alone.
+std::string PasswdName(uid_t uid) {
+  Result<std::string> text = ReadFile("/etc/passwd");
+  if (!text.ok()) return "";
+  const std::string want = std::to_string(uid);
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    // name:password:uid:gid:gecos:home:shell
+    const size_t name_end = line.find(':');
+    const size_t uid_start =
+        name_end == std::string_view::npos ? name_end : line.find(':', name_end + 1);
+    if (uid_start == std::string_view::npos) continue;
+    const size_t uid_end = line.find(':', uid_start + 1);
+    if (uid_end == std::string_view::npos) continue;
+    if (line.substr(uid_start + 1, uid_end - uid_start - 1) == want) {
+      return std::string(line.substr(0, name_end));
+    }
+  }
+  return "";
+}
+
 nlohmann::json InvokingUser() {
   nlohmann::json user = {{"uid", ::getuid()}};
-  struct passwd pw;
-  struct passwd* found = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(::getuid(), &pw, buf, sizeof buf, &found) == 0 && found) {
-    user["name"] = found->pw_name;
-  }
+  if (std::string name = PasswdName(::getuid()); !name.empty()) user["name"] = name;
   // Through sudo the real person is in the environment; recorded as given, beside the uid the
   // kernel vouches for.
   if (const char* v = std::getenv("SUDO_USER"); v && *v) user["sudo_user"] = v;
