@@ -1,6 +1,7 @@
 // The policy validator: one test per rule, no privileges needed.
 #include <doctest/doctest.h>
 
+#include "base/files.h"
 #include "hive/policy.h"
 
 namespace {
@@ -24,6 +25,12 @@ TEST_CASE("empty document is the default policy") {
   CHECK(p->execution.max_processes == 64);
   CHECK(p->execution.timeout_seconds == 300);
   CHECK(p->network.allowed_domains.empty());
+}
+
+TEST_CASE("the built-in policy's sha256 is that of its YAML rendering") {
+  // DefaultPolicy() carries the hash as a constant; a change of defaults must update it.
+  const hive::Policy p = hive::DefaultPolicy();
+  CHECK(p.sha256 == hive::Sha256Hex(hive::PolicyToYaml(p)));
 }
 
 TEST_CASE("seed policy loads with its values") {
