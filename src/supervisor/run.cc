@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -196,17 +197,27 @@ RunResult Run(const RunRequest& req) {
                              req.mode == RunMode::kBundle ? nullptr : &paths);
   if (!spec.ok()) return refuse(spec.status());
 
-  // HOOK(audit): open the audit log; a run that cannot be audited does not start (125).
-  auto audit_log = open_audit();
-  if (!audit_log.ok()) return refuse(audit_log.status().Wrap("refusing to run unaudited"));
-
+  // HOOK(audit): open the audit log; a run that cannot be audited does not start (125). It is
+  // opened while the child sets itself up, before the payload may exec.
+  std::optional<audit::AuditLog> audit_log;
+  Status audit_error;
   SuperviseOptions opts;
+  opts.before_exec = [&]() -> Status {
+    auto log = open_audit();
+    if (!log.ok()) {
+      audit_error = log.status().Wrap("refusing to run unaudited");
+      return audit_error;
+    }
+    audit_log.emplace(std::move(log).value());
+    return Ok();
+  };
   opts.seccomp_cache_dir = req.state_dir + "/cache/seccomp";
   if (req.capture) {
     opts.stdout_path = paths.logs + "/stdout";
     opts.stderr_path = paths.logs + "/stderr";
   }
   RunReport supervised = Supervise(*spec, opts);
+  if (!audit_error.ok()) return refuse(audit_error);
   supervised.script = report.script;
   supervised.script_sha256 = report.script_sha256;
   supervised.bundle = report.bundle;
@@ -214,11 +225,22 @@ RunResult Run(const RunRequest& req) {
   report = std::move(supervised);
   result.exit_status = ExitStatusFor(report);
 
-  // HOOK(audit): append the run record (and one per violation); fill report.audit.
-  if (auto ref = audit::RecordRun(*audit_log, report); ref.ok()) {
-    report.audit = {ref->log, ref->seq, ref->hash};
-  } else {
-    report.warnings.push_back(ref.status().message());
+  // HOOK(audit): append the run record (and one per violation); fill report.audit. A run
+  // that failed before the log was needed still leaves its record.
+  if (!audit_log) {
+    auto log = open_audit();
+    if (log.ok()) {
+      audit_log.emplace(std::move(log).value());
+    } else {
+      report.warnings.push_back(log.status().message());
+    }
+  }
+  if (audit_log) {
+    if (auto ref = audit::RecordRun(*audit_log, report); ref.ok()) {
+      report.audit = {ref->log, ref->seq, ref->hash};
+    } else {
+      report.warnings.push_back(ref.status().message());
+    }
   }
 
   const bool ran = report.outcome != Outcome::kSetupError && report.error.empty();

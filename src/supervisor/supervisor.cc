@@ -311,6 +311,12 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   report.enforced["no_new_privs"] = true;
   report.enforced["cgroup_limits_not_enforced"] = (*cg)->Warnings();
 
+  // With the listener handoff the payload cannot exec before we answer it, so before_exec can
+  // run while the child sets itself up; without it, before the child exists.
+  const bool handoff = filter->notify && !filter->program.empty();
+  if (options.before_exec && !handoff) {
+    if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
+  }
   Sandbox sb;
   if (Status s = Launch(spec, *ctx, *plan, **cg, &sb); !s.ok()) return setup_error(s);
   out_fd->Reset();
@@ -318,11 +324,14 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   // Cgroups left by a hive-run that crashed; best effort. Done while the child sets itself
   // up, when this process would only wait.
   (void)cgroups::SweepStale();
+  if (options.before_exec && handoff) {
+    if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
+  }
 
   sync::Message msg;
   // sync 3, 3b, 4: take the payload's seccomp listener before it may exec.
   std::optional<seccomp::Listener> listener;
-  if (filter->notify && !filter->program.empty()) {
+  if (handoff) {
     int passed = -1;
     if (Status s = sync::ExpectFd(sb.sync.get(), sync::Msg::kPayloadPidfd, &msg, &passed);
         !s.ok()) {

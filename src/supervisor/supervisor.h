@@ -3,6 +3,7 @@
 // returned report; a setup failure is outcome `setup_error` with the step named.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "hive/report.h"
@@ -14,6 +15,10 @@ struct SuperviseOptions {
   std::string stdout_path;  // --capture: where the sandbox's stdout/stderr go
   std::string stderr_path;
   std::string seccomp_cache_dir;  // compiled filters kept across runs; empty = in-process only
+  // Work that must succeed before the payload may exec. It runs while the child sets itself up
+  // when the payload waits for the parent anyway (seccomp listener handoff), else before the
+  // clone. An error ends the run as a setup error before the payload ever runs.
+  std::function<Status()> before_exec;
 };
 
 RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options);

@@ -217,21 +217,30 @@ class AuditRunPathTest(hive_test.SandboxTestCase):
         # Root ignores file modes, so the location is made read-only by the kernel: a
         # read-only bind mount of the directory, undone before tear-down checks mounts.
         subprocess.run(["mount", "--bind", ro, ro], check=True)
+        run_dirs = os.path.join(self.state_dir, "runs")
+        before = set(os.listdir(run_dirs)) if os.path.isdir(run_dirs) else set()
+        runs = []
         try:
             subprocess.run(["mount", "-o", "remount,bind,ro", ro], check=True)
-            marker = self.path("ran")
             # The policy moves only the log there; the state dir stays writable, so nothing
-            # but the audit log can be what refuses the run.
-            policy = self.write("policy.yml",
-                                f"security:\n  audit:\n    log: {ro}/audit.log\n")
-            r = self.hive("exec", "--policy", policy, "--bind", f"{self.tmp}:{self.tmp}:rw",
-                          "--", "/bin/sh", "-c", f"touch {marker}")
+            # but the audit log can be what refuses the run. With a seccomp listener the log
+            # is opened while the child sets up, without one before the clone: both refuse.
+            for profile in ("default", "none"):
+                marker = self.path(f"ran-{profile}")
+                policy = self.write(f"policy-{profile}.yml",
+                                    f"security:\n  audit:\n    log: {ro}/audit.log\n"
+                                    f"  process:\n    seccomp_profile: {profile}\n")
+                runs.append((profile, marker, self.hive(
+                    "exec", "--policy", policy, "--bind", f"{self.tmp}:{self.tmp}:rw",
+                    "--", "/bin/sh", "-c", f"touch {marker}")))
         finally:
             subprocess.run(["umount", ro], check=True)
-        self.assertEqual(r.returncode, 125, r.stdout + r.stderr)
-        self.assertIn("refusing to run unaudited", r.stderr)
-        self.assertIn("Read-only file system", r.stderr)
-        self.assertFalse(os.path.exists(marker), "the command ran without an audit record")
+        for profile, marker, r in runs:
+            self.assertEqual(r.returncode, 125, profile + ": " + r.stdout + r.stderr)
+            self.assertIn("refusing to run unaudited", r.stderr)
+            self.assertIn("Read-only file system", r.stderr)
+            self.assertFalse(os.path.exists(marker), f"{profile}: ran without an audit record")
+            self.assertEqual(set(os.listdir(run_dirs)), before, f"{profile}: run state left")
 
     def records(self):
         path = os.path.join(self.state_dir, "audit.log")
