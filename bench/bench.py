@@ -31,7 +31,7 @@ PY_PASS = [PYTHON, "-c", "pass"]
 # Reports one line when it runs, then holds the sandbox open until stdin reaches EOF.
 BARRIER = ["/bin/sh", "-c", "echo up; exec cat >/dev/null"]
 
-# Counts. The full run takes about 5 minutes on an idle 2-core machine; the budget stops
+# Counts. The full run takes 3-4 minutes on an idle 2-core machine; the budget stops
 # it from starting new sections on a machine so loaded that it would run for an hour.
 FULL = dict(true_rounds=150, py_rounds=60, seq_runs=100, seq_reps=3, conc=(50, 200),
             conc_reps=3, rss_rounds=10, cpu_seconds=2.5, cpu_rounds=5, sys_seconds=1.5,
