@@ -13,23 +13,8 @@ import hive_test  # noqa: E402
 
 CORPUS = os.path.join(hive_test.SOURCE_ROOT, "tests", "analyze")
 
-SEED_POLICY = """security:
-  execution:
-    timeout_seconds: 300
-    cpu_seconds: 60
-    memory_mb: 512
-    file_size_mb: 100
-    max_processes: 5
-  filesystem:
-    allowed_paths: ["/tmp", "./data", "./logs"]
-    blocked_operations: ["delete", "chmod", "chown"]
-  network:
-    allowed_domains: []
-    blocked_ports: [22, 23, 3389]
-  monitoring:
-    log_level: "INFO"
-    alert_thresholds: {cpu_usage: 80, memory_usage: 90, execution_time: 250}
-"""
+# The seeds' security_policy.yml, unchanged.
+SEED_POLICY = os.path.join(hive_test.SOURCE_ROOT, "tests", "fixtures", "security_policy.yml")
 
 
 class AnalyzeCli(unittest.TestCase):
@@ -109,7 +94,8 @@ class AnalyzeCli(unittest.TestCase):
             self.assertEqual(j["risk_level"], "none", name)
 
     def test_policy_compatibility(self):
-        policy = self.write("policy.yml", SEED_POLICY)
+        with open(SEED_POLICY) as f:
+            policy = self.write("policy.yml", f.read())
         os.makedirs(os.path.join(self.tmp, "data"))
         f = self.write("job.py", "import os, requests\n"
                                  "rows = open('data/in.csv').read()\n"

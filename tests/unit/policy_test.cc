@@ -34,26 +34,10 @@ TEST_CASE("the built-in policy's sha256 is that of its YAML rendering") {
 }
 
 TEST_CASE("seed policy loads with its values") {
-  auto p = Parse(R"(security:
-  execution:
-    timeout_seconds: 300
-    cpu_seconds: 60
-    memory_mb: 512
-    file_size_mb: 100
-    max_processes: 5
-  filesystem:
-    allowed_paths: ["/tmp", "./data", "./logs"]
-    blocked_operations: ["delete", "chmod", "chown"]
-  network:
-    allowed_domains: []
-    blocked_ports: [22, 23, 3389]
-  monitoring:
-    log_level: "INFO"
-    alert_thresholds:
-      cpu_usage: 80
-      memory_usage: 90
-      execution_time: 250
-)");
+  // The seeds' security_policy.yml, comments and all.
+  auto text = hive::ReadFile(HIVE_FIXTURES "/security_policy.yml");
+  REQUIRE(text.ok());
+  auto p = Parse(*text);
   REQUIRE(p.ok());
   CHECK(p->execution.max_processes == 5);
   CHECK(p->filesystem.allowed_paths ==
