@@ -161,8 +161,9 @@ def exit_if_sandboxes_unavailable():
     suites written ahead of the supervisor skip instead of failing."""
     if os.geteuid() != 0 or not HIVE_RUN:
         return
-    r = subprocess.run([HIVE_RUN, "--state-dir", tempfile.mkdtemp(prefix="hive-probe-"),
-                        "exec", "--", "/bin/true"], capture_output=True, text=True, timeout=60)
+    with tempfile.TemporaryDirectory(prefix="hive-probe-") as state:
+        r = subprocess.run([HIVE_RUN, "--state-dir", state, "exec", "--", "/bin/true"],
+                           capture_output=True, text=True, timeout=60)
     why = (r.stderr or r.stdout).strip()
     if r.returncode != 0 and "not implemented" in why:
         print(f"skipped: this build cannot run sandboxes yet ({why})")
