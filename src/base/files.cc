@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -19,11 +18,14 @@ Result<std::string> ReadFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Errno(fmt::format("open `{}`", path));
   // Sized by fstat where the file knows its size (/proc and cgroup files say 0), so that the
-  // common case is one read into the string itself.
+  // common case is one read into the string itself and one more that finds the end, both
+  // within the capacity reserved here.
+  constexpr size_t kChunk = 4096;
   struct stat st;
   size_t want =
-      ::fstat(fd.get(), &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 4096;
+      ::fstat(fd.get(), &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : kChunk;
   std::string out;
+  out.reserve(want + kChunk);
   for (;;) {
     const size_t have = out.size();
     out.resize(have + want);
@@ -37,7 +39,7 @@ Result<std::string> ReadFile(const std::string& path) {
     }
     out.resize(have + static_cast<size_t>(n));
     if (n == 0) break;
-    want = std::max<size_t>(want, 4096);
+    want = kChunk;
   }
   return out;
 }
