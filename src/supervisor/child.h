@@ -32,9 +32,9 @@ struct ChildContext {
   int stderr_fd = -1;
   const landlock::Prepared* landlock = nullptr;  // applied after rlimits; null = none
   const seccomp::Filter* seccomp = nullptr;      // installed by the payload before execve
-  // The parent can take the payload's seccomp listener (pidfd_getfd) only if the payload is
-  // dumpable or the parent holds CAP_SYS_PTRACE. Dumpability belongs to the memory image, so a
-  // payload that must become dumpable gets its own copy of it instead of sharing pid 1's.
+  // The parent takes the payload's seccomp listener with pidfd_getfd, which needs the payload
+  // dumpable unless the parent holds CAP_SYS_PTRACE. Dumpability belongs to the memory image,
+  // so a payload that must become dumpable gets its own copy of it instead of sharing pid 1's.
   bool payload_needs_dumpable = false;
 };
 

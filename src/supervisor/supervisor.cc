@@ -58,7 +58,6 @@ Result<ChildContext> PrepareChild(const RunSpec& spec, const rootfs::Plan& plan,
   ctx.gid = spec.process.gid;
   ctx.groups.assign(spec.process.additional_gids.begin(), spec.process.additional_gids.end());
   ctx.cwd = spec.process.cwd.c_str();
-  ctx.payload_needs_dumpable = !HoldsEffective(CAP_SYS_PTRACE);
   const std::string& cmd = spec.process.args.at(0);
   if (cmd.find('/') != std::string::npos) {
     ctx.exec_paths.push_back(cmd);
@@ -281,6 +280,9 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   if (!ctx.ok()) return setup_error(ctx.status());
   ctx->landlock = &*landlock_rules;
   ctx->seccomp = &*filter;
+  // With the listener handoff the payload waits for the supervisor before execve.
+  const bool handoff = filter->notify && !filter->program.empty();
+  ctx->payload_needs_dumpable = handoff && !HoldsEffective(CAP_SYS_PTRACE);
   auto out_fd = OpenCapture(options.stdout_path);
   auto err_fd = OpenCapture(options.stderr_path);
   if (!out_fd.ok()) return setup_error(out_fd.status());
@@ -313,7 +315,6 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
 
   // With the listener handoff the payload cannot exec before we answer it, so before_exec can
   // run while the child sets itself up; without it, before the child exists.
-  const bool handoff = filter->notify && !filter->program.empty();
   if (options.before_exec && !handoff) {
     if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
   }
