@@ -127,30 +127,49 @@ RunResult Run(const RunRequest& req) {
         AbsolutePath(policy.audit.log.empty() ? "audit.log" : policy.audit.log, req.state_dir),
         req.state_dir + "/keys");
   };
+  std::optional<audit::AuditLog> audit_log;
+  // HOOK(audit): appends the run's records (one per violation, then the run) and fills
+  // report.audit; a log that cannot be opened or written by then is a warning in the report.
+  auto record_audit = [&] {
+    if (!audit_log) {
+      auto log = open_audit();
+      if (!log.ok()) {
+        report.warnings.push_back(log.status().message());
+        return;
+      }
+      audit_log.emplace(std::move(log).value());
+    }
+    if (auto ref = audit::RecordRun(*audit_log, report); ref.ok()) {
+      report.audit = {ref->log, ref->seq, ref->hash};
+    } else {
+      report.warnings.push_back(ref.status().message());
+    }
+  };
+
+  // A script is read once: the bytes analysed, hashed and copied in to run are the same.
+  std::string script_text;
+  std::vector<std::string> interpreter;
+  if (req.mode == RunMode::kScript) {
+    auto text = ReadFile(script);
+    if (!text.ok()) return refuse(text.status());
+    script_text = std::move(text).value();
+    report.script = script;
+    report.script_sha256 = Sha256Hex(script_text);
+    auto interp = InterpreterFor(script);
+    if (!interp.ok()) return refuse(interp.status());
+    interpreter = std::move(interp).value();
+  }
 
   // HOOK(analyze): static analysis of the script; policy analysis.refuse_at refuses here.
-  if (req.mode == RunMode::kScript) {
-    auto interp = InterpreterFor(script);
-    if (interp.ok() && !interp->empty() && analyze::IsPythonInterpreter(interp->front())) {
-      auto analysis = analyze::AnalyzeFile(script, &policy);
-      if (!analysis.ok()) return refuse(analysis.status());
-      report.static_analysis = analyze::ToJson(*analysis);
-      if (std::string why = analyze::RefusalFor(*analysis, policy); !why.empty()) {
-        // Refused before it ran: recorded as `refused` in the audit log.
-        report.outcome = Outcome::kBlocked;
-        report.error = why;
-        report.script = script;
-        if (auto text = ReadFile(script); text.ok()) report.script_sha256 = Sha256Hex(*text);
-        auto log = open_audit();
-        Result<audit::RecordRef> ref =
-            log.ok() ? audit::RecordRun(*log, report) : Result<audit::RecordRef>(log.status());
-        if (ref.ok()) {
-          report.audit = {ref->log, ref->seq, ref->hash};
-        } else {
-          report.warnings.push_back(ref.status().message());
-        }
-        return refuse(Error(Code::kFailedPrecondition, why));
-      }
+  if (!interpreter.empty() && analyze::IsPythonInterpreter(interpreter.front())) {
+    const analyze::Analysis analysis = analyze::AnalyzePython(script_text, &policy);
+    report.static_analysis = analyze::ToJson(analysis);
+    if (std::string why = analyze::RefusalFor(analysis, policy); !why.empty()) {
+      // Refused before it ran: recorded as `refused` in the audit log.
+      report.outcome = Outcome::kBlocked;
+      report.error = why;
+      record_audit();
+      return refuse(Error(Code::kFailedPrecondition, why));
     }
   }
 
@@ -172,16 +191,10 @@ RunResult Run(const RunRequest& req) {
   RunRequest effective = req;
   effective.run_id = report.run_id;
   if (req.mode == RunMode::kScript) {
-    auto text = ReadFile(script);
-    if (!text.ok()) return refuse(text.status());
-    report.script = script;
-    report.script_sha256 = Sha256Hex(*text);
     std::string name = script.substr(script.rfind('/') + 1);
-    Status copied = WriteFileAtomic(paths.input + "/" + name, *text, 0644, Sync::kNoSync);
+    Status copied = WriteFileAtomic(paths.input + "/" + name, script_text, 0644, Sync::kNoSync);
     if (!copied.ok()) return refuse(copied);
-    auto interp = InterpreterFor(script);
-    if (!interp.ok()) return refuse(interp.status());
-    std::vector<std::string> cmd = *interp;
+    std::vector<std::string> cmd = interpreter;
     cmd.push_back("/run/hive/input/" + name);
     cmd.insert(cmd.end(), req.command.begin() + 1, req.command.end());
     effective.command = cmd;
@@ -199,7 +212,6 @@ RunResult Run(const RunRequest& req) {
 
   // HOOK(audit): open the audit log; a run that cannot be audited does not start (125). It is
   // opened while the child sets itself up, before the payload may exec.
-  std::optional<audit::AuditLog> audit_log;
   Status audit_error;
   SuperviseOptions opts;
   opts.before_exec = [&]() -> Status {
@@ -225,33 +237,19 @@ RunResult Run(const RunRequest& req) {
   report = std::move(supervised);
   result.exit_status = ExitStatusFor(report);
 
-  // HOOK(audit): append the run record (and one per violation); fill report.audit. A run
-  // that failed before the log was needed still leaves its record.
-  if (!audit_log) {
-    auto log = open_audit();
-    if (log.ok()) {
-      audit_log.emplace(std::move(log).value());
-    } else {
-      report.warnings.push_back(log.status().message());
-    }
-  }
-  if (audit_log) {
-    if (auto ref = audit::RecordRun(*audit_log, report); ref.ok()) {
-      report.audit = {ref->log, ref->seq, ref->hash};
-    } else {
-      report.warnings.push_back(ref.status().message());
-    }
-  }
+  // A run that failed before the log was needed still leaves its record.
+  record_audit();
 
   const bool ran = report.outcome != Outcome::kSetupError && report.error.empty();
+  if (!ran && req.report_path.empty()) return result;
+  const std::string json = ReportToJson(report).dump(2) + "\n";
   if (ran) {
     run_dir.Keep();
     // Not fsynced: the audit record, appended durably above, is the run's record of truth.
-    (void)WriteFileAtomic(paths.logs + "/execution.json", ReportToJson(report).dump(2) + "\n", 0644,
-                          Sync::kNoSync);
+    (void)WriteFileAtomic(paths.logs + "/execution.json", json, 0644, Sync::kNoSync);
   }
   if (!req.report_path.empty()) {
-    if (Status s = WriteFileAtomic(req.report_path, ReportToJson(report).dump(2) + "\n"); !s.ok()) {
+    if (Status s = WriteFileAtomic(req.report_path, json); !s.ok()) {
       report.warnings.push_back(s.message());
     }
   }
