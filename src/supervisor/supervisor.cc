@@ -26,6 +26,7 @@
 #include "base/pidfd.h"
 #include "base/unique_fd.h"
 #include "sandbox/cgroups/cgroups.h"
+#include "sandbox/cgroups/layout.h"
 #include "sandbox/landlock/landlock.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/rlimits.h"
@@ -302,7 +303,11 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   } restore{old_mask};
 
   // Cgroups outlive the Sandbox below: the child is killed and reaped before they go.
-  auto cg = cgroups::CreateForRun(spec.run_id, spec.limits, spec.cgroups_path, IoPaths(spec));
+  // One reading of the host's hierarchies serves the run's cgroups and the sweep below.
+  auto layout = cgroups::DetectLayout();
+  if (!layout.ok()) return setup_error(layout.status().Wrap("create the run's cgroups"));
+  auto cg = cgroups::CreateWithLayout(*layout, spec.run_id, spec.limits, spec.cgroups_path,
+                                      IoPaths(spec));
   if (!cg.ok()) return setup_error(cg.status().Wrap("create the run's cgroups"));
   for (const std::string& w : (*cg)->Warnings()) report.warnings.push_back(w);
   report.enforced["namespaces"] = {"user", "mount", "pid", "net", "uts", "ipc", "cgroup"};
@@ -324,7 +329,7 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   err_fd->Reset();
   // Cgroups left by a hive-run that crashed; best effort. Done while the child sets itself
   // up, when this process would only wait.
-  (void)cgroups::SweepStale();
+  (void)cgroups::SweepStale(*layout);
   if (options.before_exec && handoff) {
     if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
   }

@@ -136,14 +136,6 @@ struct Plan {
 Plan MakePlan(const Layout& layout, const ExecutionLimits& limits,
               const std::set<std::string>& v2_available);
 
-// CreateForRun() on a given layout (tests pass fixture layouts only to MakePlan; this one
-// touches the cgroup filesystem).
-Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
-                                                        const std::string& run_id,
-                                                        const ExecutionLimits& limits,
-                                                        const std::string& cgroups_path,
-                                                        const std::vector<std::string>& io_paths);
-
 // "MAJ:MIN" of the whole disks backing `paths` (a partition's disk: the kernel throttles
 // whole request queues). Paths on no block device are added to `unresolved`.
 std::vector<std::string> BlockDevicesFor(const std::vector<std::string>& paths,

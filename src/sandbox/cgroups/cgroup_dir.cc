@@ -34,7 +34,8 @@ Status RmdirWait(const std::string& path, Clock::time_point deadline) {
   }
 }
 
-// cgroup.procs of `path` and of every sub-cgroup the sandbox may have made below it.
+}  // namespace
+
 Status CollectProcs(const std::string& path, std::vector<pid_t>* pids) {
   HIVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path + "/cgroup.procs"));
   std::istringstream in(text);
@@ -44,7 +45,6 @@ Status CollectProcs(const std::string& path, std::vector<pid_t>* pids) {
   return Ok();
 }
 
-}  // namespace
 
 CgroupDir::CgroupDir(CgroupDir&& o) noexcept
     : path_(std::move(o.path_)),
@@ -176,11 +176,6 @@ Status CgroupDir::Remove(Clock::time_point deadline) {
   }
   created_parents_.clear();
   return Ok();
-}
-
-void CgroupDir::Release() {
-  owned_ = false;
-  created_parents_.clear();
 }
 
 Result<std::vector<std::string>> SubCgroups(const std::string& path) {

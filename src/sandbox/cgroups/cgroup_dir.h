@@ -60,8 +60,6 @@ class CgroupDir {
   // Create() made (those still used by another run are kept). Retries EBUSY until
   // `deadline`, for tasks that are still exiting.
   Status Remove(Clock::time_point deadline);
-  // Keeps the directory on disk when this object is dropped.
-  void Release();
 
  private:
   std::string path_;
@@ -90,6 +88,9 @@ IoBytes ParseBlkioServiceBytes(const std::string& text);
 // Names of the sub-cgroups (directories) of `path`; cgroupfs lists only control files and
 // child cgroups.
 Result<std::vector<std::string>> SubCgroups(const std::string& path);
+
+// Appends cgroup.procs of `path` and of every sub-cgroup the sandbox may have made below it.
+Status CollectProcs(const std::string& path, std::vector<pid_t>* pids);
 
 // Recursively removes the cgroup directory `path` (children first). Cgroup directories hold
 // only kernel files, so rmdir is the whole job.

@@ -31,6 +31,8 @@
 
 namespace hive::cgroups {
 
+struct Layout;
+
 struct Stats {
   Usage usage;                  // cpu user/system ms, memory peak, pids peak, io bytes
   bool oom_killed = false;      // the kernel's OOM killer fired inside the sandbox
@@ -69,8 +71,19 @@ Result<std::unique_ptr<CgroupManager>> CreateForRun(const std::string& run_id,
                                                     const std::string& cgroups_path = "",
                                                     const std::vector<std::string>& io_paths = {});
 
+// CreateForRun() on a layout the caller detected (DetectLayout(), layout.h), so that one
+// reading of mountinfo serves the run's cgroups and SweepStale. Tests pass fixture layouts
+// only to MakePlan; this one touches the cgroup filesystem.
+Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
+                                                        const std::string& run_id,
+                                                        const ExecutionLimits& limits,
+                                                        const std::string& cgroups_path,
+                                                        const std::vector<std::string>& io_paths);
+
 // Removes `hive-run-*` cgroups below hive-run's own cgroup that a crashed hive-run left
-// behind: ones with no process inside and not held (flock) by a live hive-run.
+// behind: ones with no process inside and not held (flock) by a live hive-run. `layout` is
+// as detected before CreateWithLayout, which may move hive-run into a leaf of its own.
+Status SweepStale(const Layout& layout);
 Status SweepStale();
 
 // Which limit ended the run, from the kernel's counters and the way the process died; for

@@ -365,6 +365,10 @@ Result<std::unique_ptr<CgroupManager>> CreateForRun(const std::string& run_id,
 
 Status SweepStale() {
   HIVE_ASSIGN_OR_RETURN(Layout layout, DetectLayout());
+  return SweepStale(layout);
+}
+
+Status SweepStale(const Layout& layout) {
   Status first;
   const std::string kPrefix = "hive-run-";
   for (const auto& h : layout.hierarchies) {
@@ -377,10 +381,8 @@ Status SweepStale() {
       UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       // A live hive-run holds its lock until Destroy(); the kernel drops it when one dies.
       if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
-      Result<CgroupDir> dir = CgroupDir::Adopt(path);
-      if (!dir.ok()) continue;
-      Result<std::vector<pid_t>> procs = dir->Procs();
-      if (!procs.ok() || !procs->empty()) continue;
+      std::vector<pid_t> procs;
+      if (!CollectProcs(path, &procs).ok() || !procs.empty()) continue;
       Status s = RemoveTree(path, Clock::now() + std::chrono::seconds(1));
       if (!s.ok() && first.ok()) first = s.Wrap("sweep stale cgroup");
     }
