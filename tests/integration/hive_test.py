@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
@@ -154,17 +153,3 @@ class SandboxTestCase(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
-
-
-def exit_if_sandboxes_unavailable():
-    """Exits 77 (skipped) when this build's `hive-run exec` cannot run a sandbox yet, so
-    suites written ahead of the supervisor skip instead of failing."""
-    if os.geteuid() != 0 or not HIVE_RUN:
-        return
-    with tempfile.TemporaryDirectory(prefix="hive-probe-") as state:
-        r = subprocess.run([HIVE_RUN, "--state-dir", state, "exec", "--", "/bin/true"],
-                           capture_output=True, text=True, timeout=60)
-    why = (r.stderr or r.stdout).strip()
-    if r.returncode != 0 and "not implemented" in why:
-        print(f"skipped: this build cannot run sandboxes yet ({why})")
-        sys.exit(SKIP)

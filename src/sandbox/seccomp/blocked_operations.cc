@@ -74,10 +74,4 @@ const std::vector<OperationSyscall>& NetworkOffSyscalls() {
   return kCalls;
 }
 
-const std::vector<std::string>& KnownBlockedOperations() {
-  static const std::vector<std::string> kOps = {"delete", "chmod", "chown",    "rename",
-                                                "link",   "mknod", "truncate", "xattr"};
-  return kOps;
-}
-
 }  // namespace hive::seccomp

@@ -12,7 +12,7 @@
 namespace hive::seccomp {
 
 struct CompileOptions {
-  std::vector<std::string> blocked_operations;  // see KnownBlockedOperations()
+  std::vector<std::string> blocked_operations;  // see SyscallsForOperation()
   std::vector<std::string> capabilities;        // kept, "CAP_SYS_ADMIN": for includes/excludes
   bool deny_inet_sockets = false;               // network off: socket(AF_INET/AF_INET6) denied
   bool notify = true;                           // denials become user notifications

@@ -127,7 +127,4 @@ std::string ProfilesDir();
 // against `base_dir`; "unconfined" and "none" -> "" (no profile).
 Result<std::string> ResolveProfile(const std::string& name_or_path, const std::string& base_dir);
 
-// Blocked operations the filter understands: delete chmod chown rename link mknod truncate xattr.
-const std::vector<std::string>& KnownBlockedOperations();
-
 }  // namespace hive::seccomp
