@@ -149,6 +149,11 @@ Result<std::string> LoadPublicKey(const std::string& path_or_hex) {
 }
 
 Result<std::string> EnsureKeyPair(const std::string& key_dir, bool* created) {
+  HIVE_ASSIGN_OR_RETURN(KeyPair key, EnsureKeys(key_dir, created));
+  return key.public_hex;
+}
+
+Result<KeyPair> EnsureKeys(const std::string& key_dir, bool* created) {
   HIVE_TRY(InitSodium());
   HIVE_TRY(EnsureDir(key_dir, 0700));
   KeyPaths paths = KeyPathsIn(key_dir);
@@ -164,7 +169,7 @@ Result<std::string> EnsureKeyPair(const std::string& key_dir, bool* created) {
   if (!pub.ok() || Trim(pub.value()) != key->public_hex) {
     HIVE_TRY(WritePublicKey(paths.public_key, key.value()));
   }
-  return key->public_hex;
+  return key;
 }
 
 }  // namespace hive::audit

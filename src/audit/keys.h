@@ -33,6 +33,8 @@ Result<KeyPair> LoadKeyPair(const std::string& private_key_path);
 // Creates `path` with `key` unless it exists (then the existing key wins and is returned), so
 // that concurrent first uses agree on one key.
 Result<KeyPair> CreateKeyFileOnce(const std::string& path, const KeyPair& key);
+// EnsureKeyPair (hive/audit.h) returning the key pair itself, for the signer.
+Result<KeyPair> EnsureKeys(const std::string& key_dir, bool* created = nullptr);
 // Writes audit.pub for `key` (atomically).
 Status WritePublicKey(const std::string& path, const KeyPair& key);
 

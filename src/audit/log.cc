@@ -115,6 +115,9 @@ struct AuditLog::State {
   std::string key_dir;
   UniqueFd fd;
   KeyPair key;
+  // Who and where, the same for every record this process appends: read once at Open.
+  std::string host;
+  nlohmann::json user;
 
   // Called under the lock. The newest record fixes which key must sign next; a process that
   // opened the log before another one rotated the key picks the new key up here.
@@ -222,11 +225,11 @@ Result<AuditLog> AuditLog::Open(const std::string& log_path, const std::string& 
   // Keys are made and checked under the log's lock so a concurrent rotation is never half seen.
   FlockGuard lock(state->fd.get());
   if (Status s = lock.Lock(path); !s.ok()) return s;
-  Result<std::string> pub = EnsureKeyPair(state->key_dir);
-  if (!pub.ok()) return fail(pub.status());
-  Result<KeyPair> key = LoadKeyPair(KeyPathsIn(state->key_dir).private_key);
+  Result<KeyPair> key = EnsureKeys(state->key_dir);
   if (!key.ok()) return fail(key.status());
   state->key = key.value();
+  state->host = HostName();
+  state->user = InvokingUser();
   Result<Tail> tail = ReadTail(state->fd.get(), path);
   if (!tail.ok()) return tail.status();
   if (Status s = state->CheckSigningKey(tail.value()); !s.ok()) return s;
@@ -251,8 +254,8 @@ Result<RecordRef> AuditLog::Append(const std::string& event, nlohmann::json fiel
           fmt::format("append `{}` record: field `{}` is written by the log itself", event, name));
     }
   }
-  fields["host"] = HostName();
-  fields["user"] = InvokingUser();
+  fields["host"] = state_->host;
+  fields["user"] = state_->user;
   FlockGuard lock(state_->fd.get());
   HIVE_TRY(lock.Lock(state_->log_path));
   return state_->AppendHoldingLock(
@@ -278,8 +281,7 @@ Result<RecordRef> AuditLog::RotateKey() {
         HIVE_TRY(WriteFileAtomic(paths.pending, next.seed_hex + "\n", 0600));
         old = s.key;
         header.event = std::string(kKeyRotated);
-        nlohmann::json fields = {
-            {"host", HostName()}, {"user", InvokingUser()}, {"new_key", next.public_hex}};
+        nlohmann::json fields = {{"host", s.host}, {"user", s.user}, {"new_key", next.public_hex}};
         if (!torn.is_null()) fields["torn"] = torn;
         std::string prefix = BuildPrefix(header, fields);
         // Both keys sign the same bytes: the old key hands over, the new one proves it is
