@@ -79,12 +79,6 @@ scmp_compare CompareValue(Compare c) {
   return SCMP_CMP_EQ;
 }
 
-uint32_t ResolveArchName(const std::string& name) {
-  std::string s = name.rfind("SCMP_ARCH_", 0) == 0 ? name.substr(10) : name;
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return seccomp_arch_resolve_name(s.c_str());
-}
-
 // Go's names for this machine, as Docker's `includes.arches` spells them.
 bool MatchesNativeArch(const std::vector<std::string>& arches) {
   uint32_t native = NativeArch();
@@ -253,7 +247,7 @@ Result<Filter> Compile(const Profile* profile, const CompileOptions& options) {
     f.profile_sha256 = profile->sha256;
     default_action = profile->default_action;
     for (const std::string& name : profile->architectures) {
-      uint32_t a = ResolveArchName(name);
+      uint32_t a = ResolveArch(name);
       // A profile written for several machines lists foreign ABIs: they cannot reach us.
       if (a != 0 && IsCompatibleArch(a) &&
           std::find(arches.begin(), arches.end(), a) == arches.end()) {

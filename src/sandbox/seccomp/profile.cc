@@ -11,6 +11,7 @@
 #include <set>
 
 #include "base/files.h"
+#include "sandbox/seccomp/syscalls.h"
 
 namespace hive::seccomp {
 namespace {
@@ -254,20 +255,6 @@ Result<SyscallRule> ParseRule(const Context& ctx, const std::string& path, const
   return r;
 }
 
-bool IsKnownArch(const std::string& name) {
-  std::string s = name;
-  if (s.rfind("SCMP_ARCH_", 0) == 0) s = s.substr(10);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return seccomp_arch_resolve_name(s.c_str()) != 0;
-}
-
-uint32_t ResolveArch(const std::string& name) {
-  std::string s = name;
-  if (s.rfind("SCMP_ARCH_", 0) == 0) s = s.substr(10);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return seccomp_arch_resolve_name(s.c_str());
-}
-
 void ConvertYaml(const YAML::Node& node, const std::string& path, json* out,
                  std::map<std::string, int>* lines) {
   if (lines && node.Mark().line >= 0) lines->emplace(path, node.Mark().line + 1);
@@ -441,7 +428,7 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
   if (doc.contains("architectures")) {
     HIVE_ASSIGN_OR_RETURN(p.architectures, GetStrings(ctx, "architectures", doc["architectures"]));
     for (size_t i = 0; i < p.architectures.size(); ++i) {
-      if (!IsKnownArch(p.architectures[i])) {
+      if (ResolveArch(p.architectures[i]) == 0) {
         return ctx.Fail(Index("architectures", i),
                         "unknown architecture \"" + p.architectures[i] + "\"");
       }
@@ -457,7 +444,7 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
       if (!map[i].contains("architecture")) return ctx.Fail(Join(path, "architecture"), "missing");
       HIVE_ASSIGN_OR_RETURN(std::string arch,
                             GetString(ctx, Join(path, "architecture"), map[i]["architecture"]));
-      if (!IsKnownArch(arch)) return ctx.Fail(Join(path, "architecture"), "unknown architecture");
+      if (ResolveArch(arch) == 0) return ctx.Fail(Join(path, "architecture"), "unknown architecture");
       std::vector<std::string> subs;
       if (map[i].contains("subArchitectures")) {
         HIVE_ASSIGN_OR_RETURN(
@@ -467,7 +454,7 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
       if (ResolveArch(arch) == seccomp_arch_native()) {
         p.architectures.push_back(arch);
         for (const std::string& s : subs) {
-          if (!IsKnownArch(s)) return ctx.Fail(Join(path, "subArchitectures"), "unknown " + s);
+          if (ResolveArch(s) == 0) return ctx.Fail(Join(path, "subArchitectures"), "unknown " + s);
           p.architectures.push_back(s);
         }
       }

@@ -4,6 +4,8 @@
 #include <linux/audit.h>
 #include <seccomp.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -38,6 +40,12 @@ bool UsesUnifiedNumbers(uint32_t arch) {
 }  // namespace
 
 uint32_t NativeArch() { return seccomp_arch_native(); }
+
+uint32_t ResolveArch(const std::string& name) {
+  std::string s = name.rfind("SCMP_ARCH_", 0) == 0 ? name.substr(10) : name;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return seccomp_arch_resolve_name(s.c_str());
+}
 
 std::string ArchName(uint32_t arch) {
   switch (arch) {

@@ -21,6 +21,9 @@ uint32_t NativeArch();
 
 // "x86_64", "x32", "i386", "aarch64", "arm", or the hex value for anything else.
 std::string ArchName(uint32_t arch);
+// The architecture a profile names, as libseccomp or OCI spell it ("x86_64",
+// "SCMP_ARCH_X86_64"); 0 when libseccomp does not know it.
+uint32_t ResolveArch(const std::string& name);
 
 // The ABIs a native process can reach: x86_64 -> {x86_64, x86, x32}, aarch64 -> {aarch64, arm}.
 bool IsCompatibleArch(uint32_t arch);
