@@ -58,8 +58,10 @@ Status WriteAll(int fd, const std::string& data, const std::string& what) {
 }
 
 Status WriteControlFile(const std::string& path, const std::string& data) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.valid()) return Errno(fmt::format("open `{}`", path));
+  // One write(2): the kernel parses each write as a whole. O_TRUNC is a no-op on procfs and
+  // cgroupfs (as for `echo >`) and makes a test's fixture file show the last value written.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  if (!fd.valid()) return Errno(fmt::format("open `{}` to write `{}`", path, data));
   ssize_t n = ::write(fd.get(), data.data(), data.size());
   if (n < 0) return Errno(fmt::format("write `{}` to `{}`", data, path));
   return Ok();

@@ -18,7 +18,8 @@ Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t 
                        Sync sync = Sync::kDurable);
 // Writes the whole buffer to an open file (for /proc and cgroup files: one write call).
 Status WriteAll(int fd, const std::string& data, const std::string& what);
-// Writes `data` to an existing file such as /proc/PID/uid_map or a cgroup control file.
+// One write(2) of `data` to an existing file such as /proc/PID/uid_map or a cgroup control
+// file; errors name the value and the file.
 Status WriteControlFile(const std::string& path, const std::string& data);
 // Lowercase hex SHA-256 of bytes.
 std::string Sha256Hex(const std::string& bytes);

@@ -132,18 +132,7 @@ bool CgroupDir::Has(const std::string& name) const {
 }
 
 Status CgroupDir::Write(const std::string& name, const std::string& value) const {
-  return WriteCgroupFile(File(name), value);
-}
-
-Status WriteCgroupFile(const std::string& path, const std::string& value) {
-  // One write(2): the kernel parses each write as a whole. O_TRUNC is a no-op on cgroupfs and
-  // makes a fixture file show the last value written.
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
-  if (!fd.valid()) return Errno(fmt::format("open `{}` to write `{}`", path, value));
-  if (::write(fd.get(), value.data(), value.size()) < 0) {
-    return Errno(fmt::format("write `{}` to `{}`", value, path));
-  }
-  return Ok();
+  return WriteControlFile(File(name), value);
 }
 
 Result<std::string> CgroupDir::Read(const std::string& name) const { return ReadFile(File(name)); }

@@ -68,8 +68,6 @@ class CgroupDir {
   bool owned_ = false;
 };
 
-// One write(2) of `value` to the control file `path`; errors name the value and the file.
-Status WriteCgroupFile(const std::string& path, const std::string& value);
 
 // Parsers for the control-file formats (pure, for unit tests).
 // "max" reads as UINT64_MAX.

@@ -54,7 +54,7 @@ Status MoveSelfToLeaf(const std::string& own_dir) {
   if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) {
     return Errno(fmt::format("mkdir `{}`", leaf));
   }
-  HIVE_TRY(WriteCgroupFile(leaf + "/cgroup.procs", me));
+  HIVE_TRY(WriteControlFile(leaf + "/cgroup.procs", me));
   Self().own_dir = own_dir;
   Self().leaf = leaf;
   return Ok();
@@ -77,10 +77,10 @@ std::map<std::string, Status> EnableControllers(const std::string& own_dir,
   const std::set<std::string> enabled = Words(*current);
   for (const auto& c : wanted) {
     if (enabled.count(c)) continue;
-    Status s = WriteCgroupFile(file, "+" + c);
+    Status s = WriteControlFile(file, "+" + c);
     if (!s.ok() && s.err() == EBUSY && self.leaf.empty()) {
       Status moved = MoveSelfToLeaf(own_dir);
-      s = moved.ok() ? WriteCgroupFile(file, "+" + c) : s.Wrap(moved.message());
+      s = moved.ok() ? WriteControlFile(file, "+" + c) : s.Wrap(moved.message());
     }
     if (s.ok()) {
       self.enabled.push_back(c);
@@ -109,9 +109,9 @@ void ReleaseControllers() {
     if (self.own_dir + "/" + name != self.leaf) return;
   }
   for (const auto& c : self.enabled) {
-    (void)WriteCgroupFile(self.own_dir + "/cgroup.subtree_control", "-" + c);
+    (void)WriteControlFile(self.own_dir + "/cgroup.subtree_control", "-" + c);
   }
-  if (WriteCgroupFile(self.own_dir + "/cgroup.procs", std::to_string(::getpid())).ok()) {
+  if (WriteControlFile(self.own_dir + "/cgroup.procs", std::to_string(::getpid())).ok()) {
     ::rmdir(self.leaf.c_str());
     self.leaf.clear();
     self.enabled.clear();
