@@ -17,6 +17,17 @@
 
 namespace hive::cgroups {
 
+// The limits a cgroup enforces, each with its controller in either version.
+enum class Kind { kMemory, kPids, kCpu, kIo };
+
+// How a limit is named in warnings and errors: "memory_mb=64", "io.read_bps=1,io.write_bps=2".
+std::string LimitName(Kind k, const ExecutionLimits& limits);
+
+constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kCpuPeriodUs = 100000;
+// The bandwidth quota per kCpuPeriodUs for `cpus`; the kernel refuses quotas below 1 ms.
+uint64_t CpuQuotaUs(double cpus);
+
 // A limit that is not enforced: which one ("memory_mb=512") and why.
 struct Unenforced {
   std::string limit;

@@ -19,8 +19,6 @@
 namespace hive::cgroups {
 namespace {
 
-// The limits a cgroup enforces, each with its controller in either version.
-enum class Kind { kMemory, kPids, kCpu, kIo };
 constexpr Kind kKinds[] = {Kind::kMemory, Kind::kPids, Kind::kCpu, Kind::kIo};
 
 const char* V1Controller(Kind k) {
@@ -53,19 +51,6 @@ bool IsSet(Kind k, const ExecutionLimits& l) {
   return false;
 }
 
-std::string LimitName(Kind k, const ExecutionLimits& l) {
-  switch (k) {
-    case Kind::kMemory:
-      return fmt::format("memory_mb={}", l.memory_mb);
-    case Kind::kPids:
-      return fmt::format("max_processes={}", l.max_processes);
-    case Kind::kCpu:
-      return fmt::format("cpus={}", l.cpus);
-    case Kind::kIo:
-      return fmt::format("io.read_bps={},io.write_bps={}", l.io_read_bps, l.io_write_bps);
-  }
-  return "";
-}
 
 // Copies limit `k` from `from` into `to`; with `from` null, clears it in `to`.
 void CopyLimit(Kind k, const ExecutionLimits* from, ExecutionLimits* to) {
@@ -160,6 +145,24 @@ Stats Merge(const Stats& a, const Stats& b) {
 }
 
 }  // namespace
+
+std::string LimitName(Kind k, const ExecutionLimits& l) {
+  switch (k) {
+    case Kind::kMemory:
+      return fmt::format("memory_mb={}", l.memory_mb);
+    case Kind::kPids:
+      return fmt::format("max_processes={}", l.max_processes);
+    case Kind::kCpu:
+      return fmt::format("cpus={}", l.cpus);
+    case Kind::kIo:
+      return fmt::format("io.read_bps={},io.write_bps={}", l.io_read_bps, l.io_write_bps);
+  }
+  return "";
+}
+
+uint64_t CpuQuotaUs(double cpus) {
+  return std::max<uint64_t>(1000, static_cast<uint64_t>(std::llround(cpus * kCpuPeriodUs)));
+}
 
 std::string Unenforced::Text() const {
   return fmt::format("{} not enforced: {}", limit, why.message());

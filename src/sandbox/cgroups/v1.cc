@@ -15,8 +15,6 @@
 namespace hive::cgroups {
 namespace {
 
-constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint64_t kCpuPeriodUs = 100000;
 
 bool PastDeadline(Clock::time_point deadline) { return Clock::now() >= deadline; }
 
@@ -51,7 +49,7 @@ std::vector<Unenforced> V1Manager::ApplyLimits(const ExecutionLimits& limits,
     if (!s.ok()) out.push_back({limit, s});
   };
   if (limits.memory_mb > 0) {
-    const std::string name = fmt::format("memory_mb={}", limits.memory_mb);
+    const std::string name = LimitName(Kind::kMemory, limits);
     if (const CgroupDir* d = need("memory", name)) {
       const std::string bytes = std::to_string(limits.memory_mb * kMiB);
       // memsw (memory + swap) must stay >= limit_in_bytes, so it is written second; equal
@@ -72,24 +70,22 @@ std::vector<Unenforced> V1Manager::ApplyLimits(const ExecutionLimits& limits,
     }
   }
   if (limits.max_processes > 0) {
-    const std::string name = fmt::format("max_processes={}", limits.max_processes);
+    const std::string name = LimitName(Kind::kPids, limits);
     if (const CgroupDir* d = need("pids", name)) {
       apply(name, d->Write("pids.max", std::to_string(limits.max_processes)));
     }
   }
   if (limits.cpus > 0) {
-    const std::string name = fmt::format("cpus={}", limits.cpus);
+    const std::string name = LimitName(Kind::kCpu, limits);
     if (const CgroupDir* d = need("cpu", name)) {
-      const uint64_t quota =
-          std::max<uint64_t>(1000, static_cast<uint64_t>(std::llround(limits.cpus * kCpuPeriodUs)));
+      const uint64_t quota = CpuQuotaUs(limits.cpus);
       Status s = d->Write("cpu.cfs_period_us", std::to_string(kCpuPeriodUs));
       if (s.ok()) s = d->Write("cpu.cfs_quota_us", std::to_string(quota));
       apply(name, s);
     }
   }
   if (limits.io_read_bps > 0 || limits.io_write_bps > 0) {
-    const std::string name =
-        fmt::format("io.read_bps={},io.write_bps={}", limits.io_read_bps, limits.io_write_bps);
+    const std::string name = LimitName(Kind::kIo, limits);
     if (const CgroupDir* d = need("blkio", name)) {
       if (io_devices.empty()) {
         apply(name, Error(Code::kFailedPrecondition, "no block device backs the writable paths"));

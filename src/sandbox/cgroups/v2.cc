@@ -16,8 +16,6 @@
 namespace hive::cgroups {
 namespace {
 
-constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint64_t kCpuPeriodUs = 100000;
 
 std::set<std::string> Words(const std::string& text) {
   std::set<std::string> out;
@@ -134,7 +132,7 @@ std::vector<Unenforced> V2Manager::ApplyLimits(const ExecutionLimits& limits,
     if (!s.ok()) out.push_back({limit, s});
   };
   if (limits.memory_mb > 0) {
-    const std::string name = fmt::format("memory_mb={}", limits.memory_mb);
+    const std::string name = LimitName(Kind::kMemory, limits);
     Status s = dir_.Write("memory.max", std::to_string(limits.memory_mb * kMiB));
     // Swap off: without it the limit only moves the overflow to swap.
     if (s.ok() && dir_.Has("memory.swap.max")) {
@@ -148,19 +146,16 @@ std::vector<Unenforced> V2Manager::ApplyLimits(const ExecutionLimits& limits,
     apply(name, s);
   }
   if (limits.max_processes > 0) {
-    apply(fmt::format("max_processes={}", limits.max_processes),
+    apply(LimitName(Kind::kPids, limits),
           dir_.Write("pids.max", std::to_string(limits.max_processes)));
   }
   if (limits.cpus > 0) {
-    // The kernel refuses quotas below 1 ms.
-    const uint64_t quota =
-        std::max<uint64_t>(1000, static_cast<uint64_t>(std::llround(limits.cpus * kCpuPeriodUs)));
-    apply(fmt::format("cpus={}", limits.cpus),
+    const uint64_t quota = CpuQuotaUs(limits.cpus);
+    apply(LimitName(Kind::kCpu, limits),
           dir_.Write("cpu.max", fmt::format("{} {}", quota, kCpuPeriodUs)));
   }
   if (limits.io_read_bps > 0 || limits.io_write_bps > 0) {
-    const std::string name =
-        fmt::format("io.read_bps={},io.write_bps={}", limits.io_read_bps, limits.io_write_bps);
+    const std::string name = LimitName(Kind::kIo, limits);
     if (io_devices.empty()) {
       apply(name, Error(Code::kFailedPrecondition, "no block device backs the writable paths"));
     }
