@@ -86,6 +86,7 @@ struct RunReport {
 
 nlohmann::json ReportToJson(const RunReport& r);
 nlohmann::json LimitsToJson(const ExecutionLimits& l);
+nlohmann::json UsageToJson(const Usage& u);
 
 // DESIGN §4: own exit code, 128+N on signal N, 124 timeout, 125 setup error/refused,
 // 126 not executable, 127 not found.

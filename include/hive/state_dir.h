@@ -23,4 +23,7 @@ Status EnsureDir(const std::string& path, mode_t mode);
 // Resolves `path` against `base` when relative; lexically normalised, no symlinks followed.
 std::string AbsolutePath(const std::string& path, const std::string& base);
 
+// The audit log a run under `log_setting` (policy `audit.log`; empty = default) appends to.
+std::string AuditLogPath(const std::string& log_setting, const std::string& state_dir);
+
 }  // namespace hive

@@ -72,4 +72,8 @@ std::string AbsolutePath(const std::string& path, const std::string& base) {
   return out.empty() ? "/" : out;
 }
 
+std::string AuditLogPath(const std::string& log_setting, const std::string& state_dir) {
+  return AbsolutePath(log_setting.empty() ? "audit.log" : log_setting, state_dir);
+}
+
 }  // namespace hive

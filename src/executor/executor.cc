@@ -159,8 +159,7 @@ Result<analyze::Analysis> Executor::AnalyzeScriptSecurity(const std::string& pat
 }
 
 std::string Executor::AuditLogPath() const {
-  return AbsolutePath(policy_.audit.log.empty() ? "audit.log" : policy_.audit.log,
-                      options_.state_dir);
+  return hive::AuditLogPath(policy_.audit.log, options_.state_dir);
 }
 
 Result<nlohmann::json> Executor::GetSecurityStats() const {
@@ -190,7 +189,6 @@ nlohmann::json ExecutionResultToJson(const ExecutionResult& r) {
   for (const SecurityCheck& c : r.security_checks) {
     checks.push_back({{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
   }
-  const Usage& u = r.resource_usage;
   return {{"success", r.success},
           {"stdout", r.stdout_text},
           {"stderr", r.stderr_text},
@@ -199,13 +197,7 @@ nlohmann::json ExecutionResultToJson(const ExecutionResult& r) {
           {"execution_time", r.execution_time},
           {"security_checks", checks},
           {"static_analysis", r.static_analysis},
-          {"resource_usage",
-           {{"cpu_user_ms", u.cpu_user_ms},
-            {"cpu_system_ms", u.cpu_system_ms},
-            {"memory_peak_bytes", u.memory_peak_bytes},
-            {"pids_peak", u.pids_peak},
-            {"io_read_bytes", u.io_read_bytes},
-            {"io_write_bytes", u.io_write_bytes}}},
+          {"resource_usage", UsageToJson(r.resource_usage)},
           {"run_id", r.report.run_id},
           {"outcome", OutcomeName(r.report.outcome)}};
 }

@@ -18,10 +18,22 @@ const char* OutcomeName(Outcome o) {
   return "unknown";
 }
 
+nlohmann::json UsageToJson(const Usage& u) {
+  return {{"cpu_user_ms", u.cpu_user_ms},
+          {"cpu_system_ms", u.cpu_system_ms},
+          {"memory_peak_bytes", u.memory_peak_bytes},
+          {"pids_peak", u.pids_peak},
+          {"io_read_bytes", u.io_read_bytes},
+          {"io_write_bytes", u.io_write_bytes}};
+}
+
 nlohmann::json LimitsToJson(const ExecutionLimits& l) {
-  return {{"timeout_seconds", l.timeout_seconds}, {"cpu_seconds", l.cpu_seconds},
-          {"memory_mb", l.memory_mb},             {"file_size_mb", l.file_size_mb},
-          {"max_processes", l.max_processes},     {"max_open_files", l.max_open_files},
+  return {{"timeout_seconds", l.timeout_seconds},
+          {"cpu_seconds", l.cpu_seconds},
+          {"memory_mb", l.memory_mb},
+          {"file_size_mb", l.file_size_mb},
+          {"max_processes", l.max_processes},
+          {"max_open_files", l.max_open_files},
           {"cpus", l.cpus},
           {"io", {{"read_bps", l.io_read_bps}, {"write_bps", l.io_write_bps}}},
           {"tmp_size_mb", l.tmp_size_mb}};
@@ -43,12 +55,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   if (!r.error.empty()) j["error"] = r.error;
   j["started_at"] = r.started_at;
   j["wall_ms"] = r.wall_ms;
-  j["usage"] = {{"cpu_user_ms", r.usage.cpu_user_ms},
-                {"cpu_system_ms", r.usage.cpu_system_ms},
-                {"memory_peak_bytes", r.usage.memory_peak_bytes},
-                {"pids_peak", r.usage.pids_peak},
-                {"io_read_bytes", r.usage.io_read_bytes},
-                {"io_write_bytes", r.usage.io_write_bytes}};
+  j["usage"] = UsageToJson(r.usage);
   j["limits"] = LimitsToJson(r.limits);
   j["violations"] = json::array();
   for (const Violation& v : r.violations) {

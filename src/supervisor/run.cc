@@ -124,7 +124,7 @@ RunResult Run(const RunRequest& req) {
 
   auto open_audit = [&] {
     return audit::AuditLog::Open(
-        AbsolutePath(policy.audit.log.empty() ? "audit.log" : policy.audit.log, req.state_dir),
+        AuditLogPath(policy.audit.log, req.state_dir),
         req.state_dir + "/keys");
   };
   std::optional<audit::AuditLog> audit_log;
