@@ -11,10 +11,6 @@ bool In(const std::array<std::string_view, N>& set, std::string_view s) {
   return std::find(set.begin(), set.end(), s) != set.end();
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 constexpr std::array<std::string_view, 18> kTaintSources = {
     "builtins.input",
     "builtins.raw_input",
@@ -246,8 +242,8 @@ constexpr NetworkApi kNetworkApis[] = {
 
 bool IsTaintSource(std::string_view qual) {
   if (In(kTaintSources, qual)) return true;
-  return StartsWith(qual, "sys.stdin.") || StartsWith(qual, "os.environ.") ||
-         StartsWith(qual, "flask.request.") || StartsWith(qual, "bottle.request.");
+  return qual.starts_with("sys.stdin.") || qual.starts_with("os.environ.") ||
+         qual.starts_with("flask.request.") || qual.starts_with("bottle.request.");
 }
 
 bool IsDecoder(std::string_view qual) { return In(kDecoders, qual); }

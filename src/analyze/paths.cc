@@ -7,17 +7,13 @@
 namespace hive::analyze {
 namespace {
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 // One component pattern: exact, or "prefix*" / "*suffix".
 bool ComponentMatches(std::string_view pattern, std::string_view comp) {
   if (!pattern.empty() && pattern.back() == '*') {
     std::string_view prefix = pattern.substr(0, pattern.size() - 1);
-    return comp.substr(0, prefix.size()) == prefix && !EndsWith(comp, ".pub");
+    return comp.starts_with(prefix) && !comp.ends_with(".pub");
   }
-  if (!pattern.empty() && pattern.front() == '*') return EndsWith(comp, pattern.substr(1));
+  if (!pattern.empty() && pattern.front() == '*') return comp.ends_with(pattern.substr(1));
   return pattern == comp;
 }
 

@@ -13,14 +13,10 @@
 namespace hive::analyze {
 namespace {
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // How a finding names the call: the real function, whatever alias the script used.
 std::string Callee(const CallSite& c) {
   std::string q = c.qual.empty() ? c.method : c.qual;
-  if (StartsWith(q, "builtins.")) q = q.substr(9);
+  if (q.starts_with("builtins.")) q = q.substr(9);
   return q + "()";
 }
 
@@ -123,7 +119,7 @@ void CheckCommandWords(const std::vector<std::vector<std::string>>& commands, co
         if (a == "777" || a == "666" || a.find("+s") != std::string::npos ||
             a.find("o+w") != std::string::npos || a.find("a+w") != std::string::npos ||
             (a.size() == 4 && (a[0] == '4' || a[0] == '2' || a[0] == '6')) || a == "root" ||
-            StartsWith(a, "root:")) {
+            a.starts_with("root:")) {
           high = true;
         }
       }
@@ -188,13 +184,13 @@ void RunPath(const CallSite& c, RuleContext& ctx) {
 void ShellCommand(const CallSite& c, RuleContext& ctx) {
   // The shell and the program it runs; popen returns while they run.
   RecordProcess(c, ctx, 2,
-                c.method.find("popen") == std::string::npos && !StartsWith(c.qual, "asyncio."));
+                c.method.find("popen") == std::string::npos && !c.qual.starts_with("asyncio."));
   const Arg* a = ctx.ev.FindArg(c, 0, "command");
   if (!a) a = ctx.ev.FindArg(c, 0, "cmd");
   if (!a) return;
   Value v = ctx.ev.Classify(a->span);
   CheckCommandWords(CommandWords(ctx.ev, a, v), v, c, ctx);
-  bool os_level = !StartsWith(c.qual, "subprocess.") && !StartsWith(c.qual, "asyncio.");
+  bool os_level = !c.qual.starts_with("subprocess.") && !c.qual.starts_with("asyncio.");
   std::string type = os_level ? "os_command_execution" : "subprocess_shell";
   std::string fn = Callee(c);
   const char* fix =
@@ -215,7 +211,7 @@ void ShellCommand(const CallSite& c, RuleContext& ctx) {
 
 void ProgramExec(const CallSite& c, RuleContext& ctx) {
   // exec* replaces the interpreter; spawn* may or may not wait, so count it as running.
-  bool replaces = StartsWith(c.qual, "os.exec");
+  bool replaces = c.qual.starts_with("os.exec");
   RecordProcess(c, ctx, replaces ? 0 : 1, replaces);
   Value all;
   for (const Arg& a : c.args) all.Merge(ctx.ev.Classify(a.span));
@@ -233,7 +229,7 @@ void Subprocess(const CallSite& c, RuleContext& ctx) {
     std::string t = ctx.ev.Text(sh->span);
     shell = (t == "True" || t == "1") ? 1 : (t == "False" || t == "0" || t == "None") ? 0 : 2;
   }
-  bool waits = c.method != "Popen" && !StartsWith(c.qual, "asyncio.");
+  bool waits = c.method != "Popen" && !c.qual.starts_with("asyncio.");
   RecordProcess(c, ctx, shell == 0 ? 1 : 2, waits);
   const Arg* cmd = ctx.ev.FindArg(c, 0, "args");
   if (!cmd || cmd->keyword == "*") return;
@@ -280,11 +276,11 @@ void Subprocess(const CallSite& c, RuleContext& ctx) {
 
 void Deserialization(const CallSite& c, RuleContext& ctx) {
   std::string fn = Callee(c);
-  if (StartsWith(c.qual, "numpy.")) {
+  if (c.qual.starts_with("numpy.")) {
     const Arg* ap = ctx.ev.FindArg(c, -1, "allow_pickle");
     if (!ap || ctx.ev.Text(ap->span) != "True") return;
   }
-  if (StartsWith(c.qual, "torch.")) {
+  if (c.qual.starts_with("torch.")) {
     const Arg* wo = ctx.ev.FindArg(c, -1, "weights_only");
     if (wo && ctx.ev.Text(wo->span) == "True") return;
   }
@@ -301,7 +297,7 @@ void Deserialization(const CallSite& c, RuleContext& ctx) {
              fn + (shelf ? " stores values with pickle: opening a shelf someone else wrote runs "
                            "their code"
                          : " can run arbitrary code while loading" + from),
-             StartsWith(c.qual, "marshal.")
+             c.qual.starts_with("marshal.")
                  ? "marshal is for the interpreter's own .pyc data; use json for data."
                  : "Use a data-only format (json, csv); if pickle is unavoidable, authenticate "
                    "the bytes (hmac) before loading them.");
@@ -589,7 +585,7 @@ void AddressOf(const CallSite& c, const Evaluator& ev, NetworkUse& use) {
 
 void Network(const CallSite& c, RuleContext& ctx) {
   const NetworkApi* api = FindNetworkApi(c.qual);
-  bool socket_method = StartsWith(c.qual, "socket.") && c.qual.find("().") != std::string::npos;
+  bool socket_method = c.qual.starts_with("socket.") && c.qual.find("().") != std::string::npos;
   if (!api && !socket_method) return;
   NetworkUse use;
   use.line = ctx.Line(c.callee);
@@ -765,7 +761,7 @@ constexpr Rule kRules[] = {
 };
 
 bool Matches(std::string_view pattern, std::string_view qual) {
-  if (pattern.back() == '*') return StartsWith(qual, pattern.substr(0, pattern.size() - 1));
+  if (pattern.back() == '*') return qual.starts_with(pattern.substr(0, pattern.size() - 1));
   return pattern == qual;
 }
 

@@ -10,12 +10,10 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 // `--name` or `--name=value`.
 bool IsLong(std::string_view arg, std::string_view name) {
   return arg == name ||
-         (StartsWith(arg, name) && arg.size() > name.size() && arg[name.size()] == '=');
+         (arg.starts_with(name) && arg.size() > name.size() && arg[name.size()] == '=');
 }
 
 // Short option clusters before the first operand (`-ne`, `-Ic`): true when one of `letters`
@@ -61,7 +59,7 @@ void Git(const Args& argv, Args& why) {
   size_t i = 0;
   for (; i < opts.size(); ++i) {
     const std::string& a = opts[i];
-    if (a == "-c" || (StartsWith(a, "-c") && a.size() > 2) || IsLong(a, "--config-env")) {
+    if (a == "-c" || (a.starts_with("-c") && a.size() > 2) || IsLong(a, "--config-env")) {
       why.push_back(
           "git -c sets configuration, and configuration can run commands (core.pager, "
           "core.sshCommand, alias.*)");
@@ -103,7 +101,7 @@ void Git(const Args& argv, Args& why) {
   }
   if (Any(rest, {"--template"})) why.push_back("git --template installs hooks, which run commands");
   for (const std::string& a : rest) {
-    if (StartsWith(a, "ext::")) why.push_back("the git ext:: transport runs a command");
+    if (a.starts_with("ext::")) why.push_back("the git ext:: transport runs a command");
   }
   if (sub == "filter-branch") why.push_back("git filter-branch runs shell filters");
   if (sub == "bisect" && !rest.empty() && rest[0] == "run")
@@ -144,7 +142,7 @@ void Env(const Args& argv, Args& why) {
     const std::string& a = argv[i];
     if (a == "-u" || a == "--unset" || a == "-C" || a == "--chdir") {
       ++i;
-    } else if (a == "-S" || IsLong(a, "--split-string") || StartsWith(a, "-S")) {
+    } else if (a == "-S" || IsLong(a, "--split-string") || a.starts_with("-S")) {
       why.push_back("env -S splits a string into a command line to run");
       return;
     } else if (a == "--" || (!a.empty() && a[0] != '-' && a.find('=') == std::string::npos)) {
@@ -171,7 +169,7 @@ void Tar(const Args& argv, Args& why) {
   if (Any(opts, {"--to-command", "--use-compress-program", "--rsh-command", "--info-script",
                  "--new-volume-script", "--checkpoint-action"}) ||
       std::any_of(opts.begin(), opts.end(), [](const std::string& a) {
-        return a == "-I" || a == "-F" || StartsWith(a, "--checkpoint-action=exec");
+        return a == "-I" || a == "-F" || a.starts_with("--checkpoint-action=exec");
       })) {
     why.push_back(
         "tar is told to run a program (--to-command, --use-compress-program, "
@@ -188,12 +186,12 @@ void Ssh(const std::string& tool, const Args& argv, Args& why) {
     std::string a = argv[i];
     if (a == "-o" && i + 1 < argv.size())
       a = argv[++i];
-    else if (StartsWith(a, "-o"))
+    else if (a.starts_with("-o"))
       a = a.substr(2);
     else if (a == "-F") {
       why.push_back(tool + " -F reads a configuration file, which can run commands");
       continue;
-    } else if (tool == "scp" && (a == "-S" || StartsWith(a, "-S"))) {
+    } else if (tool == "scp" && (a == "-S" || a.starts_with("-S"))) {
       why.push_back("scp -S names a program scp runs instead of ssh");
       continue;
     } else {
