@@ -20,7 +20,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -42,6 +41,7 @@
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "cli/commands.h"
+#include "sandbox/cgroups/layout.h"
 #include "sandbox/landlock/landlock.h"
 #include "sandbox/seccomp/seccomp.h"
 
@@ -142,17 +142,21 @@ std::string UserNamespaces() {
   return "no (user.max_user_namespaces or a security module forbids them)";
 }
 
+// As the run's cgroups see the host (cgroups::DetectLayout), not a second guess at it.
 std::string CgroupLayout() {
-  constexpr long kCgroup2Magic = 0x63677270;
-  struct statfs st {};
-  if (statfs("/sys/fs/cgroup", &st) != 0) return "none (/sys/fs/cgroup is not mounted)";
-  if (static_cast<long>(st.f_type) == kCgroup2Magic) return "v2 (unified)";
-  struct statfs unified {};
-  if (statfs("/sys/fs/cgroup/unified", &unified) == 0 &&
-      static_cast<long>(unified.f_type) == kCgroup2Magic) {
-    return "hybrid (v1 controllers, v2 at /sys/fs/cgroup/unified)";
+  Result<cgroups::Layout> layout = cgroups::DetectLayout();
+  if (!layout.ok()) return "unknown (" + layout.status().message() + ")";
+  switch (layout->kind) {
+    case cgroups::LayoutKind::kNone:
+      return "none (/sys/fs/cgroup is not mounted)";
+    case cgroups::LayoutKind::kUnified:
+      return "v2 (unified)";
+    case cgroups::LayoutKind::kHybrid:
+      return "hybrid (v1 controllers, v2 at " + layout->Unified()->mount_point + ")";
+    case cgroups::LayoutKind::kLegacy:
+      return "v1";
   }
-  return "v1";
+  return "unknown";
 }
 
 json Features() {
