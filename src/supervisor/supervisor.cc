@@ -432,6 +432,20 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   }
 
   bool timed_out = false, interrupted = false, killed = false;
+  auto drain = [](int timer_fd) {
+    uint64_t ticks;
+    if (read(timer_fd, &ticks, sizeof ticks) < 0) {
+    }
+  };
+  auto kill_sandbox = [&] {
+    // Killing pid 1 makes the kernel kill every process of the pid namespace, including ones
+    // that setsid()'d or double-forked.
+    PidfdSendSignal(sb.pidfd.get(), SIGKILL);
+    // And through the cgroup: processes the sandbox moved out of reach of pid 1's death (none
+    // should exist) and ones still being created.
+    (void)(*cg)->Kill();
+    killed = true;
+  };
   for (;;) {
     struct epoll_event events[5];
     int n = epoll_wait(ep.get(), events, 5, -1);
@@ -453,25 +467,14 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
           epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
         }
       } else if (fd == timer.get()) {
-        uint64_t ticks;
-        if (read(timer.get(), &ticks, sizeof ticks) < 0) {
-        }
+        drain(timer.get());
         if (!interrupted) timed_out = true;
-        // Killing pid 1 makes the kernel kill every process of the pid namespace, including
-        // ones that setsid()'d or double-forked.
-        PidfdSendSignal(sb.pidfd.get(), SIGKILL);
-        // And through the cgroup: processes the sandbox moved out of reach of pid 1's death
-        // (none should exist) and ones still being created.
-        (void)(*cg)->Kill();
-        killed = true;
+        kill_sandbox();
       } else if (fd == cpu_timer.get()) {
-        uint64_t ticks;
-        if (read(cpu_timer.get(), &ticks, sizeof ticks) < 0) {
-        }
+        drain(cpu_timer.get());
         if (!killed && cpu_spent()) {
-          PidfdSendSignal(sb.pidfd.get(), SIGKILL);
-          (void)(*cg)->Kill();
-          cpu_killed = killed = true;
+          kill_sandbox();
+          cpu_killed = true;
         }
       } else if (fd == sigfd.get()) {
         struct signalfd_siginfo si;
