@@ -301,8 +301,9 @@ class Bench:
                          ratio(hive and hive.median, s and s.median)])
         self.out.append(
             f"## {title}\n\n`{' '.join(payload)}`, {count(rounds, 'run')} each, runtimes "
-            "interleaved so that each follows every other one equally often\n\n" + table(["runtime", "ok", "median ms", "min–max ms", "÷ bare",
-                                       "hive-run ÷ this"], rows) + "\n")
+            "interleaved so that each follows every other one equally often\n\n"
+            + table(["runtime", "ok", "median ms", "min–max ms", "÷ bare", "hive-run ÷ this"],
+                    rows) + "\n")
 
     def sequential(self):
         n, reps = self.cfg["seq_runs"], self.cfg["seq_reps"]
