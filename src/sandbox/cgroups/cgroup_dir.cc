@@ -45,7 +45,6 @@ Status CollectProcs(const std::string& path, std::vector<pid_t>* pids) {
   return Ok();
 }
 
-
 CgroupDir::CgroupDir(CgroupDir&& o) noexcept
     : path_(std::move(o.path_)),
       created_parents_(std::move(o.created_parents_)),

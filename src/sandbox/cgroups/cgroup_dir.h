@@ -68,7 +68,6 @@ class CgroupDir {
   bool owned_ = false;
 };
 
-
 // Parsers for the control-file formats (pure, for unit tests).
 // "max" reads as UINT64_MAX.
 Result<uint64_t> ParseU64(const std::string& text, const std::string& what);

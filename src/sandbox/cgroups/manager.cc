@@ -51,7 +51,6 @@ bool IsSet(Kind k, const ExecutionLimits& l) {
   return false;
 }
 
-
 // Copies limit `k` from `from` into `to`; with `from` null, clears it in `to`.
 void CopyLimit(Kind k, const ExecutionLimits* from, ExecutionLimits* to) {
   static const ExecutionLimits kNone = [] {

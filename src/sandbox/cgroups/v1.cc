@@ -15,7 +15,6 @@
 namespace hive::cgroups {
 namespace {
 
-
 bool PastDeadline(Clock::time_point deadline) { return Clock::now() >= deadline; }
 
 }  // namespace

@@ -16,7 +16,6 @@
 namespace hive::cgroups {
 namespace {
 
-
 std::set<std::string> Words(const std::string& text) {
   std::set<std::string> out;
   std::istringstream in(text);

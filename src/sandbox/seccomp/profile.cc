@@ -444,7 +444,9 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
       if (!map[i].contains("architecture")) return ctx.Fail(Join(path, "architecture"), "missing");
       HIVE_ASSIGN_OR_RETURN(std::string arch,
                             GetString(ctx, Join(path, "architecture"), map[i]["architecture"]));
-      if (ResolveArch(arch) == 0) return ctx.Fail(Join(path, "architecture"), "unknown architecture");
+      if (ResolveArch(arch) == 0) {
+        return ctx.Fail(Join(path, "architecture"), "unknown architecture");
+      }
       std::vector<std::string> subs;
       if (map[i].contains("subArchitectures")) {
         HIVE_ASSIGN_OR_RETURN(
