@@ -1003,7 +1003,7 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     DestroyAndCheckGone(*a, id);
   }
 
-  TEST_CASE("an unenforceable limit warns, or refuses when limits are required") {
+  TEST_CASE("an unenforceable limit refuses the run, naming the limit") {
     Layout layout = DetectLayout().value();
     // This host without its memory hierarchy.
     Layout no_memory = layout;
@@ -1015,21 +1015,69 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     ExecutionLimits lim = NoLimits();
     lim.memory_mb = 64;
     lim.max_processes = 4;
-    {
-      auto m = CreateWithLayout(no_memory, id, lim, "", {});
-      REQUIRE(m.ok());
-      const auto w = (*m)->Warnings();
-      REQUIRE(!w.empty());
-      CHECK(w[0].find("memory_mb=64 not enforced") == 0);
-      CHECK((*m)->Destroy().ok());
-    }
-    lim.require_limits = true;
     auto refused = CreateWithLayout(no_memory, id, lim, "", {});
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.status().code() == Code::kFailedPrecondition);
-    CHECK(refused.status().message().find("memory_mb=64") != std::string::npos);
+    CHECK(refused.status().message().find("memory_mb=64 not enforced") != std::string::npos);
     // The cgroups made before the refusal (pids, v2) are gone with it.
     CHECK(CgroupsNamed(id).empty());
+  }
+
+  TEST_CASE("a sweep never removes a cgroup another run is creating") {
+    // The sweeper takes the parent exclusively; CgroupDir::Create holds it shared from mkdir
+    // to flock. Many creators race many sweepers here: every creation must succeed and keep
+    // its cgroup until it destroys it.
+    Layout layout = DetectLayout().value();
+    ExecutionLimits lim = NoLimits();
+    lim.max_processes = 4;
+    // Where the pids limit lives: the run's cgroup must be there from creation to Destroy.
+    const Hierarchy* h = layout.ForController("pids");
+    if (h == nullptr || h->own_dir.empty()) h = layout.Unified();
+    REQUIRE(h != nullptr);
+    const std::string own = h->own_dir;
+    auto exists = [&](const std::string& id) {
+      return fs::is_directory(own + "/hive-run-" + id);
+    };
+    constexpr int kWorkers = 8, kRounds = 25;
+    int out[2];
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    std::vector<pid_t> pids;
+    for (int w = 0; w < kWorkers; ++w) {
+      const pid_t pid = ::fork();
+      REQUIRE(pid >= 0);
+      if (pid == 0) {
+        int bad = 0;
+        for (int r = 0; r < kRounds; ++r) {
+          (void)SweepStale(layout);
+          const std::string tag = fmt::format("race{}x{}", w, r);
+          const std::string id = NewRunId(tag.c_str());
+          auto m = CreateWithLayout(layout, id, lim, "", {});
+          if (!m.ok()) std::fprintf(stderr, "create failed: %s\n", m.status().message().c_str());
+          if (!m.ok() || !exists(id)) ++bad;
+          (void)SweepStale(layout);
+          if (m.ok() && !exists(id)) {
+            std::fprintf(stderr, "swept from under its creator: %s\n", id.c_str());
+            ++bad;
+          }
+          if (m.ok()) (void)(*m)->Destroy();
+        }
+        char c = static_cast<char>(bad);
+        (void)!::write(out[1], &c, 1);
+        ::_exit(0);
+      }
+      pids.push_back(pid);
+    }
+    ::close(out[1]);
+    int bad = 0;
+    char c;
+    while (::read(out[0], &c, 1) == 1) bad += c;
+    ::close(out[0]);
+    for (pid_t pid : pids) {
+      int status = 0;
+      REQUIRE(::waitpid(pid, &status, 0) == pid);
+      CHECK(WIFEXITED(status));
+    }
+    CHECK(bad == 0);
   }
 
   TEST_CASE("SweepStale removes an abandoned empty cgroup and leaves live ones") {
@@ -1054,9 +1102,9 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
 
 TEST_SUITE("live" * doctest::skip(kSkipLive)) {
   // What an unprivileged caller without a delegated subtree gets: no cgroup can be made, so
-  // every limit is named in a warning — or the run is refused when limits are required.
-  TEST_CASE("without delegation, limits degrade to named warnings or refuse") {
-    for (const bool require : {false, true}) {
+  // the run is refused with every limit named.
+  TEST_CASE("without delegation, a run with limits is refused") {
+    {
       int out[2];
       REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
       const std::string id = NewRunId("nobody");
@@ -1070,7 +1118,6 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
         ExecutionLimits lim = NoLimits();
         lim.memory_mb = 64;
         lim.max_processes = 8;
-        lim.require_limits = require;
         auto m = CreateForRun(id, lim);
         std::string text = m.ok() ? "ok\n" : "error\n" + m.status().message() + "\n";
         if (m.ok()) {
@@ -1090,7 +1137,7 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
       REQUIRE(WIFEXITED(status));
       REQUIRE(WEXITSTATUS(status) == 0);
       CAPTURE(text);
-      CHECK(text.rfind(require ? "error\n" : "ok\n", 0) == 0);
+      CHECK(text.rfind("error\n", 0) == 0);
       CHECK(text.find("memory_mb=64 not enforced") != std::string::npos);
       CHECK(text.find("max_processes=8 not enforced") != std::string::npos);
       CHECK(text.find("Permission denied") != std::string::npos);

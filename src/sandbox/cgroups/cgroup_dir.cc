@@ -81,6 +81,14 @@ Result<CgroupDir> CgroupDir::Create(const std::string& base, const std::string& 
                    fmt::format("cgroup path `{}`: `..` and `.` are not allowed", rel));
     }
   }
+  // SweepStale() removes an empty hive-run cgroup that nobody holds; between our mkdir and
+  // our flock ours is exactly that. Creators hold `base` shared across the two steps and the
+  // sweeper needs it exclusive, so it never sees a cgroup in that window.
+  UniqueFd base_fd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!base_fd.valid()) return Errno(fmt::format("open `{}`", base));
+  while (::flock(base_fd.get(), LOCK_SH) != 0) {
+    if (errno != EINTR) return Errno(fmt::format("flock `{}`", base));
+  }
   CgroupDir dir;
   dir.owned_ = true;
   std::string cur = base;
@@ -109,11 +117,11 @@ Result<CgroupDir> CgroupDir::Create(const std::string& base, const std::string& 
   // SweepStale() takes this lock before it removes an empty hive-run cgroup; holding it from
   // right after mkdir marks the directory as in use by a live hive-run.
   if (::flock(dir.fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-    return Errno(fmt::format("flock `{}` (SweepStale of another hive-run holds it)", cur));
+    return Errno(fmt::format("flock `{}` right after creating it", cur));
   }
-  // A sweeper may have removed the directory between our mkdir and flock.
+  // A directory the kernel did not make a cgroup of (a plain filesystem at `base`).
   if (::faccessat(dir.fd_.get(), "cgroup.procs", F_OK, 0) != 0) {
-    return Errno(fmt::format("`{}` vanished right after mkdir", cur));
+    return Errno(fmt::format("`{}` is not a cgroup (no cgroup.procs)", cur));
   }
   return dir;
 }

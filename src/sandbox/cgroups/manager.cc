@@ -140,6 +140,8 @@ Stats Merge(const Stats& a, const Stats& b) {
   m.oom_kill_count = std::max(a.oom_kill_count, b.oom_kill_count);
   m.pids_limit_hit = a.pids_limit_hit || b.pids_limit_hit;
   m.cpu_usage_ns = std::max(a.cpu_usage_ns, b.cpu_usage_ns);
+  m.io_measured = a.io_measured || b.io_measured;
+  m.io_buffered_writes_seen = a.io_buffered_writes_seen || b.io_buffered_writes_seen;
   return m;
 }
 
@@ -345,8 +347,9 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
         "nothing is left");
   }
 
-  if (limits.require_limits && !unenforced.empty()) {
-    std::string msg = "the policy requires its limits, and these cannot be enforced here";
+  // A limit the policy sets is enforced, or the run does not start.
+  if (!unenforced.empty()) {
+    std::string msg = "the policy sets limits that cannot be enforced here";
     for (const auto& u : unenforced) msg += "; " + u.Text();
     return Error(Code::kFailedPrecondition, msg);
   }
@@ -377,16 +380,24 @@ Status SweepStale(const Layout& layout) {
     if (h.own_dir.empty()) continue;
     Result<std::vector<std::string>> children = SubCgroups(h.own_dir);
     if (!children.ok()) continue;
+    UniqueFd base(::open(h.own_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!base.valid()) continue;
     for (const auto& name : *children) {
       if (name.compare(0, kPrefix.size(), kPrefix) != 0) continue;
+      // Exclusive on the parent: no other hive-run is between the mkdir and the flock of a
+      // new cgroup (CgroupDir::Create holds it shared across both). Busy: a run is starting,
+      // and the next sweep will see its cgroup locked.
+      if (::flock(base.get(), LOCK_EX | LOCK_NB) != 0) break;
       const std::string path = h.own_dir + "/" + name;
       UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       // A live hive-run holds its lock until Destroy(); the kernel drops it when one dies.
-      if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
       std::vector<pid_t> procs;
-      if (!CollectProcs(path, &procs).ok() || !procs.empty()) continue;
-      Status s = RemoveTree(path, Clock::now() + std::chrono::seconds(1));
-      if (!s.ok() && first.ok()) first = s.Wrap("sweep stale cgroup");
+      if (fd.valid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0 &&
+          CollectProcs(path, &procs).ok() && procs.empty()) {
+        Status s = RemoveTree(path, Clock::now() + std::chrono::seconds(1));
+        if (!s.ok() && first.ok()) first = s.Wrap("sweep stale cgroup");
+      }
+      ::flock(base.get(), LOCK_UN);
     }
   }
   return first;
