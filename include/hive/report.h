@@ -30,6 +30,7 @@ enum class Outcome {
   kSignaled,
   kSetupError,
   kBlocked,
+  kSupervisorLost,  // recorded by a later hive-run: the supervisor died before the run ended
 };
 
 const char* OutcomeName(Outcome o);
@@ -73,6 +74,9 @@ struct RunReport {
   std::vector<Violation> violations;
   std::vector<Alert> alerts;
   std::vector<std::string> warnings;  // weakened or unenforced isolation, spelled out
+  // Usage counters the kernel could not give for this run: null in the report, and why.
+  std::vector<std::string> usage_unknown;  // "io_read_bytes", "io_write_bytes"
+  std::vector<std::string> usage_notes;
   nlohmann::json enforced = nlohmann::json::object();  // layers applied, by name
   std::string script_sha256;
   std::string policy_sha256;

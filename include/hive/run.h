@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "hive/audit.h"
 #include "hive/bundle.h"
 #include "hive/policy.h"
 #include "hive/report.h"
@@ -45,6 +46,16 @@ struct RunResult {
 };
 
 RunResult Run(const RunRequest& request);
+
+// Whether run `run_id` of `state_dir` has a live supervisor now.
+bool RunUnderWay(const std::string& state_dir, const std::string& run_id);
+
+// Records, in the audit log each one was bound for, the runs of `state_dir` whose supervisor
+// died before writing their record (outcome `supervisor_lost`, or the run's own report when
+// only the record failed), and removes what they left. `open_log` is reused when it is the
+// log a lost run names. Run() calls it after each run; `hive-run runs clean` too.
+Status RecordLostRuns(const std::string& state_dir, audit::AuditLog* open_log = nullptr,
+                      std::vector<std::string>* recorded = nullptr);
 
 // Pieces of the pipeline, public for `policy compile` and tests.
 struct RunPaths {

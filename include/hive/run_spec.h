@@ -97,6 +97,9 @@ struct RunSpec {
   bool landlock_best_effort = false;
   bool network = false;  // false: own netns with lo only
   std::vector<uint16_t> blocked_ports;
+  // The payload ignores SIGXFSZ (Python): it starts with the signal blocked, so that a write
+  // past file_size_mb leaves it pending for pid 1 to see (child.h).
+  bool payload_ignores_sigxfsz = false;
   AlertThresholds alert_thresholds;
   std::string policy_source;
   std::string policy_sha256;

@@ -45,6 +45,10 @@ Result<UniqueFd> IdmapUserns(uid_t owner_uid, gid_t owner_gid, uint32_t sandbox_
   pid_t pid = fork();
   if (pid < 0) return Errno("fork idmap helper");
   if (pid == 0) {
+    // Only our ends stay open here: with the parent's write end of `done` open, the read
+    // below would never see EOF and the parent would wait for us forever.
+    close(ready[0]);
+    close(done[1]);
     char c = unshare(CLONE_NEWUSER) == 0 ? 1 : 0;
     if (write(ready[1], &c, 1) != 1) _exit(1);
     if (read(done[0], &c, 1) < 0) _exit(1);

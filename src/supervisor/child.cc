@@ -54,6 +54,7 @@ void NoopHandler(int) {}
   dfl.sa_handler = SIG_DFL;
   for (int sig : kForwarded) sigaction(sig, &dfl, nullptr);
   sigaction(SIGCHLD, &dfl, nullptr);
+  if (ctx.payload_ignores_sigxfsz) sigaddset(&none, SIGXFSZ);
   sigprocmask(SIG_SETMASK, &none, nullptr);
 
   // Last before execve: the seccomp filter. The parent answers its denials, so it must hold
@@ -153,11 +154,14 @@ constexpr size_t kPayloadStack = 256 * 1024;
 
 void ChildMain(const ChildContext& ctx) noexcept {
   const int fd = ctx.sync_fd;
+  // If hive-run dies, so does the sandbox: pid 1 dying takes the whole pid namespace with it.
+  // Armed before anything else; every change of our ids below disarms it (the kernel clears
+  // the parent-death signal on credential changes), so it is armed again after the last one.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail(fd, "set parent-death signal", "", errno);
   sync::Message go;
   // sync 1: nothing happens until the parent has mapped our ids and placed us in the cgroup.
+  // A parent that died before it sent the go-ahead closes the socket: EOF, and we are done.
   if (!sync::Receive(fd, &go) || go.type != sync::Msg::kGo) _exit(125);
-  // If hive-run dies, so does the sandbox: pid 1 dying takes the whole pid namespace with it.
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail(fd, "set parent-death signal", "", errno);
   // Until now we carried the parent's host ids, which mean nothing in our namespace; become
   // the namespace's root (mapped to the unprivileged host range) to own what we create.
   if (setresgid(0, 0, 0) != 0) Fail(fd, "become root of the user namespace (gid)", "", errno);
@@ -194,6 +198,10 @@ void ChildMain(const ChildContext& ctx) noexcept {
   if (setresuid(ctx.uid, ctx.uid, ctx.uid) != 0) Fail(fd, "setresuid", "", errno);
   if (int r = caps::Apply(*ctx.caps, &step); r < 0) Fail(fd, step, "", -r);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(fd, "set no_new_privs", "", errno);
+  // Our ids are final: arm the parent-death signal again, then make sure the parent did not
+  // die while it was disarmed (its end of the sync socket would be closed).
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail(fd, "set parent-death signal", "", errno);
+  if (sync::PeerGone(fd)) _exit(125);
   if (chdir(ctx.cwd) != 0) Fail(fd, "chdir", ctx.cwd, errno);
 
   if (ctx.stdout_fd >= 0 && dup2(ctx.stdout_fd, 1) < 0) Fail(fd, "dup2 stdout", "", errno);

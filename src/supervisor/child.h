@@ -36,6 +36,11 @@ struct ChildContext {
   // dumpable unless the parent holds CAP_SYS_PTRACE. Dumpability belongs to the memory image,
   // so a payload that must become dumpable gets its own copy of it instead of sharing pid 1's.
   bool payload_needs_dumpable = false;
+  // The payload ignores SIGXFSZ (Python does), so passing file_size_mb gives it EFBIG and no
+  // signal anyone sees. It starts with SIGXFSZ blocked instead — for a program that ignores
+  // the signal nothing changes — and the kernel keeps a blocked signal pending, where the
+  // supervisor finds it when the process calls exit_group (a watched call, seccomp.h).
+  bool payload_ignores_sigxfsz = false;
 };
 
 // Runs in the cloned child; never returns.

@@ -14,6 +14,7 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kSignaled: return "signaled";
     case Outcome::kSetupError: return "setup_error";
     case Outcome::kBlocked: return "blocked";
+    case Outcome::kSupervisorLost: return "supervisor_lost";
   }
   return "unknown";
 }
@@ -56,6 +57,8 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["started_at"] = r.started_at;
   j["wall_ms"] = r.wall_ms;
   j["usage"] = UsageToJson(r.usage);
+  for (const std::string& name : r.usage_unknown) j["usage"][name] = nullptr;
+  if (!r.usage_notes.empty()) j["usage_notes"] = r.usage_notes;
   j["limits"] = LimitsToJson(r.limits);
   j["violations"] = json::array();
   for (const Violation& v : r.violations) {
@@ -85,6 +88,7 @@ int ExitStatusFor(const RunReport& r) {
   switch (r.outcome) {
     case Outcome::kSetupError:
     case Outcome::kBlocked:
+    case Outcome::kSupervisorLost:
       return 125;
     case Outcome::kTimeout:
       return 124;

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <poll.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -10,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include <fmt/format.h>
@@ -32,6 +34,7 @@
 #include "sandbox/rlimits.h"
 #include "sandbox/seccomp/seccomp.h"
 #include "supervisor/child.h"
+#include "supervisor/event_loop.h"
 #include "supervisor/sync.h"
 
 namespace hive {
@@ -109,6 +112,28 @@ double CpuParallelism(const ExecutionLimits& limits) {
   return limits.cpus > 0 ? std::min(limits.cpus, online) : std::max(online, 1.0);
 }
 
+// Whether process `pid` (alive: stopped in a watched exit_group) has SIGXFSZ pending, which
+// it can only have blocked: a write of its went past RLIMIT_FSIZE.
+bool SigxfszPending(pid_t pid) {
+  Result<std::string> status = ReadFile(fmt::format("/proc/{}/status", pid));
+  if (!status.ok()) return false;
+  // SigPnd (the thread) and ShdPnd (the process): hex masks, bit N-1 for signal N.
+  for (const char* key : {"\nSigPnd:", "\nShdPnd:"}) {
+    size_t at = status->find(key);
+    if (at == std::string::npos) continue;
+    const uint64_t mask = std::strtoull(status->c_str() + at + std::strlen(key), nullptr, 16);
+    if (mask & (uint64_t{1} << (SIGXFSZ - 1))) return true;
+  }
+  return false;
+}
+
+// Tests stop the supervisor at a named moment (HIVE_RUN_TEST_STOP_AT=go|setup|limit_kill) to
+// kill it there: what a crash at that moment leaves must die with it and be recorded.
+void TestStopPoint(const char* name) {
+  static const char* const at = std::getenv("HIVE_RUN_TEST_STOP_AT");
+  if (at != nullptr && std::strcmp(at, name) == 0) raise(SIGSTOP);
+}
+
 uint64_t ToMs(const struct timeval& tv) {
   return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
 }
@@ -159,7 +184,9 @@ Status Launch(const RunSpec& spec, ChildContext& ctx, rootfs::Plan& plan,
     return Errno("clone3 into new user, mount, pid, net, uts and ipc namespaces");
   }
   if (pid == 0) {
-    parent_end.Release();
+    // The child must not hold the parent's end: when the parent dies, the child's reads of
+    // the sync socket have to see EOF.
+    parent_end.Reset();
     ChildMain(ctx);
   }
   sb->pid = static_cast<pid_t>(pid);
@@ -190,6 +217,7 @@ Status Launch(const RunSpec& spec, ChildContext& ctx, rootfs::Plan& plan,
                  .Wrap("writable binds need idmapped mounts (Linux 5.12+, a filesystem that "
                        "supports them)"));
   }
+  TestStopPoint("go");
   // sync 1: go.
   if (!sync::Send(sb->sync.get(), sync::Msg::kGo)) return Errno("release the sandbox");
   // The tree fds live on in the child; the parent's copies go once the child is on its way
@@ -284,6 +312,7 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   // With the listener handoff the payload waits for the supervisor before execve.
   const bool handoff = filter->notify && !filter->program.empty();
   ctx->payload_needs_dumpable = handoff && !HoldsEffective(CAP_SYS_PTRACE);
+  ctx->payload_ignores_sigxfsz = spec.payload_ignores_sigxfsz && spec.limits.file_size_mb > 0;
   auto out_fd = OpenCapture(options.stdout_path);
   auto err_fd = OpenCapture(options.stderr_path);
   if (!out_fd.ok()) return setup_error(out_fd.status());
@@ -318,73 +347,8 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   report.enforced["no_new_privs"] = true;
   report.enforced["cgroup_limits_not_enforced"] = (*cg)->Warnings();
 
-  // With the listener handoff the payload cannot exec before we answer it, so before_exec can
-  // run while the child sets itself up; without it, before the child exists.
-  if (options.before_exec && !handoff) {
-    if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
-  }
-  Sandbox sb;
-  if (Status s = Launch(spec, *ctx, *plan, **cg, &sb); !s.ok()) return setup_error(s);
-  out_fd->Reset();
-  err_fd->Reset();
-  // Cgroups left by a hive-run that crashed; best effort. Done while the child sets itself
-  // up, when this process would only wait.
-  (void)cgroups::SweepStale(*layout);
-  if (options.before_exec && handoff) {
-    if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
-  }
-
-  sync::Message msg;
-  // sync 3, 3b, 4: take the payload's seccomp listener before it may exec.
-  std::optional<seccomp::Listener> listener;
-  if (handoff) {
-    int passed = -1;
-    if (Status s = sync::ExpectFd(sb.sync.get(), sync::Msg::kPayloadPidfd, &msg, &passed);
-        !s.ok()) {
-      return setup_error(s.Wrap("set up the sandbox"));
-    }
-    UniqueFd payload(passed);
-    if (Status s = sync::Expect(sb.sync.get(), sync::Msg::kListenerFd, &msg); !s.ok()) {
-      return setup_error(s.Wrap("set up the sandbox"));
-    }
-    if (msg.value >= 0) {
-      int fd = static_cast<int>(syscall(SYS_pidfd_getfd, payload.get(), msg.value, 0));
-      if (fd < 0) return setup_error(Errno("take the seccomp listener from the sandbox"));
-      listener.emplace(fd, *filter);
-    } else {
-      report.enforced["seccomp"]["denials_recorded"] = false;
-      report.warnings.push_back(
-          "seccomp: denied system calls are answered but not recorded: a seccomp listener "
-          "already exists above hive-run (nested sandbox)");
-    }
-    if (!sync::Send(sb.sync.get(), sync::Msg::kListenerTaken)) {
-      return setup_error(Errno("release the payload"));
-    }
-  }
-
-  // Setup: messages until the payload has exec'd (or setup failed). Its execve, and what
-  // runs right after it, may already be denied: answer the listener meanwhile.
-  while (listener) {
-    struct pollfd p[2] = {{sb.sync.get(), POLLIN, 0}, {listener->fd(), POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return setup_error(Errno("wait for the sandbox's exec"));
-    }
-    if (p[1].revents & POLLIN) (void)listener->HandleOne();
-    bool listener_gone = (p[1].revents & POLLHUP) && !(p[1].revents & POLLIN);
-    if ((p[0].revents & (POLLIN | POLLHUP)) || listener_gone) break;
-  }
-  if (Status s = sync::Expect(sb.sync.get(), sync::Msg::kExecOk, &msg); !s.ok()) {
-    RecordViolations(listener, &report);
-    if (msg.type == sync::Msg::kExecFailed) {
-      report.outcome = Outcome::kFailure;
-      report.exit_code = msg.err == ENOENT || msg.err == ENOTDIR ? 127 : 126;
-      report.error = fmt::format("execve `{}`: {}", spec.process.args[0], strerror(msg.err));
-      return finish(report);
-    }
-    return setup_error(s.Wrap("set up the sandbox"));
-  }
-
+  // The supervisor's one wait, from before the clone to the sandbox's end: the wall clock and
+  // interrupts count during setup as much as after exec.
   UniqueFd sigfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
   // cpu_seconds for the whole sandbox: RLIMIT_CPU counts one process, so a sandbox that
@@ -392,9 +356,8 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   // sandbox could have used its CPU time (what is left, at full parallelism) and is re-armed
   // from the cgroup's counter — no periodic polling.
   UniqueFd cpu_timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-  UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
-  if (!sigfd.valid() || !timer.valid() || !cpu_timer.valid() || !ep.valid()) {
-    return setup_error(Errno("wait loop"));
+  if (!sigfd.valid() || !timer.valid() || !cpu_timer.valid()) {
+    return setup_error(Errno("create the supervisor's timers and signalfd"));
   }
   auto arm_fd = [](int fd, double seconds) {
     struct itimerspec its = {};
@@ -418,77 +381,166 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
     return false;
   };
   if (spec.limits.timeout_seconds > 0) arm(spec.limits.timeout_seconds);
-  if (spec.limits.cpu_seconds > 0) {
-    arm_fd(cpu_timer.get(), static_cast<double>(spec.limits.cpu_seconds) / parallelism);
-  }
-  bool cpu_killed = false;
-  for (int fd : {sb.pidfd.get(), sigfd.get(), timer.get(), cpu_timer.get(),
-                 listener ? listener->fd() : -1}) {
-    if (fd < 0) continue;
-    struct epoll_event ev = {};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
-  }
 
-  bool timed_out = false, interrupted = false, killed = false;
+  Sandbox sb;
+  EventLoop loop;
+  uint64_t file_size_hits = 0;  // processes that exited with a write past file_size_mb
+  bool timed_out = false, interrupted = false, killed = false, cpu_killed = false;
+  bool exec_done = false;
+  int interrupt_signal = 0;
   auto drain = [](int timer_fd) {
     uint64_t ticks;
     if (read(timer_fd, &ticks, sizeof ticks) < 0) {
     }
   };
   auto kill_sandbox = [&] {
-    // Killing pid 1 makes the kernel kill every process of the pid namespace, including ones
-    // that setsid()'d or double-forked.
-    PidfdSendSignal(sb.pidfd.get(), SIGKILL);
-    // And through the cgroup: processes the sandbox moved out of reach of pid 1's death (none
-    // should exist) and ones still being created.
+    if (sb.pid > 0) {
+      // Killing pid 1 makes the kernel kill every process of the pid namespace, including
+      // ones that setsid()'d or double-forked.
+      PidfdSendSignal(sb.pidfd.get(), SIGKILL);
+    }
+    // And through the cgroup: processes the sandbox moved out of reach of pid 1's death
+    // (none should exist) and ones still being created.
     (void)(*cg)->Kill();
     killed = true;
   };
-  for (;;) {
-    struct epoll_event events[5];
-    int n = epoll_wait(ep.get(), events, 5, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    bool exited = false;
-    for (int i = 0; i < n; ++i) {
-      int fd = events[i].data.fd;
-      if (fd == sb.pidfd.get()) {
-        exited = true;
-      } else if (listener && fd == listener->fd()) {
-        // A denied call waits for our answer; only denied calls come here.
-        if (events[i].events & EPOLLIN) {
-          if (Status s = listener->HandleOne(); !s.ok()) report.warnings.push_back(s.message());
-        } else {
-          // EPOLLHUP: no task uses the filter any more.
-          epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
-        }
-      } else if (fd == timer.get()) {
-        drain(timer.get());
-        if (!interrupted) timed_out = true;
+  Status watched = loop.Add(timer.get(), [&](uint32_t) {
+    drain(timer.get());
+    if (!interrupted) timed_out = true;
+    TestStopPoint("limit_kill");
+    kill_sandbox();
+  });
+  if (watched.ok()) {
+    watched = loop.Add(cpu_timer.get(), [&](uint32_t) {
+      drain(cpu_timer.get());
+      if (!killed && cpu_spent()) {
         kill_sandbox();
-      } else if (fd == cpu_timer.get()) {
-        drain(cpu_timer.get());
-        if (!killed && cpu_spent()) {
-          kill_sandbox();
-          cpu_killed = true;
-        }
-      } else if (fd == sigfd.get()) {
-        struct signalfd_siginfo si;
-        while (read(sigfd.get(), &si, sizeof si) == sizeof si) {
-          if (!interrupted && !killed) {
-            interrupted = true;
-            PidfdSendSignal(sb.pidfd.get(), static_cast<int>(si.ssi_signo));
-            arm(kInterruptGraceSeconds);
-          }
+        cpu_killed = true;
+      }
+    });
+  }
+  if (watched.ok()) {
+    watched = loop.Add(sigfd.get(), [&](uint32_t) {
+      struct signalfd_siginfo si;
+      while (read(sigfd.get(), &si, sizeof si) == sizeof si) {
+        if (interrupted || killed) continue;
+        interrupted = true;
+        interrupt_signal = static_cast<int>(si.ssi_signo);
+        if (exec_done) {
+          // The payload may want to clean up: forward, then kill after a grace period.
+          PidfdSendSignal(sb.pidfd.get(), interrupt_signal);
+          arm(kInterruptGraceSeconds);
+        } else {
+          kill_sandbox();  // nothing of the user's runs yet: stop now
         }
       }
-    }
-    if (exited) break;
+    });
   }
+  if (!watched.ok()) return setup_error(watched.Wrap("the supervisor's wait loop"));
+
+  // A step of setup that did not complete: the timeout or an interrupt that stopped it, or
+  // the error the child reported.
+  auto setup_stopped = [&](const Status& s) {
+    if (timed_out) {
+      report.outcome = Outcome::kTimeout;
+      report.killed_by = "timeout";
+      report.error = fmt::format("stopped at the {}s timeout during setup", spec.limits.timeout_seconds);
+      return finish(report);
+    }
+    if (interrupted) {
+      report.outcome = Outcome::kSignaled;
+      report.signal = interrupt_signal;
+      report.killed_by = "interrupted";
+      report.error = fmt::format("interrupted by signal {} during setup", interrupt_signal);
+      return finish(report);
+    }
+    return setup_error(s);
+  };
+  // Waits for the child's next message, serving timers, signals and the listener meanwhile.
+  auto await = [&](sync::Msg want, sync::Message* m, int* passed) {
+    // A stopped loop (the child is gone, or epoll failed) must not leave a live child to
+    // block on: it is killed, and its socket then ends.
+    if (!loop.WaitReadable(sb.sync.get()) && !killed) kill_sandbox();
+    return passed ? sync::ExpectFd(sb.sync.get(), want, m, passed)
+                  : sync::Expect(sb.sync.get(), want, m);
+  };
+
+  // With the listener handoff the payload cannot exec before we answer it, so before_exec can
+  // run while the child sets itself up; without it, before the child exists.
+  if (options.before_exec && !handoff) {
+    if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
+  }
+  if (Status s = Launch(spec, *ctx, *plan, **cg, &sb); !s.ok()) return setup_error(s);
+  if (Status s = loop.Add(sb.pidfd.get(), [&](uint32_t) { loop.Stop(); }); !s.ok()) {
+    return setup_error(s.Wrap("the supervisor's wait loop"));
+  }
+  // Cgroups left by a hive-run that crashed; best effort. Done while the child sets itself
+  // up, when this process would only wait.
+  (void)cgroups::SweepStale(*layout);
+  if (options.before_exec && handoff) {
+    if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
+  }
+
+  TestStopPoint("setup");
+  sync::Message msg;
+  // sync 3, 3b, 4: take the payload's seccomp listener before it may exec.
+  std::optional<seccomp::Listener> listener;
+  if (handoff) {
+    int passed = -1;
+    if (Status s = await(sync::Msg::kPayloadPidfd, &msg, &passed); !s.ok()) {
+      return setup_stopped(s.Wrap("set up the sandbox"));
+    }
+    UniqueFd payload(passed);
+    if (Status s = await(sync::Msg::kListenerFd, &msg, nullptr); !s.ok()) {
+      return setup_stopped(s.Wrap("set up the sandbox"));
+    }
+    if (msg.value >= 0) {
+      int fd = static_cast<int>(syscall(SYS_pidfd_getfd, payload.get(), msg.value, 0));
+      if (fd < 0) return setup_error(Errno("take the seccomp listener from the sandbox"));
+      listener.emplace(fd, *filter);
+      if (filter->watch_exits) {
+        listener->OnExit([&](pid_t pid) {
+          if (SigxfszPending(pid)) ++file_size_hits;
+        });
+      }
+      Status s = loop.Add(listener->fd(), [&](uint32_t events) {
+        if (events & EPOLLIN) {
+          // A denied call waits for our answer; only denied calls come here.
+          if (Status h = listener->HandleOne(); !h.ok()) report.warnings.push_back(h.message());
+        } else {
+          loop.Remove(listener->fd());  // EPOLLHUP: no task uses the filter any more
+        }
+      });
+      if (!s.ok()) return setup_error(s.Wrap("the supervisor's wait loop"));
+    } else {
+      report.enforced["seccomp"]["denials_recorded"] = false;
+      report.warnings.push_back(
+          "seccomp: denied system calls are answered but not recorded: a seccomp listener "
+          "already exists above hive-run (nested sandbox)");
+    }
+    if (!sync::Send(sb.sync.get(), sync::Msg::kListenerTaken)) {
+      return setup_stopped(Errno("release the payload"));
+    }
+  }
+
+  // sync 5: the payload has exec'd, or setup failed. Its execve, and what runs right after
+  // it, may already be denied: the listener is served meanwhile.
+  if (Status s = await(sync::Msg::kExecOk, &msg, nullptr); !s.ok()) {
+    RecordViolations(listener, &report);
+    if (msg.type == sync::Msg::kExecFailed) {
+      report.outcome = Outcome::kFailure;
+      report.exit_code = msg.err == ENOENT || msg.err == ENOTDIR ? 127 : 126;
+      report.error = fmt::format("execve `{}`: {}", spec.process.args[0], strerror(msg.err));
+      return finish(report);
+    }
+    return setup_stopped(s.Wrap("set up the sandbox"));
+  }
+  exec_done = true;
+  if (spec.limits.cpu_seconds > 0) {
+    arm_fd(cpu_timer.get(), static_cast<double>(spec.limits.cpu_seconds) / parallelism);
+  }
+  // Until pid 1 exits (the pidfd handler stops the loop).
+  loop.Run();
 
   int init_status = 0;
   struct rusage ru = {};
@@ -511,6 +563,32 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   }
   ClassifyExit(payload_status, timed_out, interrupted, &report);
   RecordViolations(listener, &report);
+  // Captured output is written by the sandbox itself, so file_size_mb cuts it too: a capture
+  // that reached the limit was cut there, and the report says so.
+  const uint64_t file_limit = spec.limits.file_size_mb * 1024 * 1024;
+  for (const auto& [fd, name] : {std::pair{out_fd->get(), "stdout"}, {err_fd->get(), "stderr"}}) {
+    struct stat st;
+    if (fd < 0 || file_limit == 0 || fstat(fd, &st) != 0) continue;
+    if (static_cast<uint64_t>(st.st_size) >= file_limit) {
+      report.violations.push_back(
+          {"limit",
+           fmt::format("captured {} reached file_size_mb={} and was cut there", name,
+                       spec.limits.file_size_mb),
+           1});
+    }
+  }
+  if (file_size_hits > 0) {
+    // The write failed with EFBIG; a process that then fails failed at the limit.
+    if (report.outcome == Outcome::kFailure) {
+      report.outcome = Outcome::kFileSizeLimit;
+      report.killed_by = "file_size_limit";
+    }
+    report.violations.push_back(
+        {"limit",
+         fmt::format("a write went past file_size_mb={} (EFBIG; the process ignores SIGXFSZ)",
+                     spec.limits.file_size_mb),
+         file_size_hits});
+  }
 
   report.usage.cpu_user_ms = ToMs(ru.ru_utime);
   report.usage.cpu_system_ms = ToMs(ru.ru_stime);
@@ -527,6 +605,18 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
     report.usage.pids_peak = u.pids_peak;
     report.usage.io_read_bytes = u.io_read_bytes;
     report.usage.io_write_bytes = u.io_write_bytes;
+    if (!st->io_measured) {
+      report.usage_unknown = {"io_read_bytes", "io_write_bytes"};
+      report.usage_notes.push_back(
+          "io_read_bytes, io_write_bytes: not measured (no blkio or io cgroup for this run: "
+          "hive-run makes one only when io limits are set)");
+    } else if (!st->io_buffered_writes_seen) {
+      report.usage_unknown.push_back("io_write_bytes");
+      report.usage_notes.push_back(
+          "io_write_bytes: unknown on cgroup v1 (blkio counts and throttles the writes the "
+          "sandbox submits itself, direct and synchronous ones; buffered writes are written "
+          "back later by the kernel, outside the sandbox's cgroup)");
+    }
     if (cpu_killed) {
       report.outcome = Outcome::kCpuLimit;
       report.killed_by = "cpu_limit";

@@ -1,5 +1,6 @@
 #include "supervisor/sync.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -45,6 +46,15 @@ bool Receive(int fd, Message* out) noexcept {
     n = recv(fd, out, sizeof *out, 0);
   } while (n < 0 && errno == EINTR);
   return n == static_cast<ssize_t>(sizeof *out);
+}
+
+bool PeerGone(int fd) noexcept {
+  struct pollfd p = {fd, POLLRDHUP, 0};
+  int n;
+  do {
+    n = poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0;
 }
 
 namespace {

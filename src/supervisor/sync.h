@@ -44,6 +44,8 @@ bool Send(int fd, Msg type, int32_t err = 0, int32_t value = 0, const char* step
           const char* detail = nullptr) noexcept;
 // Returns false on EOF or error.
 bool Receive(int fd, Message* out) noexcept;
+// True when the other end of the socket is closed (its process died); does not block.
+bool PeerGone(int fd) noexcept;
 
 // Child side: a message carrying one descriptor (SCM_RIGHTS).
 bool SendFd(int fd, Msg type, int passed_fd) noexcept;

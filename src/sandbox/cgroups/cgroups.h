@@ -39,6 +39,10 @@ struct Stats {
   uint64_t oom_kill_count = 0;  // memory.events oom_kill / memory.oom_control oom_kill
   bool pids_limit_hit = false;  // a fork failed at pids.max (pids.events max)
   uint64_t cpu_usage_ns = 0;    // user + system of the whole sandbox
+  bool io_measured = false;     // a blkio (v1) or io (v2) cgroup counted the disk I/O
+  // v1 blkio sees only I/O the sandbox's tasks submit: direct and synchronous writes, not
+  // buffered ones, which the kernel writes back later from outside the cgroup.
+  bool io_buffered_writes_seen = false;
 };
 
 class CgroupManager {

@@ -159,6 +159,7 @@ Result<Stats> V1Manager::ReadStats() {
     const IoBytes b = ParseBlkioServiceBytes(text);
     st.usage.io_read_bytes = b.read;
     st.usage.io_write_bytes = b.write;
+    st.io_measured = true;
   }
   return st;
 }

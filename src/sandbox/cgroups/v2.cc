@@ -203,6 +203,8 @@ Result<Stats> V2Manager::ReadStats() {
     const IoBytes b = ParseIoStat(io);
     st.usage.io_read_bytes = b.read;
     st.usage.io_write_bytes = b.write;
+    st.io_measured = true;
+    st.io_buffered_writes_seen = true;
   }
   return st;
 }

@@ -213,14 +213,19 @@ std::vector<sock_filter> EmitPrefix(const std::vector<AbiSection>& sections, int
 }
 
 // Every denial but ENOSYS (not a denial: "this kernel has no such call") and errno 0 (a
-// profile's fake success) goes to the supervisor.
-std::vector<sock_filter> NotifyVariant(std::vector<sock_filter> prog) {
+// profile's fake success) goes to the supervisor, and so do the watched calls, which the
+// errno variant allows.
+std::vector<sock_filter> NotifyVariant(std::vector<sock_filter> prog,
+                                       const std::vector<RetLabel>& labels) {
   for (sock_filter& in : prog) {
     if (in.code != (BPF_RET | BPF_K)) continue;
     if ((in.k & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ERRNO) continue;
     uint32_t err = in.k & SECCOMP_RET_DATA;
     if (err == ENOSYS || err == 0) continue;
     in.k = SECCOMP_RET_USER_NOTIF;
+  }
+  for (const RetLabel& l : labels) {
+    if (l.type == kWatchLabel) prog[l.index].k = SECCOMP_RET_USER_NOTIF;
   }
   return prog;
 }
@@ -293,6 +298,11 @@ Result<Filter> Compile(const Profile* profile, const CompileOptions& options) {
       for (const OperationSyscall& c : calls) {
         AddOverride(&s, c, SECCOMP_RET_ERRNO | EPERM, "blocked_operation", op);
       }
+    }
+  }
+  if (o.watch_exits && o.notify) {
+    for (AbiSection& s : sections) {
+      AddOverride(&s, OperationSyscall{"exit_group"}, SECCOMP_RET_ALLOW, kWatchLabel, "exit");
     }
   }
   if (o.deny_inet_sockets) {
@@ -382,7 +392,8 @@ Result<Filter> Compile(const Profile* profile, const CompileOptions& options) {
     }
   }
   f.errno_program = prog;
-  f.program = o.notify ? NotifyVariant(std::move(prog)) : std::move(prog);
+  f.watch_exits = o.watch_exits && o.notify;
+  f.program = o.notify ? NotifyVariant(std::move(prog), f.labels) : std::move(prog);
   return f;
 }
 

@@ -61,7 +61,7 @@ bool IsPathLike(const std::string& s) {
 }
 
 // Bump when the cache file's layout changes; compiler changes are covered by BuildId().
-constexpr int kCacheFormat = 1;
+constexpr int kCacheFormat = 2;
 
 nlohmann::json ProgramToJson(const std::vector<sock_filter>& prog) {
   std::vector<uint8_t> bytes(prog.size() * sizeof(sock_filter));
@@ -90,6 +90,7 @@ std::string Serialize(const std::string& key, const Filter& f) {
       {"arches", f.arches},
       {"blocked_operations", f.blocked_operations},
       {"deny_inet_sockets", f.deny_inet_sockets},
+      {"watch_exits", f.watch_exits},
       {"highest_syscall", f.highest_syscall},
       {"unknown_syscalls", f.unknown_syscalls},
   };
@@ -131,6 +132,7 @@ bool Deserialize(const std::string& bytes, const std::string& key, Filter* f) {
     f->arches = b.at("arches").get<std::vector<std::string>>();
     f->blocked_operations = b.at("blocked_operations").get<std::vector<std::string>>();
     f->deny_inet_sockets = b.at("deny_inet_sockets").get<bool>();
+    f->watch_exits = b.at("watch_exits").get<bool>();
     f->highest_syscall = b.at("highest_syscall").get<int>();
     f->unknown_syscalls = b.at("unknown_syscalls").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception&) {
@@ -199,6 +201,7 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
   // With no profile the user asked for no syscall filter: only what the policy names.
   o.deny_inet_sockets = !spec.network && !spec.seccomp_profile.empty();
   o.notify = NotifySupported();
+  o.watch_exits = spec.payload_ignores_sigxfsz && spec.limits.file_size_mb > 0;
   utsname u{};
   uname(&u);
   std::sscanf(u.release, "%d.%d", &o.kernel_major, &o.kernel_minor);
@@ -216,10 +219,10 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
   }
   const scmp_version* v = seccomp_version();
   std::string key_material =
-      fmt::format("hive-seccomp/{}/{}\n{}.{}.{}\n{}\n{}.{}\n{}\n{}\n{}\n{}\n", kCacheFormat,
+      fmt::format("hive-seccomp/{}/{}\n{}.{}.{}\n{}\n{}.{}\n{}\n{}\n{}\n{}\n{}\n", kCacheFormat,
                   BuildId(), v->major, v->minor, v->micro, NativeArch(), o.kernel_major,
                   o.kernel_minor, fmt::join(o.blocked_operations, ","),
-                  fmt::join(o.capabilities, ","), o.deny_inet_sockets, o.notify);
+                  fmt::join(o.capabilities, ","), o.deny_inet_sockets, o.notify, o.watch_exits);
   std::string key = Sha256Hex(key_material + Sha256Hex(text) + Sha256Hex(groups_text));
   {
     std::lock_guard<std::mutex> lock(CacheMutex());
@@ -321,13 +324,29 @@ Status Listener::HandleOne() {
     return Errno("seccomp listener: receive notification");
   }
   bpf::Verdict v = bpf::Run(errno_program_, req->data);
-  int err = EPERM;
-  if ((v.action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO && (v.action & SECCOMP_RET_DATA)) {
-    err = static_cast<int>(v.action & SECCOMP_RET_DATA);
+  const RetLabel* label = nullptr;
+  for (const RetLabel& l : labels_) {
+    if (l.index == v.index) {
+      label = &l;
+      break;
+    }
   }
   std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
   auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
   resp->id = req->id;
+  if (label != nullptr && label->type == kWatchLabel) {
+    // Looked at while the caller waits, then let go on: not a denial.
+    if (on_exit_) on_exit_(static_cast<pid_t>(req->pid));
+    resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT) {
+      return Errno("seccomp listener: let a watched call proceed");
+    }
+    return Ok();
+  }
+  int err = EPERM;
+  if ((v.action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO && (v.action & SECCOMP_RET_DATA)) {
+    err = static_cast<int>(v.action & SECCOMP_RET_DATA);
+  }
   resp->error = -err;
   resp->val = 0;
   resp->flags = 0;
@@ -335,14 +354,8 @@ Status Listener::HandleOne() {
     return Errno("seccomp listener: answer notification");
   }
 
-  std::string type = "syscall", note;
-  for (const RetLabel& l : labels_) {
-    if (l.index == v.index) {
-      type = l.type;
-      note = l.note;
-      break;
-    }
-  }
+  std::string type = label ? label->type : "syscall";
+  std::string note = label ? label->note : "";
   uint32_t nr = static_cast<uint32_t>(req->data.nr);
   std::string detail = SyscallName(req->data.arch, nr);
   if (req->data.arch != NativeArch()) {

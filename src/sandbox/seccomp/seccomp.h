@@ -33,7 +33,10 @@
 
 #include <linux/filter.h>
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -47,12 +50,16 @@
 
 namespace hive::seccomp {
 
-// What a RET instruction of hive-run's own prefix means, for the report.
+// What a RET instruction of hive-run's own prefix means: for the report, and for the
+// listener, which answers each notification by the label of the rule that raised it.
 struct RetLabel {
   uint32_t index = 0;
-  std::string type;  // "blocked_operation", "network", "syscall"
+  std::string type;  // "blocked_operation", "network", "syscall", kWatchLabel
   std::string note;  // "delete", "network off", a profile rule's label
 };
+
+// A call the supervisor looks at and lets go on (not a denial): exit_group.
+inline constexpr const char* kWatchLabel = "watch";
 
 struct Filter {
   // Loaded by Install: denials become user notifications when `notify`.
@@ -69,6 +76,7 @@ struct Filter {
   std::vector<std::string> arches;  // ABIs the filter lets through
   std::vector<std::string> blocked_operations;
   bool deny_inet_sockets = false;             // network off
+  bool watch_exits = false;                   // exit_group notifies (Listener::OnExit)
   int highest_syscall = -1;                   // native numbers above it answer ENOSYS
   std::vector<std::string> unknown_syscalls;  // names in the profile no table knows
   bool from_cache = false;
@@ -93,6 +101,9 @@ class Listener {
  public:
   explicit Listener(int fd, const Filter& filter);
   int fd() const { return fd_.get(); }
+  // Called with the (supervisor's) pid of each process that calls a watched exit_group, while
+  // it is still alive; the call then proceeds.
+  void OnExit(std::function<void(pid_t)> watcher) { on_exit_ = std::move(watcher); }
   // Receives and answers one notification. Ok when answered, and when the calling task
   // vanished meanwhile (ENOENT). Call when the fd is readable.
   Status HandleOne();
@@ -107,6 +118,7 @@ class Listener {
   std::vector<char> req_buf_, resp_buf_;
   std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> counts_;
   uint64_t total_ = 0;
+  std::function<void(pid_t)> on_exit_;
 };
 
 // Drops the in-process cache (tests; embedders that reload profiles).
