@@ -57,7 +57,10 @@ ParsedRun ParseRunOptions(int argc, char** argv, bool stop_at_positional) {
       if (!value("--policy", &p.request.policy_path)) return p;
     } else if (is("--report")) {
       if (!value("--report", &p.request.report_path)) return p;
-      p.request.report_path = AbsolutePath(p.request.report_path, "");
+      // `-` is standard output, not a file of that name.
+      if (p.request.report_path != "-") {
+        p.request.report_path = AbsolutePath(p.request.report_path, "");
+      }
     } else if (is("--bind")) {
       if (!value("--bind", &v)) return p;
       p.request.binds.push_back(v);
@@ -116,6 +119,13 @@ int ExecuteRun(const ParsedRun& parsed) {
     } else if (!r.report.killed_by.empty() && r.report.killed_by != "interrupted") {
       std::fprintf(stderr, "hive-run: run %s stopped: %s\n", r.report.run_id.c_str(),
                    r.report.killed_by.c_str());
+    }
+    // A limit that fired without ending the run (a child killed by the OOM killer, captured
+    // output cut at file_size_mb) is said too, never only filed in the report.
+    for (const Violation& v : r.report.violations) {
+      if (v.type != "limit") continue;
+      std::fprintf(stderr, "hive-run: run %s: limit: %s\n", r.report.run_id.c_str(),
+                   v.detail.c_str());
     }
   }
   return r.exit_status;

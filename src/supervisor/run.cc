@@ -12,9 +12,11 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "base/unique_fd.h"
 #include "hive/analyze.h"
 #include "hive/audit.h"
 #include "hive/state_dir.h"
+#include "supervisor/live_run.h"
 #include "supervisor/supervisor.h"
 
 namespace hive {
@@ -58,6 +60,22 @@ class RunDir {
   std::string path_;
   bool keep_ = false;
 };
+
+// `--report PATH`: `-` is standard output. A regular file (or a new one) is replaced
+// atomically; anything else — a symlink such as /dev/stdout, a FIFO, a device — is written
+// through, never renamed over.
+Status WriteReport(const std::string& path, const std::string& json) {
+  if (path == "-") return WriteAll(STDOUT_FILENO, json, "standard output");
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return WriteFileAtomic(path, json);
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) return Errno(fmt::format("open report `{}`", path));
+  struct stat target;
+  if (fstat(fd.get(), &target) == 0 && S_ISREG(target.st_mode) && ftruncate(fd.get(), 0) != 0) {
+    return Errno(fmt::format("truncate report `{}`", path));
+  }
+  return WriteAll(fd.get(), json, path);
+}
 
 Status Prepare(const RunRequest& req, const std::string& run_id, Policy* policy,
                std::optional<Bundle>* bundle, std::string* script_abs) {
@@ -103,7 +121,7 @@ RunResult Run(const RunRequest& req) {
     report.error = s.message();
     result.exit_status = 125;
     if (!req.report_path.empty()) {
-      (void)WriteFileAtomic(req.report_path, ReportToJson(report).dump(2) + "\n");
+      (void)WriteReport(req.report_path, ReportToJson(report).dump(2) + "\n");
     }
     return result;
   };
@@ -129,12 +147,13 @@ RunResult Run(const RunRequest& req) {
   };
   std::optional<audit::AuditLog> audit_log;
   // HOOK(audit): appends the run's records (one per violation, then the run) and fills
-  // report.audit; a log that cannot be opened or written by then is a warning in the report.
+  // report.audit. A run whose record cannot be written fails (125), whatever the payload did.
+  Status audit_failed;
   auto record_audit = [&] {
     if (!audit_log) {
       auto log = open_audit();
       if (!log.ok()) {
-        report.warnings.push_back(log.status().message());
+        audit_failed = log.status().Wrap("the run's audit record could not be written");
         return;
       }
       audit_log.emplace(std::move(log).value());
@@ -142,7 +161,7 @@ RunResult Run(const RunRequest& req) {
     if (auto ref = audit::RecordRun(*audit_log, report); ref.ok()) {
       report.audit = {ref->log, ref->seq, ref->hash};
     } else {
-      report.warnings.push_back(ref.status().message());
+      audit_failed = ref.status().Wrap("the run's audit record could not be written");
     }
   };
 
@@ -169,9 +188,29 @@ RunResult Run(const RunRequest& req) {
       report.outcome = Outcome::kBlocked;
       report.error = why;
       record_audit();
+      if (!audit_failed.ok()) return refuse(audit_failed);
       return refuse(Error(Code::kFailedPrecondition, why));
     }
   }
+
+  // From here on the run leaves state; until its record is written, a mark says it is under
+  // way, so that a supervisor killed at any moment is found and recorded by a later hive-run.
+  const std::string audit_path = AuditLogPath(policy.audit.log, req.state_dir);
+  nlohmann::json mark = {{"run_id", report.run_id},
+                         {"started_at", report.started_at},
+                         {"supervisor_pid", getpid()},
+                         {"command", req.command},
+                         {"audit_log", AbsolutePath(audit_path, "")},
+                         {"key_dir", AbsolutePath(req.state_dir + "/keys", "")},
+                         {"policy_sha256", report.policy_sha256}};
+  if (!report.script.empty()) {
+    mark["script"] = report.script;
+    mark["script_sha256"] = report.script_sha256;
+  }
+  if (bundle) mark["bundle"] = bundle->dir;
+  if (!req.report_path.empty() && req.report_path != "-") mark["report"] = req.report_path;
+  auto live = LiveRun::Begin(req.state_dir, report.run_id, mark);
+  if (!live.ok()) return refuse(live.status());
 
   const std::string runs = req.state_dir + "/runs";
   RunPaths paths;
@@ -209,6 +248,8 @@ RunResult Run(const RunRequest& req) {
   auto spec = CompileRunSpec(policy, effective, bundle ? &*bundle : nullptr,
                              req.mode == RunMode::kBundle ? nullptr : &paths);
   if (!spec.ok()) return refuse(spec.status());
+  spec->payload_ignores_sigxfsz = !spec->process.args.empty() &&
+                                  analyze::IsPythonInterpreter(spec->process.args.front());
 
   // HOOK(audit): open the audit log; a run that cannot be audited does not start (125). It is
   // opened while the child sets itself up, before the payload may exec.
@@ -239,8 +280,23 @@ RunResult Run(const RunRequest& req) {
 
   // A run that failed before the log was needed still leaves its record.
   record_audit();
-
   const bool ran = report.outcome != Outcome::kSetupError && report.error.empty();
+  if (!audit_failed.ok()) {
+    // The payload ran, but nothing vouches for it: the run fails, and says why. Its mark
+    // keeps the report, so the next hive-run that can write the log records it late.
+    report.error = audit_failed.message();
+    result.exit_status = 125;
+    nlohmann::json unrecorded = ReportToJson(report);
+    unrecorded.erase("audit");
+    mark["unrecorded_report"] = unrecorded;
+    (void)live->Rewrite(mark);
+    live->Release();
+  } else {
+    live->End();
+    // Runs whose supervisor died (killed, crashed) are recorded by the next run that ends.
+    (void)RecordLostRuns(req.state_dir, audit_log ? &*audit_log : nullptr);
+  }
+
   if (!ran && req.report_path.empty()) return result;
   const std::string json = ReportToJson(report).dump(2) + "\n";
   if (ran) {
@@ -249,7 +305,7 @@ RunResult Run(const RunRequest& req) {
     (void)WriteFileAtomic(paths.logs + "/execution.json", json, 0644, Sync::kNoSync);
   }
   if (!req.report_path.empty()) {
-    if (Status s = WriteFileAtomic(req.report_path, json); !s.ok()) {
+    if (Status s = WriteReport(req.report_path, json); !s.ok()) {
       report.warnings.push_back(s.message());
     }
   }
