@@ -27,8 +27,9 @@ inline constexpr std::string_view kKeyRotated = "key_rotated";
 inline constexpr std::string_view kKeyReplaced = "key_replaced";
 
 // Fields the writer owns; a caller's fields may not use these names.
-inline constexpr std::string_view kReservedFields[] = {
-    "seq", "time", "event", "host", "user", "key", "prev", "sig", "torn", "new_key", "lost_key"};
+inline constexpr std::string_view kReservedFields[] = {"seq",  "time",    "event",    "host",
+                                                       "user", "key",     "prev",     "sig",
+                                                       "torn", "new_key", "lost_key", "truncated"};
 
 struct RecordHeader {
   uint64_t seq = 0;

@@ -185,6 +185,7 @@ TEST_CASE("the writer's own fields cannot be overridden and events are known one
   REQUIRE(log.ok());
   CHECK(log->Append("run", {{"seq", 7}}).status().code() == hive::Code::kInvalidArgument);
   CHECK(log->Append("run", {{"sig", "x"}}).status().code() == hive::Code::kInvalidArgument);
+  CHECK(log->Append("run", {{"truncated", 1}}).status().code() == hive::Code::kInvalidArgument);
   CHECK(log->Append("key_rotated", {}).status().code() == hive::Code::kInvalidArgument);
   CHECK(log->Append("run", nlohmann::json::array()).status().code() ==
         hive::Code::kInvalidArgument);
