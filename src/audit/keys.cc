@@ -1,11 +1,19 @@
 #include "audit/keys.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "audit/record.h"
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "hive/audit.h"
@@ -44,6 +52,116 @@ KeyPair FromSeed(const unsigned char* seed) {
 bool IsPublicKeyHex(std::string_view s) {
   unsigned char pk[crypto_sign_PUBLICKEYBYTES];
   return FromHex(s, pk, sizeof pk);
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+void FsyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.valid()) ::fsync(fd.get());
+}
+
+// A key file written in full, with exactly its final mode (the umask applies to open(2), not
+// to fchmod(2)), before it has its final name. Unnamed (O_TMPFILE) where the filesystem allows,
+// so that not even a killed hive-run leaves it behind; elsewhere (overlayfs before Linux 6.6)
+// under `NAME.tmp.PID`, which SweepStaleTemporaries removes once PID is gone.
+class KeyFileWriter {
+ public:
+  KeyFileWriter(const KeyFileWriter&) = delete;
+  KeyFileWriter& operator=(const KeyFileWriter&) = delete;
+  ~KeyFileWriter() {
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  }
+
+  static Result<std::unique_ptr<KeyFileWriter>> Write(const std::string& path,
+                                                      const std::string& data, mode_t mode) {
+    std::unique_ptr<KeyFileWriter> w(new KeyFileWriter());
+    w->fd_.Reset(::open(DirName(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
+    if (!w->fd_.valid()) {
+      if (errno != EOPNOTSUPP && errno != EISDIR) {
+        return Errno(fmt::format("write `{}`: create an unnamed file beside it", path));
+      }
+      w->tmp_ = fmt::format("{}.tmp.{}", path, ::getpid());
+      ::unlink(w->tmp_.c_str());
+      w->fd_.Reset(::open(w->tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!w->fd_.valid()) {
+        std::string tmp = std::exchange(w->tmp_, "");
+        return Errno(fmt::format("write `{}`: create `{}`", path, tmp));
+      }
+    }
+    if (::fchmod(w->fd_.get(), mode) != 0) return Errno(fmt::format("write `{}`: fchmod", path));
+    HIVE_TRY(WriteAll(w->fd_.get(), data, path));
+    if (::fsync(w->fd_.get()) != 0) return Errno(fmt::format("fsync `{}`", path));
+    return w;
+  }
+
+  // Gives the file the name `path` unless that exists (EEXIST); 0 or the errno.
+  int LinkAs(const std::string& path) {
+    if (!tmp_.empty()) return ::link(tmp_.c_str(), path.c_str()) == 0 ? 0 : errno;
+    // Through /proc/self/fd, which needs no privilege; AT_EMPTY_PATH (CAP_DAC_READ_SEARCH)
+    // when /proc is not mounted.
+    std::string proc = fmt::format("/proc/self/fd/{}", fd_.get());
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      return 0;
+    }
+    if (errno != ENOENT) return errno;
+    return ::linkat(fd_.get(), "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0 ? 0 : errno;
+  }
+
+  // Replaces `path` with the file atomically.
+  Status ReplaceAs(const std::string& path) {
+    if (tmp_.empty()) {
+      // rename(2) needs a name: the file gets one only now, complete and with its mode.
+      std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+      ::unlink(tmp.c_str());
+      if (int err = LinkAs(tmp); err != 0) {
+        return Errno(fmt::format("write `{}`: link `{}`", path, tmp), err);
+      }
+      tmp_ = tmp;
+    }
+    if (::rename(tmp_.c_str(), path.c_str()) != 0) {
+      return Errno(fmt::format("rename `{}` to `{}`", tmp_, path));
+    }
+    tmp_.clear();
+    return Ok();
+  }
+
+ private:
+  KeyFileWriter() = default;
+
+  UniqueFd fd_;
+  std::string tmp_;  // the file's temporary name; empty while it is unnamed
+};
+
+// The PID in a `NAME.tmp.PID` file name.
+std::optional<pid_t> TemporaryOwner(std::string_view name) {
+  size_t dot = name.rfind(".tmp.");
+  if (dot == std::string_view::npos || dot == 0) return std::nullopt;
+  std::string_view digits = name.substr(dot + 5);
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || pid <= 0) {
+    return std::nullopt;
+  }
+  return pid;
+}
+
+Status MissingKeyError(const KeyPaths& paths, const std::string& log_key,
+                       const std::string& log_path, const Result<std::string>& pub) {
+  std::string why = !log_key.empty()
+                        ? fmt::format("audit log `{}` is signed by key {}", log_path, log_key)
+                        : fmt::format("its public half `{}` (key {}) exists", paths.public_key,
+                                      Trim(pub.value()));
+  return Error(Code::kFailedPrecondition,
+               fmt::format("signing key `{}` is missing, but {}: a new key would silently break "
+                           "the log's trust chain. Restore audit.key from a backup; if it is "
+                           "lost, `hive-run audit keygen --rotate --lost-key` makes a new key "
+                           "and records the replacement in the log",
+                           paths.private_key, why));
 }
 
 }  // namespace
@@ -86,29 +204,47 @@ Result<KeyPair> LoadKeyPair(const std::string& path) {
 }
 
 Result<KeyPair> CreateKeyFileOnce(const std::string& path, const KeyPair& key) {
-  // Written in full under a private name, then link()ed into place: link fails with EEXIST
-  // when another process got there first, and nobody ever reads a half-written key.
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd.valid()) return Errno(fmt::format("create signing key `{}`", tmp));
-    Status s = WriteAll(fd.get(), key.seed_hex + "\n", tmp);
-    if (s.ok() && ::fsync(fd.get()) != 0) s = Errno(fmt::format("fsync `{}`", tmp));
-    if (!s.ok()) {
-      ::unlink(tmp.c_str());
-      return s;
-    }
-  }
-  int rc = ::link(tmp.c_str(), path.c_str());
-  int err = errno;
-  ::unlink(tmp.c_str());
-  if (rc == 0) return key;
+  // Linked into place only when complete: link fails with EEXIST when another process got
+  // there first, and nobody ever reads a half-written key.
+  HIVE_ASSIGN_OR_RETURN(auto file, KeyFileWriter::Write(path, key.seed_hex + "\n", 0600));
+  int err = file->LinkAs(path);
   if (err == EEXIST) return LoadKeyPair(path);
-  return Errno(fmt::format("install signing key `{}`", path), err);
+  if (err != 0) return Errno(fmt::format("install signing key `{}`", path), err);
+  // The key signs records that outlive a crash; so must its directory entry.
+  FsyncDir(DirName(path));
+  return key;
+}
+
+Status ReplaceKeyFile(const std::string& path, const std::string& data, mode_t mode) {
+  HIVE_ASSIGN_OR_RETURN(auto file, KeyFileWriter::Write(path, data, mode));
+  HIVE_TRY(file->ReplaceAs(path));
+  FsyncDir(DirName(path));
+  return Ok();
 }
 
 Status WritePublicKey(const std::string& path, const KeyPair& key) {
-  return WriteFileAtomic(path, key.public_hex + "\n", 0644);
+  return ReplaceKeyFile(path, key.public_hex + "\n", 0644);
+}
+
+Status InstallPendingKey(const KeyPaths& paths, const KeyPair& key) {
+  if (::rename(paths.pending.c_str(), paths.private_key.c_str()) != 0) {
+    return Errno(
+        fmt::format("finish key change: rename `{}` to `{}`", paths.pending, paths.private_key));
+  }
+  return WritePublicKey(paths.public_key, key);
+}
+
+void SweepStaleTemporaries(const std::string& key_dir) {
+  DIR* d = ::opendir(key_dir.c_str());
+  if (d == nullptr) return;
+  const pid_t self = ::getpid();
+  while (const struct dirent* e = ::readdir(d)) {
+    std::optional<pid_t> pid = TemporaryOwner(e->d_name);
+    // kill(pid, 0) fails with ESRCH only when no such process exists; EPERM means it lives.
+    if (!pid || *pid == self || ::kill(*pid, 0) == 0 || errno != ESRCH) continue;
+    ::unlinkat(::dirfd(d), e->d_name, 0);
+  }
+  ::closedir(d);
 }
 
 std::string SignHex(const KeyPair& key, std::string_view message) {
@@ -148,18 +284,41 @@ Result<std::string> LoadPublicKey(const std::string& path_or_hex) {
   return text;
 }
 
-Result<std::string> EnsureKeyPair(const std::string& key_dir, bool* created) {
-  HIVE_ASSIGN_OR_RETURN(KeyPair key, EnsureKeys(key_dir, created));
+Result<std::string> EnsureKeyPair(const std::string& key_dir, const std::string& log_path,
+                                  bool* created) {
+  HIVE_TRY(InitSodium());
+  // The log's newest record says which key continues it; no log is a log without records.
+  std::string log_key;
+  UniqueFd fd(::open(log_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.valid()) {
+    HIVE_ASSIGN_OR_RETURN(Tail tail, ReadTail(fd.get(), log_path));
+    HIVE_ASSIGN_OR_RETURN(log_key, ActiveKey(tail, log_path));
+  } else if (errno != ENOENT) {
+    return Errno(fmt::format("open audit log `{}`", log_path));
+  }
+  HIVE_ASSIGN_OR_RETURN(KeyPair key, EnsureKeys(key_dir, log_key, log_path, created));
   return key.public_hex;
 }
 
-Result<KeyPair> EnsureKeys(const std::string& key_dir, bool* created) {
+Result<KeyPair> EnsureKeys(const std::string& key_dir, const std::string& log_key,
+                           const std::string& log_path, bool* created) {
   HIVE_TRY(InitSodium());
   HIVE_TRY(EnsureDir(key_dir, 0700));
+  SweepStaleTemporaries(key_dir);
   KeyPaths paths = KeyPathsIn(key_dir);
-  Result<KeyPair> key = LoadKeyPair(paths.private_key);
   if (created) *created = false;
+  Result<KeyPair> key = LoadKeyPair(paths.private_key);
   if (!key.ok() && key.status().code() == Code::kNotFound) {
+    // A key change that wrote its record but died before installing the key it names.
+    if (!log_key.empty()) {
+      Result<KeyPair> pending = LoadKeyPair(paths.pending);
+      if (pending.ok() && pending->public_hex == log_key) {
+        HIVE_TRY(InstallPendingKey(paths, pending.value()));
+        return pending;
+      }
+    }
+    Result<std::string> pub = ReadFile(paths.public_key);
+    if (!log_key.empty() || pub.ok()) return MissingKeyError(paths, log_key, log_path, pub);
     key = CreateKeyFileOnce(paths.private_key, GenerateKeyPair());
     if (created && key.ok()) *created = true;
   }

@@ -94,6 +94,9 @@ Result<ParsedRecord> ParseLine(std::string_view line) {
   if (rotated) {
     HIVE_ASSIGN_OR_RETURN(r.new_key, HexMember(body, "new_key", 64));
   }
+  if (r.event == kKeyReplaced) {
+    HIVE_ASSIGN_OR_RETURN(r.lost_key, HexMember(body, "lost_key", 64));
+  }
   if (sig.size() != (rotated ? 2 : 1) * kSigHexLen) {
     return NotARecord(rotated ? "a key_rotated record needs two signatures"
                               : "only a key_rotated record carries two signatures");
@@ -168,6 +171,19 @@ Result<Tail> ReadTail(int fd, const std::string& path) {
   tail.line_offset = off + start;
   tail.line = buf.substr(start, end - start);
   return tail;
+}
+
+Result<std::string> ActiveKey(const Tail& tail, const std::string& path) {
+  if (!tail.has_line) return std::string();
+  Result<ParsedRecord> last = ParseLine(tail.line);
+  if (!last.ok()) {
+    return Error(Code::kFailedPrecondition,
+                 fmt::format("audit log `{}`: the last record (byte {}) cannot be read ({}); "
+                             "check it with `hive-run audit verify --log {}`",
+                             path, tail.line_offset, last.status().message(), path));
+  }
+  // A key_replaced record is signed by the key that replaces, so its `key` is the new one.
+  return last->event == kKeyRotated ? last->new_key : last->key;
 }
 
 Result<std::vector<ParsedRecord>> ReadRecords(const std::string& log_path, uint64_t* skipped) {

@@ -3,6 +3,8 @@
 // A record is one line: P + `,"sig":"` + HEX + `"}` + "\n", where P (the signed prefix) is
 // `{"seq":N,"time":T,"event":E,` + the record's other fields in key order + `,"key":K,"prev":H`.
 // HEX is the Ed25519 signature over P (two signatures, old key then new, for key_rotated).
+// A key_replaced record (the old private key was lost) is signed by the new key alone, which
+// is its `key`; `lost_key` names the key it replaces.
 // `prev` is the SHA-256 of the previous line's bytes without its newline.
 #pragma once
 
@@ -22,10 +24,12 @@ inline constexpr std::string_view kGenesisPrev =
 inline constexpr std::string_view kSigField = ",\"sig\":\"";
 inline constexpr size_t kSigHexLen = 128;  // one Ed25519 signature
 inline constexpr std::string_view kKeyRotated = "key_rotated";
+inline constexpr std::string_view kKeyReplaced = "key_replaced";
 
 // Fields the writer owns; a caller's fields may not use these names.
-inline constexpr std::string_view kReservedFields[] = {"seq", "time", "event", "host", "user",
-                                                       "key", "prev", "sig",   "torn", "new_key"};
+inline constexpr std::string_view kReservedFields[] = {"seq",  "time",    "event",    "host",
+                                                       "user", "key",     "prev",     "sig",
+                                                       "torn", "new_key", "lost_key", "truncated"};
 
 struct RecordHeader {
   uint64_t seq = 0;
@@ -47,7 +51,8 @@ struct ParsedRecord {
   std::string time;
   std::string event;
   std::string key;
-  std::string new_key;  // key_rotated only
+  std::string new_key;   // key_rotated only
+  std::string lost_key;  // key_replaced only
   std::string prev;
   std::string sig_hex;
   size_t prefix_len = 0;  // P is the line's first prefix_len bytes
@@ -76,6 +81,10 @@ struct Tail {
   uint64_t fragment_offset = 0;
 };
 Result<Tail> ReadTail(int fd, const std::string& path);
+
+// The key that must sign the record after the tail's: its signer's, or the key it rotated to.
+// Empty when the log has no complete record. An error when the last record cannot be read.
+Result<std::string> ActiveKey(const Tail& tail, const std::string& path);
 
 // Every line of a log that reads as a record, in file order; `skipped` counts the others.
 Result<std::vector<ParsedRecord>> ReadRecords(const std::string& log_path, uint64_t* skipped);

@@ -3,12 +3,19 @@
 #include <algorithm>
 #include <cmath>
 
+#include "hive/audit.h"
+
 namespace hive::audit {
 namespace {
 
 uint64_t UnsignedAt(const nlohmann::json& j, const char* name) {
   auto it = j.find(name);
   return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+// Outcomes of runs whose process ran to its own exit, or never started.
+bool EndedNormally(const std::string& outcome) {
+  return outcome == "success" || outcome == "failure" || outcome == "blocked";
 }
 
 }  // namespace
@@ -34,9 +41,18 @@ Stats ComputeStats(const std::vector<ParsedRecord>& records, size_t recent_alert
     }
     if (r.event != "run" && r.event != "refused") continue;
     ++s.executions;
-    ++s.outcomes[b.value("outcome", std::string("unknown"))];
-    // A refused run never started, so it has no latency to count.
-    if (r.event == "run") {
+    const std::string outcome = b.value("outcome", std::string("unknown"));
+    ++s.outcomes[outcome];
+    if (!EndedNormally(outcome)) ++s.abnormal;
+    if (auto more = b.find("violations_truncated"); more != b.end() && more->is_object()) {
+      if (auto by_type = more->find("by_type"); by_type != more->end() && by_type->is_object()) {
+        for (const auto& [type, n] : by_type->items()) {
+          if (n.is_number_unsigned()) s.violations[type] += n.get<uint64_t>();
+        }
+      }
+    }
+    // A refused run never started and a lost run's end was never seen: neither has a latency.
+    if (r.event == "run" && outcome != kOutcomeSupervisorLost) {
       wall.push_back(UnsignedAt(b, "wall_ms"));
       auto usage = b.find("usage");
       if (usage != b.end() && usage->is_object()) {
@@ -65,6 +81,7 @@ Stats ComputeStats(const std::vector<ParsedRecord>& records, size_t recent_alert
 nlohmann::json StatsToJson(const Stats& s) {
   return {{"records", s.records},
           {"executions", s.executions},
+          {"abnormal", s.abnormal},
           {"outcomes", s.outcomes},
           {"violations", s.violations},
           {"recent_alerts", s.recent_alerts},

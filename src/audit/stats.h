@@ -23,9 +23,13 @@ struct Percentiles {
 struct Stats {
   uint64_t records = 0;
   uint64_t executions = 0;  // run and refused records
+  // Executions that did not end with the process's own exit: stopped at a limit, killed by a
+  // signal, failed in setup, or cut off when their supervisor died (supervisor_lost).
+  uint64_t abnormal = 0;
   std::map<std::string, uint64_t> outcomes;
-  std::map<std::string, uint64_t> violations;  // by type, summing each record's count
-  std::vector<nlohmann::json> recent_alerts;   // newest last, each with run_id and time
+  // By type, summing each record's count and what a run record counts without listing.
+  std::map<std::string, uint64_t> violations;
+  std::vector<nlohmann::json> recent_alerts;  // newest last, each with run_id and time
   Percentiles wall_ms;
   Percentiles cpu_ms;  // user + system
 };

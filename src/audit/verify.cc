@@ -30,6 +30,14 @@ namespace {
 
 std::string Short(std::string_view hex) { return std::string(hex.substr(0, 16)) + "…"; }
 
+std::string UserName(const nlohmann::json& user) {
+  if (!user.is_object()) return "?";
+  if (auto v = user.find("sudo_user"); v != user.end() && v->is_string()) return *v;
+  if (auto v = user.find("name"); v != user.end() && v->is_string()) return *v;
+  if (auto v = user.find("uid"); v != user.end()) return "uid " + v->dump();
+  return "?";
+}
+
 std::string_view Prefix(const Line& line, const ParsedRecord& r) {
   return line.bytes.substr(0, r.prefix_len);
 }
@@ -69,6 +77,14 @@ class Walker {
   }
 
   VerifyResult Run() {
+    if (lines_.empty() && !options_.allow_empty) {
+      v_.problem = Problem::kEmpty;
+      v_.bad_seq = 1;
+      v_.message =
+          "empty: the log holds no records: nothing was recorded yet, or it was emptied "
+          "(verify with --allow-empty when no run is expected yet)";
+      return v_;
+    }
     CollectVouchedKeys();
     std::string prev(kGenesisPrev);
     uint64_t expect = 1;
@@ -135,8 +151,17 @@ class Walker {
                                 i + 1, r->seq, first_line_of_seq_[r->seq] + 1));
       }
       // Validly signed and in sequence: now whose key it is. A key changes only through a
-      // key_rotated record.
-      if (!active_.empty() && r->key != active_) {
+      // key_rotated record, or a key_replaced record naming the key it replaces.
+      if (r->event == kKeyReplaced && r->lost_key != active_) {
+        std::string what =
+            active_.empty()
+                ? fmt::format("line {}: replaces key {}, but no key signs the log before it", i + 1,
+                              Short(r->lost_key))
+                : fmt::format("line {}: replaces key {}, but the log's key here is {}", i + 1,
+                              Short(r->lost_key), Short(active_));
+        return Fail(extra ? Problem::kInserted : Problem::kOtherKey, expect, what);
+      }
+      if (!active_.empty() && r->event != kKeyReplaced && r->key != active_) {
         std::string what = fmt::format("line {}: signed by key {}, but the log's key here is {}",
                                        i + 1, Short(r->key), Short(active_));
         if (extra) return Fail(Problem::kInserted, expect, what);
@@ -159,6 +184,27 @@ class Walker {
                     fmt::format("its prev {} is not the hash of record {} ({}): it belongs to "
                                 "another chain",
                                 Short(r->prev), expect - 1, Short(prev)));
+      }
+      if (r->event == kKeyReplaced) {
+        std::string what = fmt::format(
+            "key {} was replaced by {} without the old key (`hive-run audit keygen --rotate "
+            "--lost-key`{}{})",
+            Short(r->lost_key), Short(r->key),
+            r->body.contains("user") ? " by " + UserName(r->body["user"]) : "",
+            r->body.value("host", "").empty() ? "" : " on " + r->body.value("host", ""));
+        const bool accepted = options_.accepted_key_replacements.count(r->seq) != 0;
+        if (!options_.trusted_key.empty() && !vouched_.count(r->key) && !accepted) {
+          return Fail(Problem::kKeyReplaced, expect,
+                      fmt::format("{}; the trusted key does not vouch for the new key, so "
+                                  "nothing from here on is authenticated. Once the new key is "
+                                  "known to be yours, verify with --pubkey {} or accept this "
+                                  "break with --accept-key-replaced {}",
+                                  what, r->key, r->seq));
+        }
+        v_.warnings.push_back(fmt::format("record {}: trust break{}: {}", r->seq,
+                                          accepted ? " (accepted)" : "", what));
+        active_ = r->key;
+        segment_start_ = r->seq;
       }
       if (active_.empty()) active_ = first_key_ = r->key;
       chain_keys_.insert(r->key);
@@ -273,6 +319,10 @@ const char* ProblemName(Problem p) {
       return "torn";
     case Problem::kChainBroken:
       return "chain broken";
+    case Problem::kKeyReplaced:
+      return "key replaced";
+    case Problem::kEmpty:
+      return "empty";
   }
   return "unknown";
 }

@@ -55,13 +55,13 @@ int StatsCommand(int argc, char** argv) {
   }
   std::string out = fmt::format(
       "log            {}\n"
-      "executions     {}\n"
+      "executions     {} ({} ended abnormally)\n"
       "outcomes       {}\n"
       "violations     {}\n"
       "wall time      p50 {} ms, p95 {} ms\n"
       "cpu time       p50 {} ms, p95 {} ms\n",
-      args->LogPath(), s.executions, Counts(s.outcomes), Counts(s.violations), s.wall_ms.p50,
-      s.wall_ms.p95, s.cpu_ms.p50, s.cpu_ms.p95);
+      args->LogPath(), s.executions, s.abnormal, Counts(s.outcomes), Counts(s.violations),
+      s.wall_ms.p50, s.wall_ms.p95, s.cpu_ms.p50, s.cpu_ms.p95);
   if (skipped)
     out += fmt::format("unreadable     {} lines (see `hive-run audit verify`)\n", skipped);
   out += "recent alerts";

@@ -1,15 +1,25 @@
 // The audit log: record bytes, the chain, signatures, every tamper case verify must name,
-// torn writes, key rotation, concurrent appenders, RecordRun and stats.
+// torn writes, key rotation and replacement, concurrent appenders, RecordRun and stats, disk
+// space (on a tmpfs the test mounts in its own mount namespace) and the bounded lock wait.
 #include "hive/audit.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sodium.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -20,6 +30,7 @@
 #include "audit/record.h"
 #include "audit/stats.h"
 #include "base/files.h"
+#include "base/unique_fd.h"
 
 namespace fs = std::filesystem;
 using hive::audit::AuditLog;
@@ -27,6 +38,14 @@ using hive::audit::Problem;
 using hive::audit::VerifyResult;
 
 namespace {
+
+hive::audit::VerifyOptions Anchor(const std::string& key,
+                                  std::optional<hive::audit::Head> since = std::nullopt) {
+  hive::audit::VerifyOptions o;
+  o.trusted_key = key;
+  o.since_head = since;
+  return o;
+}
 
 class TempDir {
  public:
@@ -96,7 +115,7 @@ struct Fixture {
   }
 
   VerifyResult Verify(std::optional<hive::audit::Head> since = std::nullopt) const {
-    auto v = hive::audit::Verify(log, {pub, since});
+    auto v = hive::audit::Verify(log, Anchor(pub, since));
     REQUIRE_MESSAGE(v.ok(), v.status().message());
     return v.value();
   }
@@ -166,6 +185,7 @@ TEST_CASE("the writer's own fields cannot be overridden and events are known one
   REQUIRE(log.ok());
   CHECK(log->Append("run", {{"seq", 7}}).status().code() == hive::Code::kInvalidArgument);
   CHECK(log->Append("run", {{"sig", "x"}}).status().code() == hive::Code::kInvalidArgument);
+  CHECK(log->Append("run", {{"truncated", 1}}).status().code() == hive::Code::kInvalidArgument);
   CHECK(log->Append("key_rotated", {}).status().code() == hive::Code::kInvalidArgument);
   CHECK(log->Append("run", nlohmann::json::array()).status().code() ==
         hive::Code::kInvalidArgument);
@@ -253,7 +273,7 @@ TEST_CASE("tamper: a deleted key_rotated record is named as removed") {
   auto lines = Lines(f.log);
   lines.erase(lines.begin() + 2);  // the rotation from the second key to the third
   WriteLines(f.log, lines);
-  auto v = hive::audit::Verify(f.log, {log->public_key(), std::nullopt});
+  auto v = hive::audit::Verify(f.log, Anchor(log->public_key()));
   REQUIRE(v.ok());
   CHECK(v->problem == Problem::kRemoved);
   CHECK(v->bad_seq == 3);
@@ -312,14 +332,14 @@ TEST_CASE("verification needs only the public key") {
   fs::remove_all(f.keys);
   auto key = hive::audit::LoadPublicKey(elsewhere / "audit.pub");
   REQUIRE(key.ok());
-  auto v = hive::audit::Verify(elsewhere / "audit.log", {key.value(), std::nullopt});
+  auto v = hive::audit::Verify(elsewhere / "audit.log", Anchor(key.value()));
   REQUIRE(v.ok());
   CHECK(v->ok);
   CHECK(v->records == 3);
   // The key also works given as hex, and a wrong key is refused.
   CHECK(hive::audit::LoadPublicKey(f.pub).value() == f.pub);
   auto wrong = hive::audit::Verify(elsewhere / "audit.log",
-                                   {hive::audit::GenerateKeyPair().public_hex, std::nullopt});
+                                   Anchor(hive::audit::GenerateKeyPair().public_hex));
   REQUIRE(wrong.ok());
   CHECK(wrong->problem == Problem::kOtherKey);
   CHECK(wrong->bad_seq == 1);
@@ -385,7 +405,7 @@ TEST_CASE("key rotation is recorded in the log and either key verifies it") {
   CHECK(lines[3].find("\"key\":\"" + new_pub + "\"") != std::string::npos);
 
   for (const std::string& anchor : {old_pub, new_pub}) {
-    auto v = hive::audit::Verify(f.log, {anchor, std::nullopt});
+    auto v = hive::audit::Verify(f.log, Anchor(anchor));
     REQUIRE(v.ok());
     CHECK_MESSAGE(v->ok, v->message);
     CHECK(v->records == 4);
@@ -408,7 +428,7 @@ TEST_CASE("a record signed by the retired key after a rotation is named") {
   auto lines = Lines(f.log);
   lines.push_back(Forge(retired.value(), 3, HashOf(lines[1])));
   WriteLines(f.log, lines);
-  auto v = hive::audit::Verify(f.log, {old_key->public_hex, std::nullopt});
+  auto v = hive::audit::Verify(f.log, Anchor(old_key->public_hex));
   REQUIRE(v.ok());
   CHECK(v->problem == Problem::kOtherKey);
   CHECK(v->bad_seq == 3);
@@ -467,7 +487,7 @@ TEST_CASE("50 concurrent appenders give 50 records and a valid chain") {
   CHECK(Lines(log).size() == kWriters);
   auto pub = hive::audit::LoadPublicKey(keys + "/audit.pub");
   REQUIRE(pub.ok());
-  auto v = hive::audit::Verify(log, {pub.value(), std::nullopt});
+  auto v = hive::audit::Verify(log, Anchor(pub.value()));
   REQUIRE(v.ok());
   CHECK_MESSAGE(v->ok, v->message);
   CHECK(v->records == kWriters);
@@ -588,4 +608,449 @@ TEST_CASE("a line is a record only with the signature as its last field") {
   // A trailing member after the signature moves it out of last place.
   std::string moved = line.substr(0, line.size() - 1) + ",\"x\":1}";
   CHECK_FALSE(hive::audit::ParseLine(moved).ok());
+}
+
+// --- disk space: Reserve, bounded records, failed appends -------------------------------------
+
+namespace {
+
+// Runs `body` in a child process over a fresh tmpfs of `kib` KiB (mounted in a private mount
+// namespace, inside a user namespace when not root, so nothing outlives the child) and returns
+// what it reports: "" when every check in it held, else what failed; "skip: why" when no
+// tmpfs can be mounted here.
+std::string InTmpfs(size_t kib, const std::function<std::string(const std::string&)>& body) {
+  TempDir dir;
+  const std::string mnt = dir / "mnt";
+  REQUIRE(::mkdir(mnt.c_str(), 0700) == 0);
+  int out[2];
+  REQUIRE(::pipe(out) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(out[0]);
+    std::string report;
+    int flags = CLONE_NEWNS | (::geteuid() == 0 ? 0 : CLONE_NEWUSER);
+    if (::unshare(flags) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", mnt.c_str(), "tmpfs", 0, ("size=" + std::to_string(kib) + "k").c_str()) !=
+            0) {
+      report = std::string("skip: cannot mount a tmpfs here: ") + std::strerror(errno);
+    } else {
+      report = body(mnt);
+    }
+    (void)!::write(out[1], report.data(), report.size());
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  std::string report;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) report.append(buf, n);
+  ::close(out[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  return report;
+}
+
+// Writes zeros to `path` until the filesystem is full.
+void FillUp(const std::string& path) {
+  hive::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  std::string zeros(4096, '\0');
+  while (::write(fd.get(), zeros.data(), zeros.size()) > 0) {
+  }
+}
+
+// A report as large as a run can make it: a long command, more violations than are recorded
+// one by one, long details.
+hive::RunReport HugeReport() {
+  hive::RunReport r;
+  r.run_id = "huge";
+  r.outcome = hive::Outcome::kFailure;
+  r.exit_code = 1;
+  r.command = {"/usr/bin/python3", "-c", std::string(200 * 1024, 'x')};
+  for (int i = 0; i < 1000; ++i) {
+    r.violations.push_back(
+        {i % 2 ? "syscall" : "landlock", "call" + std::to_string(i) + std::string(3000, 'd'), 2});
+  }
+  for (int i = 0; i < 500; ++i) r.warnings.push_back(std::string(500, 'w'));
+  return r;
+}
+
+#define EXPECT_IN_CHILD(cond, what) \
+  if (!(cond)) return std::string(what)
+
+}  // namespace
+
+TEST_CASE("a run's records never take more than kRunReserveBytes, however large its report") {
+  Fixture f(0);
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE(log.ok());
+  auto ref = hive::audit::RecordRun(log.value(), HugeReport());
+  REQUIRE_MESSAGE(ref.ok(), ref.status().message());
+  const auto size = fs::file_size(f.log);
+  CHECK(size <= hive::audit::kRunReserveBytes);
+  auto records = hive::audit::ReadRecords(f.log, nullptr);
+  REQUIRE(records.ok());
+  CHECK(records->size() == hive::audit::kMaxViolationRecords + 1);
+  const auto& run = records->back().body;
+  CHECK(run["violations_truncated"]["entries"] == 1000 - hive::audit::kMaxViolationRecords);
+  CHECK(run["violations_truncated"]["by_type"]["syscall"] == 2 * 484);
+  CHECK(run["truncated"]["bytes"] > hive::audit::kMaxRecordBytes);
+  CHECK(run["run_id"] == "huge");
+  CHECK(run["outcome"] == "failure");
+  for (const auto& r : records.value()) {
+    CHECK(r.body["host"] == records->front().body["host"]);  // the log's own fields stay whole
+  }
+  CHECK(f.Verify().ok);
+  // Stats still count every violation, listed or not.
+  auto s = hive::audit::ComputeStats(records.value());
+  CHECK(s.violations["syscall"] + s.violations["landlock"] == 2000);
+}
+
+TEST_CASE("Reserve fails naming the log when its filesystem is full") {
+  std::string report = InTmpfs(512, [](const std::string& dir) -> std::string {
+    const std::string log = dir + "/audit.log";
+    auto opened = AuditLog::Open(log, dir + "/keys");
+    EXPECT_IN_CHILD(opened.ok(), "open: " + opened.status().message());
+    EXPECT_IN_CHILD(opened->Append("run", {{"run_id", "before"}}).ok(), "first append");
+    const auto before = fs::file_size(log);
+    FillUp(dir + "/filler");
+    hive::Status s = opened->Reserve();
+    EXPECT_IN_CHILD(!s.ok(), "Reserve succeeded on a full filesystem");
+    EXPECT_IN_CHILD(s.message().find("`" + log + "`") != std::string::npos, s.message());
+    EXPECT_IN_CHILD(s.message().find("No space left on device") != std::string::npos, s.message());
+    EXPECT_IN_CHILD(fs::file_size(log) == before, "the log changed");
+    // With room again it succeeds on the same open log.
+    fs::remove(dir + "/filler");
+    s = opened->Reserve();
+    EXPECT_IN_CHILD(s.ok(), "Reserve with room: " + s.message());
+    return "";
+  });
+  if (report.rfind("skip:", 0) == 0) {
+    MESSAGE(report);
+    return;
+  }
+  CHECK_MESSAGE(report.empty(), report);
+}
+
+TEST_CASE("after Reserve the run's records are written even when the filesystem fills up") {
+  std::string report = InTmpfs(1024, [](const std::string& dir) -> std::string {
+    const std::string log = dir + "/audit.log";
+    const std::string keys = dir + "/keys";
+    auto opened = AuditLog::Open(log, keys);
+    EXPECT_IN_CHILD(opened.ok(), "open: " + opened.status().message());
+    EXPECT_IN_CHILD(opened->Append("run", {{"run_id", "before"}}).ok(), "first append");
+    hive::Status s = opened->Reserve();
+    EXPECT_IN_CHILD(s.ok(), "Reserve: " + s.message());
+    // The payload (or anything else) fills the filesystem while the run runs.
+    FillUp(dir + "/filler");
+    auto ref = hive::audit::RecordRun(opened.value(), HugeReport());
+    EXPECT_IN_CHILD(ref.ok(), "RecordRun after Reserve: " + ref.status().message());
+    auto pub = hive::audit::LoadPublicKey(keys + "/audit.pub");
+    auto v = hive::audit::Verify(log, Anchor(pub.value()));
+    EXPECT_IN_CHILD(v.ok() && v->ok, "verify: " + (v.ok() ? v->message : v.status().message()));
+    return "";
+  });
+  if (report.rfind("skip:", 0) == 0) {
+    MESSAGE(report);
+    return;
+  }
+  CHECK_MESSAGE(report.empty(), report);
+}
+
+TEST_CASE("an append that does not fit fails naming the log and leaves no torn line") {
+  std::string report = InTmpfs(512, [](const std::string& dir) -> std::string {
+    const std::string log = dir + "/audit.log";
+    const std::string keys = dir + "/keys";
+    auto opened = AuditLog::Open(log, keys);
+    EXPECT_IN_CHILD(opened.ok(), "open: " + opened.status().message());
+    EXPECT_IN_CHILD(opened->Append("run", {{"run_id", "before"}}).ok(), "first append");
+    const std::string before = Slurp(log);
+    FillUp(dir + "/filler");
+    // Larger than what is left of the log's last page: part of it may land, then ENOSPC.
+    auto ref = opened->Append("run", {{"run_id", "big"}, {"pad", std::string(20000, 'p')}});
+    EXPECT_IN_CHILD(!ref.ok(), "the append succeeded on a full filesystem");
+    const std::string& m = ref.status().message();
+    EXPECT_IN_CHILD(m.find("append record 2 to audit log `" + log + "`") != std::string::npos, m);
+    EXPECT_IN_CHILD(m.find("No space left on device") != std::string::npos, m);
+    EXPECT_IN_CHILD(Slurp(log) == before, "the log is not as it was: a torn line was left");
+    return "";
+  });
+  if (report.rfind("skip:", 0) == 0) {
+    MESSAGE(report);
+    return;
+  }
+  CHECK_MESSAGE(report.empty(), report);
+}
+
+TEST_CASE("an append to a log removed or replaced since the open fails and names it") {
+  Fixture f(1);
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE(log.ok());
+  fs::rename(f.log, f.dir / "moved.log");
+  const std::string moved = Slurp(f.dir / "moved.log");
+  fs::create_directory(f.log);
+  auto ref = log->Append("run", {{"run_id", "lost"}});
+  REQUIRE_FALSE(ref.ok());
+  CHECK(ref.status().message().find("audit log `" + f.log + "` was removed or replaced") !=
+        std::string::npos);
+  CHECK(Slurp(f.dir / "moved.log") == moved);
+  fs::remove(f.log);
+  auto gone = log->Append("run", {{"run_id", "lost"}});
+  CHECK_FALSE(gone.ok());
+  CHECK(Slurp(f.dir / "moved.log") == moved);
+}
+
+// --- keys: never replaced silently, no temporaries left ---------------------------------------
+
+TEST_CASE("a missing audit.key beside a log with records is refused, not replaced") {
+  Fixture f(2);
+  const std::string pub_before = Slurp(f.keys + "/audit.pub");
+  fs::remove(f.keys + "/audit.key");
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE_FALSE(log.ok());
+  const std::string& m = log.status().message();
+  CHECK(log.status().code() == hive::Code::kFailedPrecondition);
+  CHECK(m.find("signing key `" + f.keys + "/audit.key` is missing") != std::string::npos);
+  CHECK(m.find("is signed by key " + f.pub) != std::string::npos);
+  CHECK(m.find("hive-run audit keygen --rotate --lost-key") != std::string::npos);
+  CHECK_FALSE(fs::exists(f.keys + "/audit.key"));
+  CHECK(Slurp(f.keys + "/audit.pub") == pub_before);
+  CHECK(f.Verify().ok);
+  // keygen without --rotate refuses for the same reason.
+  auto made = hive::audit::EnsureKeyPair(f.keys, f.log);
+  REQUIRE_FALSE(made.ok());
+  CHECK(made.status().message().find("--lost-key") != std::string::npos);
+  CHECK_FALSE(fs::exists(f.keys + "/audit.key"));
+}
+
+TEST_CASE("a missing audit.key beside its audit.pub is refused even for an empty log") {
+  Fixture f(0);
+  fs::remove(f.keys + "/audit.key");
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE_FALSE(log.ok());
+  CHECK(log.status().message().find("its public half `" + f.keys + "/audit.pub` (key " + f.pub +
+                                    ") exists") != std::string::npos);
+  CHECK_FALSE(fs::exists(f.keys + "/audit.key"));
+  // Without the public half either, a first use makes the pair as before.
+  fs::remove(f.keys + "/audit.pub");
+  CHECK(AuditLog::Open(f.log, f.keys).ok());
+}
+
+TEST_CASE("a lost key is replaced only on request, recorded, and verify names the trust break") {
+  Fixture f(3);
+  const std::string old_pub = f.pub;
+  // Not lost: refused, the rotation is the way.
+  auto not_lost = AuditLog::ReplaceLostKey(f.log, f.keys);
+  REQUIRE_FALSE(not_lost.ok());
+  CHECK(not_lost.status().message().find("is not lost") != std::string::npos);
+
+  fs::remove(f.keys + "/audit.key");
+  auto r = AuditLog::ReplaceLostKey(f.log, f.keys);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->record.seq == 4);
+  CHECK(r->lost_key == old_pub);
+  CHECK(r->new_key != old_pub);
+  CHECK_FALSE(r->adopted);
+  CHECK(Slurp(f.keys + "/audit.pub") == r->new_key + "\n");
+  CHECK_FALSE(fs::exists(f.keys + "/audit.key.new"));
+  auto line = Lines(f.log).back();
+  CHECK(line.find("\"event\":\"key_replaced\"") != std::string::npos);
+  CHECK(line.find("\"lost_key\":\"" + old_pub + "\"") != std::string::npos);
+  CHECK(line.find("\"key\":\"" + r->new_key + "\"") != std::string::npos);
+
+  // Runs continue with the new key.
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE_MESSAGE(log.ok(), log.status().message());
+  REQUIRE(log->Append("run", {{"run_id", "after"}}).ok());
+
+  // Anchored at the new key: intact, with the break as a warning.
+  auto v = hive::audit::Verify(f.log, Anchor(r->new_key));
+  REQUIRE(v.ok());
+  CHECK_MESSAGE(v->ok, v->message);
+  CHECK(v->records == 5);
+  REQUIRE(v->warnings.size() == 1);
+  CHECK(v->warnings[0].find("record 4: trust break") != std::string::npos);
+  // Anchored at the lost key: the break fails, by seq, and says how to accept it.
+  auto old = hive::audit::Verify(f.log, Anchor(old_pub));
+  REQUIRE(old.ok());
+  CHECK_FALSE(old->ok);
+  CHECK(old->problem == Problem::kKeyReplaced);
+  CHECK(old->bad_seq == 4);
+  CHECK(old->records == 3);
+  CHECK(old->message.find("--accept-key-replaced 4") != std::string::npos);
+  hive::audit::VerifyOptions accept = Anchor(old_pub);
+  accept.accepted_key_replacements = {4};
+  auto accepted = hive::audit::Verify(f.log, accept);
+  REQUIRE(accepted.ok());
+  CHECK_MESSAGE(accepted->ok, accepted->message);
+  CHECK(accepted->warnings.size() == 1);
+  accept.accepted_key_replacements = {3};
+  CHECK(hive::audit::Verify(f.log, accept)->problem == Problem::kKeyReplaced);
+}
+
+TEST_CASE("a key_replaced record must name the key in force, and it cannot be forged in") {
+  Fixture f(2);
+  fs::remove(f.keys + "/audit.key");
+  REQUIRE(AuditLog::ReplaceLostKey(f.log, f.keys).ok());
+  auto lines = Lines(f.log);
+  // A replacement naming a key that is not the log's: signed by another key.
+  hive::audit::KeyPair other = hive::audit::GenerateKeyPair();
+  hive::audit::RecordHeader h{3, "2026-01-01T00:00:00.000Z", "key_replaced", other.public_hex,
+                              HashOf(lines[1])};
+  std::string prefix =
+      hive::audit::BuildPrefix(h, {{"lost_key", hive::audit::GenerateKeyPair().public_hex}});
+  lines[2] = hive::audit::CompleteLine(prefix, hive::audit::SignHex(other, prefix)) + "\n";
+  WriteLines(f.log, lines);
+  auto v = hive::audit::Verify(f.log, Anchor(other.public_hex));
+  REQUIRE(v.ok());
+  CHECK(v->problem == Problem::kOtherKey);
+  CHECK(v->bad_seq == 3);
+}
+
+TEST_CASE("a lost key is replaced by the key audit.key already holds, if any") {
+  Fixture f(1);
+  hive::audit::KeyPair stray = hive::audit::GenerateKeyPair();
+  Spit(f.keys + "/audit.key", stray.seed_hex + "\n");
+  ::chmod((f.keys + "/audit.key").c_str(), 0600);
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE_FALSE(log.ok());
+  CHECK(log.status().message().find("--lost-key") != std::string::npos);
+  auto r = AuditLog::ReplaceLostKey(f.log, f.keys);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->adopted);
+  CHECK(r->new_key == stray.public_hex);
+  CHECK(Slurp(f.keys + "/audit.pub") == stray.public_hex + "\n");
+  CHECK(AuditLog::Open(f.log, f.keys).ok());
+}
+
+TEST_CASE("key files get their exact mode whatever the umask") {
+  mode_t old = ::umask(0277);
+  std::optional<Fixture> f;
+  f.emplace(0);
+  ::umask(old);
+  struct stat st;
+  REQUIRE(::stat((f->keys + "/audit.key").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat((f->keys + "/audit.pub").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+}
+
+TEST_CASE("temporaries of killed processes in the key directory are swept at open") {
+  Fixture f(1);
+  pid_t dead = ::fork();
+  REQUIRE(dead >= 0);
+  if (dead == 0) ::_exit(0);
+  REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+  pid_t alive = ::fork();
+  REQUIRE(alive >= 0);
+  if (alive == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const std::string stale_key = f.keys + "/audit.key.tmp." + std::to_string(dead);
+  const std::string stale_pub = f.keys + "/audit.pub.tmp." + std::to_string(dead);
+  const std::string live = f.keys + "/audit.pub.tmp." + std::to_string(alive);
+  const std::string other = f.keys + "/notes.txt";
+  for (const auto& p : {stale_key, stale_pub, live, other}) Spit(p, "x");
+  auto log = AuditLog::Open(f.log, f.keys);
+  ::kill(alive, SIGKILL);
+  ::waitpid(alive, nullptr, 0);
+  REQUIRE(log.ok());
+  CHECK_FALSE(fs::exists(stale_key));
+  CHECK_FALSE(fs::exists(stale_pub));
+  CHECK(fs::exists(live));
+  CHECK(fs::exists(other));
+  // Making and replacing key files leaves nothing behind.
+  REQUIRE(log->RotateKey().ok());
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(f.keys)) names.insert(e.path().filename());
+  CHECK(names == std::set<std::string>{"audit.key", "audit.pub",
+                                       "audit.pub.tmp." + std::to_string(alive), "notes.txt"});
+}
+
+// --- verify: an empty log; the lock wait ------------------------------------------------------
+
+TEST_CASE("an empty log does not verify unless empty is allowed") {
+  hive::audit::VerifyOptions options;
+  VerifyResult v = hive::audit::VerifyBytes("", options);
+  CHECK_FALSE(v.ok);
+  CHECK(v.problem == Problem::kEmpty);
+  CHECK(v.message.find("no records") != std::string::npos);
+  options.allow_empty = true;
+  v = hive::audit::VerifyBytes("", options);
+  CHECK(v.ok);
+  CHECK(v.records == 0);
+  // Missing is an error, not an empty log.
+  TempDir dir;
+  CHECK(hive::audit::Verify(dir / "none.log", options).status().code() == hive::Code::kNotFound);
+}
+
+TEST_CASE("the wait for the log's lock is bounded and the error names the holder") {
+  Fixture f(1);
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE(log.ok());
+  hive::audit::OpenOptions quick;
+  quick.lock_timeout = std::chrono::milliseconds(200);
+  auto waiting = AuditLog::Open(f.log, f.keys, quick);
+  REQUIRE(waiting.ok());
+  {
+    // Another holder, as a stuck process would be: its own open file description.
+    hive::UniqueFd holder(::open(f.log.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(::flock(holder.get(), LOCK_EX) == 0);
+    auto opened = AuditLog::Open(f.log, f.keys, quick);
+    REQUIRE_FALSE(opened.ok());
+    const std::string& m = opened.status().message();
+    CHECK(m.find("lock audit log `" + f.log + "`: still held by pid " +
+                 std::to_string(::getpid())) != std::string::npos);
+    CHECK(m.find("after 200 ms") != std::string::npos);
+    auto appended = waiting->Append("run", {{"run_id", "blocked"}});
+    REQUIRE_FALSE(appended.ok());
+    CHECK(appended.status().message().find("still held") != std::string::npos);
+  }
+  // A log whose wait timed out is not used again: its abandoned wait may still take the lock.
+  auto again = waiting->Append("run", {{"run_id", "later"}});
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().message().find("an earlier wait for its lock timed out") !=
+        std::string::npos);
+  // Others are not held up once the holder is gone.
+  auto ref = log->Append("run", {{"run_id", "after"}});
+  REQUIRE_MESSAGE(ref.ok(), ref.status().message());
+  CHECK(ref->seq == 2);
+  CHECK(f.Verify().ok);
+}
+
+// --- runs whose supervisor died --------------------------------------------------------------
+
+TEST_CASE("a run lost with its supervisor is recorded as supervisor_lost and counted as abnormal") {
+  Fixture f(0);
+  auto log = AuditLog::Open(f.log, f.keys);
+  REQUIRE(log.ok());
+  hive::RunReport ok;
+  ok.run_id = "fine";
+  ok.outcome = hive::Outcome::kSuccess;
+  ok.exit_code = 0;
+  ok.wall_ms = 10;
+  REQUIRE(hive::audit::RecordRun(log.value(), ok).ok());
+  auto ref = hive::audit::RecordLostRun(
+      log.value(), "gone", {{"command", {"/bin/sleep", "100"}}, {"started_at", "2026-01-01"}});
+  REQUIRE_MESSAGE(ref.ok(), ref.status().message());
+  CHECK(ref->seq == 2);
+  auto records = hive::audit::ReadRecords(f.log, nullptr);
+  REQUIRE(records.ok());
+  const auto& lost = records->back();
+  CHECK(lost.event == "run");
+  CHECK(lost.body["run_id"] == "gone");
+  CHECK(lost.body["outcome"] == "supervisor_lost");
+  CHECK(lost.body["exit_status"].is_null());
+  CHECK(lost.body["command"][0] == "/bin/sleep");
+  auto s = hive::audit::ComputeStats(records.value());
+  CHECK(s.executions == 2);
+  CHECK(s.abnormal == 1);
+  CHECK(s.outcomes["supervisor_lost"] == 1);
+  CHECK(s.wall_ms.p50 == 10);  // a lost run has no latency to count
+  CHECK(hive::audit::StatsToJson(s)["abnormal"] == 1);
+  CHECK(hive::audit::RecordLostRun(log.value(), "x", {{"outcome", "success"}})->seq == 3);
+  CHECK(hive::audit::ReadRecords(f.log, nullptr)->back().body["outcome"] == "supervisor_lost");
+  CHECK(f.Verify().ok);
 }
