@@ -57,12 +57,15 @@ int RunsCommand(int argc, char** argv) {
     if (!ids.empty()) return Fail(kUsage);
     for (const std::string& rid : RunIds(runs)) {
       auto text = ReadFile(runs + "/" + rid + "/logs/execution.json");
-      std::string outcome = RunUnderWay(state_dir, rid) ? "running" : "-", exit_status = "-", command;
+      std::string outcome = RunUnderWay(state_dir, rid) ? "running" : "-";
+      std::string exit_status = "-", command;
       if (text.ok()) {
         auto j = nlohmann::json::parse(*text, nullptr, false);
         if (!j.is_discarded()) {
-          outcome = j.value("outcome", "-");
-          exit_status = std::to_string(j.value("exit_status", -1));
+          if (auto o = j.find("outcome"); o != j.end() && o->is_string()) outcome = *o;
+          if (auto e = j.find("exit_status"); e != j.end() && e->is_number_integer()) {
+            exit_status = std::to_string(e->get<int>());
+          }
           for (const auto& a : j.value("command", nlohmann::json::array())) {
             if (a.is_string()) command += (command.empty() ? "" : " ") + a.get<std::string>();
           }
@@ -78,7 +81,9 @@ int RunsCommand(int argc, char** argv) {
     const std::string& id = ids[0];
     auto text = ReadFile(runs + "/" + id + "/logs/execution.json");
     if (!text.ok()) {
-      if (RunUnderWay(state_dir, id)) return Fail(fmt::format("runs show: run `{}` is under way", id));
+      if (RunUnderWay(state_dir, id)) {
+        return Fail(fmt::format("runs show: run `{}` is under way", id));
+      }
       return Fail(fmt::format("runs show: no run `{}`: {}", id, text.status().message()));
     }
     std::fputs(text->c_str(), stdout);

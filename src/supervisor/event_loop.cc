@@ -1,9 +1,9 @@
 #include "supervisor/event_loop.h"
 
+#include <fmt/format.h>
 #include <sys/epoll.h>
 
 #include <cerrno>
-#include <fmt/format.h>
 
 namespace hive {
 

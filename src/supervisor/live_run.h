@@ -13,10 +13,9 @@
 //   for (hive::LostRun& lost : hive::FindLost(state_dir)) ... record it, then lost.Done();
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/unique_fd.h"
 #include "hive/status.h"

@@ -1,11 +1,10 @@
 // RecordLostRuns: the audit record of a run whose supervisor died before writing it.
 #include <dirent.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "base/files.h"
 #include "hive/audit.h"
@@ -22,29 +21,26 @@ std::string Text(const nlohmann::json& info, const char* key, const std::string&
   return it != info.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
-// What the record says of a lost run: the run's own report when its supervisor lived to
-// write one but not its record, else what the mark knew when the run started.
-nlohmann::json LostRunFields(const nlohmann::json& info) {
+// What is known of a lost run: the run's own report when its supervisor lived to write one
+// but not its record, else what the mark knew when the run started.
+nlohmann::json Known(const nlohmann::json& info, bool* has_report) {
   if (auto it = info.find("unrecorded_report"); it != info.end() && it->is_object()) {
+    *has_report = true;
     nlohmann::json f = *it;
     f.erase("schema");
     f["recorded_late"] = "its own supervisor could not write this record";
     return f;
   }
-  nlohmann::json f = {{"run_id", Text(info, "run_id")},
-                      {"outcome", OutcomeName(Outcome::kSupervisorLost)},
-                      {"exit_code", nullptr},
-                      {"signal", nullptr},
-                      {"exit_status", 125},
-                      {"started_at", Text(info, "started_at")},
+  *has_report = false;
+  nlohmann::json f = {{"started_at", Text(info, "started_at")},
                       {"policy_sha256", Text(info, "policy_sha256")}};
   f["command"] = info.value("command", nlohmann::json::array());
   for (const char* key : {"script", "script_sha256", "bundle"}) {
     if (std::string v = Text(info, key); !v.empty()) f[key] = v;
   }
-  f["error"] = fmt::format(
-      "the supervisor (pid {}) died before the run ended; its sandbox died with it",
-      info.value("supervisor_pid", 0));
+  f["error"] =
+      fmt::format("the supervisor (pid {}) died before the run ended; its sandbox died with it",
+                  info.value("supervisor_pid", 0));
   return f;
 }
 
@@ -86,8 +82,11 @@ Status RecordLostRuns(const std::string& state_dir, audit::AuditLog* open_log,
       own.emplace(std::move(opened).value());
       log = &*own;
     }
-    nlohmann::json fields = LostRunFields(run.info);
-    if (auto ref = log->Append("run", fields); !ref.ok()) {
+    bool has_report = false;
+    nlohmann::json fields = Known(run.info, &has_report);
+    auto ref =
+        has_report ? log->Append("run", fields) : audit::RecordLostRun(*log, run.run_id, fields);
+    if (!ref.ok()) {
       if (first.ok()) first = ref.status().Wrap(fmt::format("record lost run {}", run.run_id));
       continue;
     }
@@ -99,8 +98,9 @@ Status RecordLostRuns(const std::string& state_dir, audit::AuditLog* open_log,
       if (::access((logs + "/execution.json").c_str(), F_OK) != 0) {
         nlohmann::json report = fields;
         report["schema"] = "hive-run/report/v1";
-        (void)WriteFileAtomic(logs + "/execution.json", report.dump(2) + "\n", 0644,
-                              Sync::kNoSync);
+        report["run_id"] = run.run_id;
+        if (!has_report) report["outcome"] = std::string(audit::kOutcomeSupervisorLost);
+        (void)WriteFileAtomic(logs + "/execution.json", report.dump(2) + "\n", 0644, Sync::kNoSync);
       }
     }
     if (std::string report = Text(run.info, "report"); !report.empty()) {

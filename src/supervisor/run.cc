@@ -248,8 +248,8 @@ RunResult Run(const RunRequest& req) {
   auto spec = CompileRunSpec(policy, effective, bundle ? &*bundle : nullptr,
                              req.mode == RunMode::kBundle ? nullptr : &paths);
   if (!spec.ok()) return refuse(spec.status());
-  spec->payload_ignores_sigxfsz = !spec->process.args.empty() &&
-                                  analyze::IsPythonInterpreter(spec->process.args.front());
+  spec->payload_ignores_sigxfsz =
+      !spec->process.args.empty() && analyze::IsPythonInterpreter(spec->process.args.front());
 
   // HOOK(audit): open the audit log; a run that cannot be audited does not start (125). It is
   // opened while the child sets itself up, before the payload may exec.
@@ -259,6 +259,12 @@ RunResult Run(const RunRequest& req) {
     auto log = open_audit();
     if (!log.ok()) {
       audit_error = log.status().Wrap("refusing to run unaudited");
+      return audit_error;
+    }
+    // The space the run's records need is set aside now: the final append cannot then fail
+    // for want of it, after the payload has run.
+    if (Status s = log->Reserve(); !s.ok()) {
+      audit_error = s.Wrap("refusing to run unaudited");
       return audit_error;
     }
     audit_log.emplace(std::move(log).value());

@@ -129,6 +129,54 @@ class Resources(hive_test.SandboxTestCase):
         self.assertLessEqual(rate, 1.2 * limit)
         self.assertGreaterEqual(rep["usage"]["io_write_bytes"], 12 * MiB)
 
+    def test_python_writer_past_file_size_is_file_size_limit(self):
+        # Python ignores SIGXFSZ: its write gets EFBIG and no signal is seen from outside.
+        out = os.path.join(self.tmp, "out")
+        os.makedirs(out)
+        pol = self.policy({"file_size_mb": 1, "timeout_seconds": 30},
+                          extra=f"  filesystem:\n    allowed_paths: [\"{out}\"]\n")
+        big = self.write("big.py", f"open('{out}/big', 'wb').write(b'x' * (2 << 20))\n")
+        r, rep = self.report("script", "--policy", pol, big)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("File too large", r.stderr)
+        self.assertEqual(rep["outcome"], "file_size_limit")
+        self.assertEqual(rep["killed_by"], "file_size_limit")
+        self.assertIn("file_size_mb=1", " ".join(v["detail"] for v in rep["violations"]))
+        # A script that handles the error exits 0, and the limit is still named.
+        caught = self.write("caught.py", (
+            f"try:\n    open('{out}/big2', 'wb').write(b'x' * (2 << 20))\n"
+            "except OSError as e:\n    print('caught', e.errno)\n"))
+        r, rep = self.report("script", "--policy", pol, caught)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(rep["outcome"], "success")
+        self.assertIn("file_size_mb=1", " ".join(v["detail"] for v in rep["violations"]))
+        self.assertIn("limit:", r.stderr)
+
+    def test_captured_output_cut_at_file_size_is_named(self):
+        pol = self.policy({"file_size_mb": 1, "timeout_seconds": 30})
+        r, rep = self.report("exec", "--policy", pol, "--capture", "--", "sh", "-c",
+                             "head -c 3000000 /dev/zero; echo after >&2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        details = " ".join(v["detail"] for v in rep["violations"])
+        self.assertIn("captured stdout reached file_size_mb=1", details)
+        self.assertIn("captured stdout reached file_size_mb=1", r.stderr)
+
+    def test_oom_kill_of_a_child_is_named_when_the_run_succeeds(self):
+        pol = self.policy({"memory_mb": 64, "timeout_seconds": 60})
+        r, rep = self.report("exec", "--policy", pol, "--", "sh", "-c",
+                             "python3 -c 'a = bytearray(200 << 20)'; exit 0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(rep["outcome"], "success")
+        self.assertIn("OOM killer fired", " ".join(v["detail"] for v in rep["violations"]))
+        self.assertIn("OOM killer fired", r.stderr)
+
+    def test_io_counters_without_an_io_cgroup_are_unknown(self):
+        r, rep = self.report("exec", "--", "/bin/true")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNone(rep["usage"]["io_read_bytes"])
+        self.assertIsNone(rep["usage"]["io_write_bytes"])
+        self.assertIn("not measured", " ".join(rep["usage_notes"]))
+
     def test_alert_thresholds(self):
         pol = self.policy({"timeout_seconds": 30},
                           extra=("  monitoring:\n"
