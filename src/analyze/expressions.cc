@@ -11,6 +11,8 @@ namespace {
 constexpr int kMaxDepth = 100;
 // Literal text kept per value: enough for any path or command worth reading.
 constexpr size_t kMaxText = 4096;
+// Of which a path is: PATH_MAX is 4096, but no real path comes near this.
+constexpr size_t kMaxPathText = 1024;
 
 bool IsOpen(const Token& t) {
   return t.kind == TokenKind::kOp && (t.text == "(" || t.text == "[" || t.text == "{");
@@ -31,13 +33,19 @@ bool IsSocketRead(std::string_view qual, std::string_view method) {
          method == "makefile" || method == "accept";
 }
 
-// Path facts read off the literal text: computed once a value's text is complete.
+// Path facts read off the literal text: computed once a value's text is complete. They look
+// at the first kMaxPathText characters: every value a statement computes passes here, and a
+// value copied from a variable carries its whole text.
 void AddPathFlags(Value& v) {
   if (v.text.size() > kMaxText) v.text.resize(kMaxText);
   if (v.text.empty()) return;
-  if (ClimbsOut(v.text)) v.flags |= kTraversal;
-  if (NamesCredentials(v.text)) v.flags |= kCredential;
-  if (v.Has(kTainted) && v.text.find('/') != std::string::npos) v.flags |= kTaintedJoin;
+  std::string_view path = std::string_view(v.text).substr(0, kMaxPathText);
+  if (!v.path_checked) {
+    if (ClimbsOut(path)) v.flags |= kTraversal;
+    if (NamesCredentials(path)) v.flags |= kCredential;
+    v.path_checked = true;
+  }
+  if (v.Has(kTainted) && path.find('/') != std::string::npos) v.flags |= kTaintedJoin;
 }
 
 }  // namespace
@@ -211,7 +219,7 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
     std::string name(a.text);
     p.qual = syms_.Resolve(name);
     if (const Binding* b = syms_.Find(name)) {
-      p.value = b->value;
+      p.value = b->value();
     } else if (p.qual.empty()) {
       p.value.flags |= kUnknown;
     }
@@ -220,12 +228,12 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
     method = name;
   } else if (a.kind == TokenKind::kString) {
     p.value.flags |= kString;
-    p.value.text = a.value;
-    if (a.fields.empty()) {
+    p.value.text = a.value().substr(0, kMaxText);
+    if (a.fields().empty()) {
       p.value.flags |= kLiteral;
     } else {
-      Evaluator fields(a.fields, syms_, depth_);
-      p.value.Merge(fields.Classify({0, a.fields.size()}), kDataFlags | kPath | kSelfRelative);
+      Evaluator fields(a.fields(), syms_, depth_);
+      p.value.Merge(fields.Classify({0, a.fields().size()}), kDataFlags | kPath | kSelfRelative);
       p.value.flags |= kComputed;
     }
   } else if (IsOpen(a)) {
@@ -264,21 +272,21 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
       const Arg* first = FindArg(c, 0, "");
       bool literal_first = first && first->span.end == first->span.begin + 1 &&
                            toks_[first->span.begin].kind == TokenKind::kString &&
-                           toks_[first->span.begin].fields.empty();
+                           toks_[first->span.begin].fields().empty();
       if (c.qual == "builtins.getattr" && c.args.size() >= 2 && FindArg(c, 1, "")) {
         const Arg* attr = FindArg(c, 1, "");
         const Token& at = toks_[attr->span.begin];
         Primary target = first ? Walk(first->span.begin, first->span.end) : Primary{};
         bool literal_attr = attr->span.end == attr->span.begin + 1 &&
-                            at.kind == TokenKind::kString && at.fields.empty();
+                            at.kind == TokenKind::kString && at.fields().empty();
         p.qual = literal_attr && !target.qual.empty() && target.end == first->span.end &&
                          target.calls.empty()
-                     ? target.qual + "." + at.value
+                     ? target.qual + "." + std::string(at.value())
                      : "";
       } else if ((c.qual == "builtins.__import__" || c.qual == "importlib.import_module" ||
                   c.qual == "importlib.__import__") &&
                  literal_first) {
-        const std::string& module = toks_[first->span.begin].value;
+        std::string module(toks_[first->span.begin].value());
         p.qual = c.qual == "importlib.import_module" ? module : module.substr(0, module.find('.'));
       } else {
         p.qual = c.qual.empty() ? "" : c.qual + "()";
@@ -381,6 +389,7 @@ Value Evaluator::Classify(Span s) const {
       if (t.text == "/" && v.Has(kPath)) {
         path_join = true;
         v.text += '/';
+        v.path_checked = false;
       } else if (t.text != "+" && t.text != "(" && t.text != ")") {
         all_literal = false;
       }

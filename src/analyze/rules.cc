@@ -27,6 +27,12 @@ std::string Quote(std::string_view text) {
   return "`" + s + "`";
 }
 
+// Keeps a fact for the compatibility check, up to kMaxFacts of a kind.
+template <typename T>
+void Note(std::vector<T>& facts, T fact) {
+  if (facts.size() < kMaxFacts) facts.push_back(std::move(fact));
+}
+
 std::string SourceOf(const Value& v) {
   if (v.Has(kNetworkData)) return "the network";
   return "user input (input(), argv, stdin or the environment)";
@@ -45,8 +51,8 @@ std::vector<std::vector<std::string>> CommandWords(const Evaluator& ev, const Ar
     for (const Arg& e : ev.SplitArgs(cmd->span.begin, close)) {
       const Token& t = ev.At(e.span.begin);
       bool literal =
-          e.span.end == e.span.begin + 1 && t.kind == TokenKind::kString && t.fields.empty();
-      words.push_back(literal ? t.value : "<computed>");
+          e.span.end == e.span.begin + 1 && t.kind == TokenKind::kString && t.fields().empty();
+      words.push_back(literal ? std::string(t.value()) : "<computed>");
     }
     out.push_back(words);
     return out;
@@ -134,7 +140,7 @@ void CheckCommandWords(const std::vector<std::vector<std::string>>& commands, co
 
 void RecordProcess(const CallSite& c, RuleContext& ctx, int count, bool waits,
                    bool thread = false) {
-  ctx.out.facts.processes.push_back({ctx.Line(c.callee), Callee(c), count, waits, thread});
+  Note(ctx.out.facts.processes, {ctx.Line(c.callee), Callee(c), count, waits, thread});
 }
 
 // ---- the rules
@@ -145,9 +151,9 @@ void CodeExecution(const CallSite& c, RuleContext& ctx) {
   if (!a && c.method == "exec") a = ctx.ev.FindArg(c, 0, "object");
   if (!a || a->keyword == "*" || a->keyword == "**") return;
   const Token& t = ctx.ev.At(a->span.begin);
-  if (a->span.end == a->span.begin + 1 && t.kind == TokenKind::kString && t.fields.empty()) {
+  if (a->span.end == a->span.begin + 1 && t.kind == TokenKind::kString && t.fields().empty()) {
     // Literal code is reviewable: read it like the script itself.
-    ctx.out.nested.push_back({t.value, ctx.Line(a->span.begin), t.col});
+    ctx.out.nested.push_back({std::string(t.value()), ctx.Line(a->span.begin), t.col});
     return;
   }
   Value v = ctx.ev.Classify(a->span);
@@ -350,9 +356,10 @@ void DynamicImport(const CallSite& c, RuleContext& ctx) {
   const Arg* a = ctx.ev.FindArg(c, 0, "name");
   if (!a) return;
   const Token& t = ctx.ev.At(a->span.begin);
-  if (a->span.end == a->span.begin + 1 && t.kind == TokenKind::kString && t.fields.empty()) {
-    std::string top = t.value.substr(0, t.value.find('.'));
-    if (top == "ctypes" || top == "_ctypes" || top == "cffi") NativeModule(t.value, c.callee, ctx);
+  if (a->span.end == a->span.begin + 1 && t.kind == TokenKind::kString && t.fields().empty()) {
+    std::string value(t.value());
+    std::string top = value.substr(0, value.find('.'));
+    if (top == "ctypes" || top == "_ctypes" || top == "cffi") NativeModule(value, c.callee, ctx);
     return;
   }
   Value v = ctx.ev.Classify(a->span);
@@ -452,10 +459,17 @@ void PermissionChange(const CallSite& c, RuleContext& ctx) {
 
 void PendingPath(const CallSite& c, RuleContext& ctx, std::string description) {
   PendingFinding p;
-  p.finding = ctx.Make("path_traversal", "high", c.callee, std::move(description),
-                       "Resolve the final path (os.path.realpath or Path.resolve) and check it is "
-                       "inside the base directory (os.path.commonpath or Path.is_relative_to) "
-                       "before using it.");
+  if (ctx.out.path_findings.size() < kMaxListedFindings) {
+    p.finding = ctx.Make("path_traversal", "high", c.callee, std::move(description),
+                         "Resolve the final path (os.path.realpath or Path.resolve) and check it "
+                         "is inside the base directory (os.path.commonpath or "
+                         "Path.is_relative_to) before using it.");
+  } else {
+    p.finding.type = "path_traversal";
+    p.finding.severity = "high";
+    p.finding.line = ctx.Line(c.callee);
+    p.listed = false;
+  }
   p.guards = ctx.ev.NamesIn({c.callee, c.rparen});
   if (!ctx.target.empty()) p.guards.insert(ctx.target);
   ctx.out.path_findings.push_back(std::move(p));
@@ -537,15 +551,15 @@ void FileAccess(const CallSite& c, RuleContext& ctx) {
             t.find("O_TRUNC") != t.npos;
   }
   int line = ctx.Line(c.callee);
-  ctx.out.facts.files.push_back({line, Callee(c), path.text, path.Has(kLiteral), write});
+  Note(ctx.out.facts.files, {line, Callee(c), path.text, path.Has(kLiteral), write});
   if (!api->operation.empty()) {
-    ctx.out.facts.operations.push_back({line, std::string(api->operation), Callee(c)});
+    Note(ctx.out.facts.operations, {line, std::string(api->operation), Callee(c)});
   }
   CheckPathValue(c, path, ctx);
   if (api->second_path_arg >= 0) {
     Value dst = ctx.ev.ArgValue(c, api->second_path_arg, "dst");
     if (dst.present) {
-      ctx.out.facts.files.push_back({line, Callee(c), dst.text, dst.Has(kLiteral), true});
+      Note(ctx.out.facts.files, {line, Callee(c), dst.text, dst.Has(kLiteral), true});
       CheckPathValue(c, dst, ctx);
     }
   }
@@ -555,8 +569,8 @@ void FileAccess(const CallSite& c, RuleContext& ctx) {
 void AddressOf(const CallSite& c, const Evaluator& ev, NetworkUse& use) {
   for (size_t i = c.lparen + 1; i < c.rparen; ++i) {
     const Token& t = ev.At(i);
-    if (t.kind == TokenKind::kString && t.fields.empty() && use.host.empty()) {
-      std::string s = t.value;
+    if (t.kind == TokenKind::kString && t.fields().empty() && use.host.empty()) {
+      std::string s(t.value());
       size_t scheme = s.find("://");
       if (scheme != std::string::npos) {
         s = s.substr(scheme + 3);
@@ -600,7 +614,7 @@ void Network(const CallSite& c, RuleContext& ctx) {
     use.listens = c.method == "bind";
     use.on_socket = true;
     AddressOf(c, ctx.ev, use);
-    ctx.out.facts.network.push_back(use);
+    Note(ctx.out.facts.network, use);
     return;
   }
   use.what = std::string(api->what);
@@ -608,10 +622,10 @@ void Network(const CallSite& c, RuleContext& ctx) {
   AddressOf(c, ctx.ev, use);
   if (ctx.ev.Text({c.lparen, c.rparen + 1}).find("AF_UNIX") != std::string::npos) {
     use.local = true;  // local IPC, not the network
-    ctx.out.facts.network.push_back(use);
+    Note(ctx.out.facts.network, use);
     return;
   }
-  ctx.out.facts.network.push_back(use);
+  Note(ctx.out.facts.network, use);
   std::string desc = use.listens ? Callee(c) + " opens a " + use.what + " for connections"
                                  : Callee(c) + " opens a " + use.what + " connection" +
                                        (use.host.empty() ? "" : " to " + use.host);
@@ -639,7 +653,7 @@ void TemporaryFiles(const CallSite& c, RuleContext& ctx) {
     const Arg* del = ctx.ev.FindArg(c, -1, "delete");
     if (del && ctx.ev.Text(del->span) == "False") return;
   }
-  ctx.out.facts.operations.push_back({ctx.Line(c.callee), "delete", Callee(c)});
+  Note(ctx.out.facts.operations, {ctx.Line(c.callee), "delete", Callee(c)});
 }
 
 void Sleep(const CallSite& c, RuleContext& ctx) {
@@ -649,7 +663,7 @@ void Sleep(const CallSite& c, RuleContext& ctx) {
     return;
   }
   double s = std::strtod(std::string(ctx.ev.At(a->span.begin).text).c_str(), nullptr);
-  ctx.out.facts.sleeps.push_back({ctx.Line(c.callee), s});
+  Note(ctx.out.facts.sleeps, {ctx.Line(c.callee), s});
 }
 
 // Containment checks that make a path safe to use: is_relative_to, relative_to, commonpath,
@@ -778,12 +792,7 @@ Finding RuleContext::Make(std::string type, std::string severity, size_t tok,
   f.severity = std::move(severity);
   f.line = Line(tok);
   f.column = line_override > 0 ? col_override : ev.At(tok).col;
-  if (f.line >= 1 && static_cast<size_t>(f.line) <= lines.size()) {
-    std::string_view code = lines[static_cast<size_t>(f.line) - 1];
-    size_t b = code.find_first_not_of(" \t\f");
-    size_t e = code.find_last_not_of(" \t\f\r");
-    f.code = b == std::string_view::npos ? "" : std::string(code.substr(b, e - b + 1));
-  }
+  f.code = lines.Code(f.line);
   f.description = std::move(description);
   f.recommendation = std::move(recommendation);
   return f;
@@ -791,8 +800,20 @@ Finding RuleContext::Make(std::string type, std::string severity, size_t tok,
 
 void RuleContext::Report(std::string type, std::string severity, size_t tok,
                          std::string description, std::string recommendation) const {
-  out.findings.push_back(Make(std::move(type), std::move(severity), tok, std::move(description),
-                              std::move(recommendation)));
+  out.Add(Make(std::move(type), std::move(severity), tok, std::move(description),
+               std::move(recommendation)));
+}
+
+void Collected::Add(Finding f, bool listable) {
+  if (listable && listed_[f.severity] < kMaxListedFindings) {
+    ++listed_[f.severity];
+    findings.push_back(std::move(f));
+    return;
+  }
+  std::string key = f.type + "@" + std::to_string(f.line);
+  if (key == last_unlisted_) return;
+  last_unlisted_ = std::move(key);
+  ++unlisted[f.severity];
 }
 
 void ApplyCallRules(const CallSite& call, RuleContext& ctx) {
@@ -823,6 +844,16 @@ bool IsRuleTarget(std::string_view qual) {
     if (Matches(r.qual, qual)) return true;
   }
   return FindFileApi(qual) != nullptr || FindNetworkApi(qual) != nullptr;
+}
+
+bool IsRuleModule(std::string_view module) {
+  for (const Rule& r : kRules) {
+    if (r.qual.size() > module.size() && r.qual.starts_with(module) &&
+        r.qual[module.size()] == '.') {
+      return true;
+    }
+  }
+  return HasApisIn(module);
 }
 
 }  // namespace hive::analyze
