@@ -123,6 +123,7 @@ class ScriptReader {
       if (ev.IsAtomStart(i, s.begin)) {
         Primary p = ev.Walk(i, s.end);
         for (const CallSite& c : p.calls) ApplyCallRules(c, ctx);
+        for (const Lookup& l : p.lookups) ApplyLookupRules(l, ctx);
       }
     }
     if (!expression_only) Assignments(ev, s, ctx);
@@ -215,6 +216,11 @@ class ScriptReader {
       if (!rhs.empty() && ev.IsAtomStart(rhs.begin, rhs.begin)) {
         Primary p = ev.Walk(rhs.begin, rhs.end);
         if (p.end == rhs.end) qual = p.qual;
+        // m = importlib.import_module('json'): m is a module, which getattr() can search.
+        if (!qual.empty() && !p.calls.empty() && IsImportCall(p.calls.back().qual) &&
+            p.calls.back().rparen + 1 == p.end) {
+          symbols_.AddModule(qual);
+        }
       }
       size_t tb = s.begin;
       for (size_t eq : eqs) {

@@ -50,6 +50,45 @@ void AddPathFlags(Value& v) {
 
 }  // namespace
 
+bool IsImportCall(std::string_view qual) {
+  return qual == "builtins.__import__" || qual == "importlib.import_module" ||
+         qual == "importlib.__import__";
+}
+
+bool Evaluator::IsNamespace(const std::string& qual) const {
+  // What a call returns or a subscript holds is an object, not a module.
+  if (qual.empty() || qual.find_first_of("([") != std::string::npos) return false;
+  if (qual.starts_with("builtins.")) return false;  // eval, open: functions
+  return syms_.IsModule(qual) || syms_.IsModule(qual.substr(0, qual.find('.')));
+}
+
+bool Evaluator::NamespaceOf(const std::string& qual, Lookup* l) const {
+  if (qual == "builtins.globals()" || qual == "builtins.locals()" || qual == "builtins.vars()") {
+    l->script = true;
+    return true;
+  }
+  if (qual == "sys.modules" || qual == "builtins") {  // __builtins__ is a dict outside __main__
+    l->ns = qual;
+    return true;
+  }
+  constexpr std::string_view kDict = ".__dict__";
+  if (qual.ends_with(kDict) && IsNamespace(qual.substr(0, qual.size() - kDict.size()))) {
+    l->ns = qual.substr(0, qual.size() - kDict.size());
+    return true;
+  }
+  return false;
+}
+
+bool Evaluator::LiteralString(Span s, std::string* text) const {
+  if (s.empty()) return false;
+  Value v = Classify(s);
+  if (!v.Has(kLiteral) || !v.Has(kString) || v.text.empty() || v.text.size() >= kMaxText) {
+    return false;
+  }
+  *text = std::move(v.text);
+  return true;
+}
+
 bool Evaluator::IsOp(size_t i, std::string_view op) const {
   return i < toks_.size() && toks_[i].kind == TokenKind::kOp && toks_[i].text == op;
 }
@@ -268,26 +307,33 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
       c.rparen = Match(j, end);
       c.args = SplitArgs(c.lparen, c.rparen);
       p.value = CallResult(c.qual, method, receiver, c.args);
-      // What the call returns, when it is a module or function the rules know by name.
-      const Arg* first = FindArg(c, 0, "");
-      bool literal_first = first && first->span.end == first->span.begin + 1 &&
-                           toks_[first->span.begin].kind == TokenKind::kString &&
-                           toks_[first->span.begin].fields().empty();
-      if (c.qual == "builtins.getattr" && c.args.size() >= 2 && FindArg(c, 1, "")) {
+      // What the call returns, when it is a module or function the rules know by name: a
+      // name given as a literal (or a variable holding one) is judged by what it names.
+      std::string name;
+      if (c.qual == "builtins.getattr") {
+        const Arg* obj = FindArg(c, 0, "");
         const Arg* attr = FindArg(c, 1, "");
-        const Token& at = toks_[attr->span.begin];
-        Primary target = first ? Walk(first->span.begin, first->span.end) : Primary{};
-        bool literal_attr = attr->span.end == attr->span.begin + 1 &&
-                            at.kind == TokenKind::kString && at.fields().empty();
-        p.qual = literal_attr && !target.qual.empty() && target.end == first->span.end &&
-                         target.calls.empty()
-                     ? target.qual + "." + std::string(at.value())
+        Primary target = obj && IsAtomStart(obj->span.begin, obj->span.begin)
+                             ? Walk(obj->span.begin, obj->span.end)
+                             : Primary{};
+        bool whole = obj && target.end == obj->span.end;
+        p.qual = whole && !target.qual.empty() && attr && LiteralString(attr->span, &name)
+                     ? target.qual + "." + name
                      : "";
-      } else if ((c.qual == "builtins.__import__" || c.qual == "importlib.import_module" ||
-                  c.qual == "importlib.__import__") &&
-                 literal_first) {
-        std::string module(toks_[first->span.begin].value());
-        p.qual = c.qual == "importlib.import_module" ? module : module.substr(0, module.find('.'));
+      } else if (IsImportCall(c.qual)) {
+        const Arg* module = FindArg(c, 0, "name");
+        p.qual = module && LiteralString(module->span, &name)
+                     ? (c.qual == "importlib.import_module" ? name : name.substr(0, name.find('.')))
+                     : "";
+      } else if (c.qual == "builtins.vars" && !c.args.empty()) {
+        // vars(module) is the module's namespace, like module.__dict__.
+        const Arg* obj = FindArg(c, 0, "");
+        Primary target = obj && IsAtomStart(obj->span.begin, obj->span.begin)
+                             ? Walk(obj->span.begin, obj->span.end)
+                             : Primary{};
+        p.qual = obj && target.end == obj->span.end && IsNamespace(target.qual)
+                     ? target.qual + ".__dict__"
+                     : "";
       } else {
         p.qual = c.qual.empty() ? "" : c.qual + "()";
       }
@@ -297,7 +343,22 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
       j = p.calls.back().rparen + 1;
     } else if (IsOp(j, "[")) {
       size_t close = Match(j, end);
-      if (!p.qual.empty()) p.qual += "[]";
+      Lookup l;
+      if (NamespaceOf(p.qual, &l)) {
+        // globals()['eval'], sys.modules['os'], os.__dict__['system']: a literal key names
+        // what it finds; a computed one can find anything in the namespace.
+        std::string key;
+        if (LiteralString({j + 1, close}, &key)) {
+          p.qual = l.script ? syms_.Resolve(key) : l.ns == "sys.modules" ? key : l.ns + "." + key;
+        } else {
+          l.tok = i;
+          l.key = {j + 1, close};
+          p.lookups.push_back(std::move(l));
+          p.qual.clear();
+        }
+      } else if (!p.qual.empty()) {
+        p.qual += "[]";
+      }
       p.value.flags &= ~(kLiteral | kList);
       j = close + 1;
     } else {

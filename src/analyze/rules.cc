@@ -343,29 +343,71 @@ void YamlLoad(const CallSite& c, RuleContext& ctx) {
              fix);
 }
 
+// ctypes and cffi call C directly: libc's system() and execve(), syscall() with any number,
+// writes anywhere in memory. That is all direct process and system execution can do, past
+// every check in Python and in this analyzer, so it is rated as high as the worst of those.
 void NativeModule(const std::string& module, size_t tok, RuleContext& ctx) {
-  ctx.Report("native_code", "medium", tok,
+  ctx.Report("native_code", "critical", tok,
              "imports " + module +
-                 ": foreign function calls read and write memory directly, outside Python's "
-                 "checks",
+                 ": foreign function calls reach raw system calls and memory directly (libc "
+                 "system(), syscall()), past Python's checks and this analysis",
              "Use a Python library instead of native calls; the sandbox's seccomp filter still "
              "limits what the native code can do.");
+}
+
+void NativeCall(const CallSite& c, RuleContext& ctx) {
+  static constexpr std::string_view kLoaders[] = {
+      "CDLL", "PyDLL", "WinDLL", "OleDLL", "LibraryLoader", "LoadLibrary", "dlopen", "verify"};
+  bool loads = std::find(std::begin(kLoaders), std::end(kLoaders), c.method) != std::end(kLoaders);
+  // `ctypes.CDLL(None).syscall(...)`: the call on the library says more; one finding a line.
+  if (loads && ctx.ev.IsOp(c.rparen + 1, ".") && ctx.ev.IsOp(c.rparen + 3, "(")) return;
+  std::string fn = Callee(c);
+  std::string what;
+  if (c.method == "syscall") {
+    what = fn + " makes a raw system call";
+  } else if (loads) {
+    what = fn +
+           " loads a native library whose functions (system, execve, syscall) run outside "
+           "Python's checks";
+  } else if (c.method == "memmove" || c.method == "memset" || c.method.ends_with("string_at")) {
+    what = fn + " reads or writes raw memory";
+  } else {
+    what = fn + " calls the native function `" + c.method + "` directly";
+  }
+  ctx.Report("native_code", "critical", c.callee, what,
+             "Use a Python library instead of native calls; the sandbox's seccomp filter still "
+             "limits what the native code can do.");
+}
+
+bool IsNativeModule(std::string_view module) {
+  std::string_view top = module.substr(0, module.find('.'));
+  return top == "ctypes" || top == "_ctypes" || top == "cffi";
+}
+
+// Severity of finding something by a name computed at run time in `ns`: critical where the
+// name can pick a way to run programs, code or native calls (os.system, subprocess.*, eval,
+// import_module, ctypes.*: a computed name there is as bad as the worst of them, a shell
+// command built at run time), or when the name comes from outside; high elsewhere.
+std::string LookupSeverity(const std::string& ns, const Value& name) {
+  if (name.Has(kTainted | kNetworkData | kDecoded)) return "critical";
+  return ns == "sys.modules" || ReachesExecution(ns) ? "critical" : "high";
 }
 
 void DynamicImport(const CallSite& c, RuleContext& ctx) {
   const Arg* a = ctx.ev.FindArg(c, 0, "name");
   if (!a) return;
-  const Token& t = ctx.ev.At(a->span.begin);
-  if (a->span.end == a->span.begin + 1 && t.kind == TokenKind::kString && t.fields().empty()) {
-    std::string value(t.value());
-    std::string top = value.substr(0, value.find('.'));
-    if (top == "ctypes" || top == "_ctypes" || top == "cffi") NativeModule(value, c.callee, ctx);
+  std::string module;
+  if (ctx.ev.LiteralString(a->span, &module)) {
+    // Judged by what it names: `__import__('os').system(...)` is os.system (see Walk).
+    if (IsNativeModule(module)) NativeModule(module, c.callee, ctx);
     return;
   }
   Value v = ctx.ev.Classify(a->span);
-  if (v.Has(kLiteral)) return;
-  ctx.Report("dynamic_import", v.Has(kTainted) ? "critical" : "high", c.callee,
-             Callee(c) + " loads a module whose name is computed at run time",
+  ctx.Report("dynamic_import", "critical", c.callee,
+             Callee(c) + " loads a module whose name is " +
+                 (v.Has(kTainted | kNetworkData) ? "chosen by " + SourceOf(v)
+                                                 : std::string("computed at run time")) +
+                 ": it can load any module (os, subprocess, ctypes) and so run anything",
              "Import modules by name at the top of the script; map allowed choices to modules "
              "in a dict.");
 }
@@ -382,19 +424,23 @@ void Getattr(const CallSite& c, RuleContext& ctx) {
   const Arg* obj = ctx.ev.FindArg(c, 0, "");
   const Arg* name = ctx.ev.FindArg(c, 1, "");
   if (!obj || !name) return;
+  std::string literal;
+  if (ctx.ev.LiteralString(name->span, &literal)) return;  // resolved by name (see Walk)
   Value nv = ctx.ev.Classify(name->span);
-  if (nv.Has(kLiteral)) return;
   std::string target;
   if (ctx.ev.IsAtomStart(obj->span.begin, obj->span.begin)) {
     Primary p = ctx.ev.Walk(obj->span.begin, obj->span.end);
-    if (p.end == obj->span.end && p.calls.empty()) target = p.qual;
+    if (p.end == obj->span.end) target = p.qual;
   }
   const char* fix = "Look the name up in an explicit dict of allowed functions.";
-  if (!target.empty() && ctx.ev.symbols().IsModule(target)) {
-    ctx.Report("dynamic_import", "high", c.callee,
-               "getattr() on module `" + target +
-                   "` with an attribute name computed at run time: any function in it can be "
-                   "reached",
+  if (ctx.ev.IsNamespace(target)) {
+    ctx.Report("dynamic_import", LookupSeverity(target, nv), c.callee,
+               "getattr() on " +
+                   (target == "builtins" ? std::string("builtins") : "module `" + target + "`") +
+                   " with an attribute name " +
+                   (nv.Has(kTainted | kNetworkData) ? "chosen by " + SourceOf(nv)
+                                                    : std::string("computed at run time")) +
+                   ": any function in it can be reached",
                fix);
   } else if (nv.Has(kTainted)) {
     ctx.Report("dynamic_import", "high", c.callee,
@@ -744,6 +790,23 @@ constexpr Rule kRules[] = {
     {"importlib.util.spec_from_file_location", LoadFromPath},
     {"imp.load_source", LoadFromPath},
     {"builtins.getattr", Getattr},
+    {"ctypes.CDLL*", NativeCall},
+    {"ctypes.PyDLL*", NativeCall},
+    {"ctypes.WinDLL*", NativeCall},
+    {"ctypes.OleDLL*", NativeCall},
+    {"ctypes.LibraryLoader*", NativeCall},
+    {"ctypes.cdll.*", NativeCall},
+    {"ctypes.pydll.*", NativeCall},
+    {"ctypes.windll.*", NativeCall},
+    {"ctypes.oledll.*", NativeCall},
+    {"ctypes.pythonapi.*", NativeCall},
+    {"ctypes.memmove", NativeCall},
+    {"ctypes.memset", NativeCall},
+    {"ctypes.string_at", NativeCall},
+    {"ctypes.wstring_at", NativeCall},
+    {"_ctypes.dlopen", NativeCall},
+    {"cffi.FFI().dlopen*", NativeCall},
+    {"cffi.FFI().verify*", NativeCall},
     {"shutil.rmtree", RecursiveDelete},
     {"os.removedirs", RecursiveDelete},
     {"os.chmod", PermissionChange},
@@ -835,8 +898,38 @@ void ApplyCallRules(const CallSite& call, RuleContext& ctx) {
 }
 
 void ApplyImportRules(const std::string& module, size_t tok, RuleContext& ctx) {
-  std::string top = module.substr(0, module.find('.'));
-  if (top == "ctypes" || top == "_ctypes" || top == "cffi") NativeModule(top, tok, ctx);
+  if (IsNativeModule(module)) NativeModule(module.substr(0, module.find('.')), tok, ctx);
+}
+
+void ApplyLookupRules(const Lookup& l, RuleContext& ctx) {
+  Value key = ctx.ev.Classify(l.key);
+  std::string where = l.script                ? "the script's own namespace (globals(), vars())"
+                      : l.ns == "sys.modules" ? "sys.modules, which holds every loaded module"
+                      : l.ns == "builtins"    ? "the builtins (eval, exec, __import__)"
+                                              : "module `" + l.ns + "`'s namespace";
+  // The script's namespace holds what it imported (`from os import system`), and
+  // __builtins__: rated as the builtins are.
+  std::string severity = LookupSeverity(l.script ? "builtins" : l.ns, key);
+  ctx.Report("dynamic_import", severity, l.tok,
+             "looks up a name " +
+                 (key.Has(kTainted | kNetworkData) ? "chosen by " + SourceOf(key)
+                                                   : std::string("computed at run time")) +
+                 " in " + where + ": whatever it names can be reached",
+             "Look the name up in an explicit dict of allowed functions.");
+}
+
+bool ReachesExecution(std::string_view module) {
+  if (module.empty()) return false;
+  for (const Rule& r : kRules) {
+    bool runs = r.fn == CodeExecution || r.fn == RunPath || r.fn == ShellCommand ||
+                r.fn == ProgramExec || r.fn == Subprocess || r.fn == DynamicImport ||
+                r.fn == LoadFromPath || r.fn == NativeCall;
+    if (runs && r.qual.size() > module.size() && r.qual.starts_with(module) &&
+        r.qual[module.size()] == '.') {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool IsRuleTarget(std::string_view qual) {

@@ -80,6 +80,11 @@ struct RuleContext {
 void ApplyCallRules(const CallSite& call, RuleContext& ctx);
 // `import ctypes`, `from cffi import FFI`: `module` is the imported module, `tok` the statement.
 void ApplyImportRules(const std::string& module, size_t tok, RuleContext& ctx);
+// `globals()[name]`, `sys.modules[name]`, `vars(builtins)[name]` with a computed name.
+void ApplyLookupRules(const Lookup& lookup, RuleContext& ctx);
+// Whether `module` ("os", "builtins", "importlib") holds a function that runs programs,
+// Python code or native code (os.system, eval, import_module, ctypes.CDLL).
+bool ReachesExecution(std::string_view module);
 // Names a star import can bring into scope that some rule cares about ("os.system").
 bool IsRuleTarget(std::string_view qual);
 // Modules holding such names: the star imports worth remembering ("os", not "tkinter").

@@ -62,6 +62,7 @@ void Symbols::Bind(const std::string& name, std::string qual, Value value) {
   if (bound_text_ + value.text.size() > kMaxBoundText && value.text.size() > kShortText) {
     value.text.resize(kShortText);
     value.text.shrink_to_fit();
+    b.flags &= ~kLiteral;  // no longer known in full: `__import__(name)` is not judged by it
   }
   b.text = std::move(value.text);
   bound_text_ += b.text.size();
@@ -129,7 +130,7 @@ std::set<std::string> Symbols::WithDeps(const std::set<std::string>& roots) cons
 }
 
 bool Symbols::IsModule(const std::string& qual) const {
-  return qual == "builtins" || modules_.count(qual) > 0;
+  return qual == "builtins" || modules_.count(qual) > 0 || (known_module_ && known_module_(qual));
 }
 
 bool IsBuiltinName(std::string_view name) {

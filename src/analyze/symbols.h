@@ -84,8 +84,11 @@ class Symbols {
   const Binding* Find(const std::string& name) const;
   // `roots` and every variable they were computed from, through any number of assignments.
   std::set<std::string> WithDeps(const std::set<std::string>& roots) const;
-  // True for names that are imported modules (or builtins), not functions or values.
+  // True for names that are imported modules (or builtins, or modules the rules know:
+  // `__import__('os')` is the os module), not functions or values.
   bool IsModule(const std::string& qual) const;
+  // A module the script reached other than by `import` (`m = importlib.import_module('x')`).
+  void AddModule(const std::string& qual) { modules_.insert(qual); }
 
   // Supplied by the rule set: names a star import may bring in ("os.system"), and the
   // modules that hold any ("os"). Other star imports are not remembered, so that every name
