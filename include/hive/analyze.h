@@ -14,6 +14,8 @@
 //   nlohmann::json j = hive::analyze::ToJson(*a);  // schema "hive-run/analysis/v1"
 #pragma once
 
+#include <cstddef>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -24,6 +26,20 @@
 #include "hive/status.h"
 
 namespace hive::analyze {
+
+// The analyzer reads at most this much of a script: it runs before the sandbox exists, so
+// nothing else bounds its time and memory (tens of bytes per byte read at worst, a few for
+// ordinary code). Hand-written Python stays far below it — the largest modules of the
+// standard library are a few hundred KiB — and what grows past it is data pasted in.
+//
+// A longer script is analyzed up to the last line end within the limit and gets a finding,
+// `analysis_incomplete`, at the first line not read. Its severity is `high`: what is not
+// read can hold anything, `os.system` included, so a policy that refuses high-risk code
+// (security.analysis.refuse_at: high, medium or low) refuses a script it cannot read to the
+// end rather than pass what it hides; a policy without refuse_at (the built-in one) or with
+// refuse_at: critical runs it, with the finding in its report. Not `critical`, which is kept
+// for what is known to be dangerous (injection, hidden payloads, native calls).
+inline constexpr size_t kMaxAnalyzedBytes = size_t{4} << 20;
 
 struct Finding {
   std::string type;      // "dynamic_code_execution", "os_command_execution", ...
@@ -54,10 +70,11 @@ struct Compatibility {
 };
 
 struct Analysis {
-  std::vector<Finding> findings;           // in source order
-  std::string risk_level = "none";         // none, low, medium, high, critical
-  int risk_score = 0;                      // 0..100, grows with the number and weight of findings
-  std::vector<std::string> syntax_errors;  // "12:5: unterminated string"; analysis continues
+  std::vector<Finding> findings;        // in source order; at most 200 of each severity are listed
+  std::map<std::string, int> unlisted;  // findings past that, by severity
+  std::string risk_level = "none";      // none, low, medium, high, critical
+  int risk_score = 0;                   // 0..100, grows with the number and weight of findings
+  std::vector<std::string> syntax_errors;      // "12:5: unterminated string"; analysis continues
   std::optional<Compatibility> compatibility;  // when a policy was given
 };
 

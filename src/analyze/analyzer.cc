@@ -1,15 +1,21 @@
 // The driver: reads a script statement by statement, keeping the symbol table current,
 // hands every call to the rule set, and turns what the rules collected into an Analysis.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <deque>
+#include <cerrno>
 #include <tuple>
 
 #include "analyze/compatibility.h"
 #include "analyze/expressions.h"
 #include "analyze/risk.h"
 #include "analyze/rules.h"
+#include "analyze/source_lines.h"
 #include "analyze/tokenizer.h"
-#include "base/files.h"
+#include "base/unique_fd.h"
 #include "hive/analyze.h"
 
 namespace hive::analyze {
@@ -18,31 +24,30 @@ namespace {
 // exec("exec('...')") nests; a few levels cover real scripts and bound hostile ones.
 constexpr int kMaxNestedCode = 4;
 
-std::vector<std::string> SplitLines(std::string_view s) {
-  std::vector<std::string> lines;
-  std::string cur;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
-      lines.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  lines.push_back(cur);
-  return lines;
-}
-
 bool IsName(const Evaluator& ev, size_t i, std::string_view text) {
   return ev.At(i).kind == TokenKind::kName && ev.At(i).text == text;
 }
 
 class ScriptReader {
  public:
-  explicit ScriptReader(std::string_view source) : lines_(SplitLines(source)) {
-    symbols_.SetKnownQualified(&IsRuleTarget);
+  explicit ScriptReader(std::string_view source) : source_(source), lines_(source) {
+    symbols_.SetKnownQualified(&IsRuleTarget, &IsRuleModule);
+  }
+
+  // The whole script, a logical line at a time; returns its syntax errors. `truncated`: the
+  // source is the first part of a longer script.
+  std::vector<std::string> ReadScript(bool truncated) {
+    return ReadSource(source_, truncated, nullptr, 0);
+  }
+
+  const SourceLines& lines() const { return lines_; }
+
+  std::vector<std::string> ReadSource(std::string_view source, bool truncated,
+                                      const NestedCode* nested, int depth) {
+    TokenReader reader(source, truncated);
+    std::vector<Token> line;
+    while (reader.Next(&line)) Read(line, /*expression_only=*/false, nested, depth);
+    return reader.errors();
   }
 
   void Read(const std::vector<Token>& toks, bool expression_only, const NestedCode* nested,
@@ -62,21 +67,13 @@ class ScriptReader {
   std::vector<Finding> Findings() {
     // A containment check on a variable also covers what it was computed from
     // (`abs = p.resolve(); abs.is_relative_to(base)` covers `p`).
-    std::set<std::string> covered = out_.checked;
-    std::vector<std::string> work(covered.begin(), covered.end());
-    while (!work.empty()) {
-      std::string n = work.back();
-      work.pop_back();
-      for (const std::string& d : symbols_.DepsOf(n)) {
-        if (covered.insert(d).second) work.push_back(d);
-      }
-    }
-    std::vector<Finding> findings = std::move(out_.findings);
+    std::set<std::string> covered = symbols_.WithDeps(out_.checked);
     for (PendingFinding& p : out_.path_findings) {
       bool guarded = std::any_of(p.guards.begin(), p.guards.end(),
                                  [&](const std::string& g) { return covered.count(g) > 0; });
-      if (!guarded) findings.push_back(std::move(p.finding));
+      if (!guarded) out_.Add(std::move(p.finding), p.listed);
     }
+    std::vector<Finding> findings = std::move(out_.findings);
     auto key = [](const Finding& f) { return std::tie(f.line, f.column, f.type); };
     std::stable_sort(findings.begin(), findings.end(),
                      [&](const Finding& a, const Finding& b) { return key(a) < key(b); });
@@ -90,6 +87,7 @@ class ScriptReader {
   }
 
   const Facts& facts() const { return out_.facts; }
+  const std::map<std::string, int>& unlisted() const { return out_.unlisted; }
 
  private:
   void Statement(const Evaluator& ev, Span s, bool expression_only, const NestedCode* nested,
@@ -119,12 +117,13 @@ class ScriptReader {
     ctx.target = SimpleTarget(ev, s);
     for (size_t i = s.begin; i < s.end; ++i) {
       const Token& t = ev.At(i);
-      if (t.kind == TokenKind::kString && !t.fields.empty()) {
-        Read(t.fields, /*expression_only=*/true, nested, depth);
+      if (t.kind == TokenKind::kString && !t.fields().empty()) {
+        Read(t.fields(), /*expression_only=*/true, nested, depth);
       }
       if (ev.IsAtomStart(i, s.begin)) {
         Primary p = ev.Walk(i, s.end);
         for (const CallSite& c : p.calls) ApplyCallRules(c, ctx);
+        for (const Lookup& l : p.lookups) ApplyLookupRules(l, ctx);
       }
     }
     if (!expression_only) Assignments(ev, s, ctx);
@@ -138,9 +137,8 @@ class ScriptReader {
         n.line = nested->line;
         n.col = nested->col;
       }
-      sources_.push_back(std::move(n.code));
-      TokenStream ts = Tokenize(sources_.back());
-      Read(ts.tokens, /*expression_only=*/false, &n, depth + 1);
+      // Tokens view n.code only while it is read; what outlives them holds copies.
+      ReadSource(n.code, /*truncated=*/false, &n, depth + 1);
     }
   }
 
@@ -218,6 +216,11 @@ class ScriptReader {
       if (!rhs.empty() && ev.IsAtomStart(rhs.begin, rhs.begin)) {
         Primary p = ev.Walk(rhs.begin, rhs.end);
         if (p.end == rhs.end) qual = p.qual;
+        // m = importlib.import_module('json'): m is a module, which getattr() can search.
+        if (!qual.empty() && !p.calls.empty() && IsImportCall(p.calls.back().qual) &&
+            p.calls.back().rparen + 1 == p.end) {
+          symbols_.AddModule(qual);
+        }
       }
       size_t tb = s.begin;
       for (size_t eq : eqs) {
@@ -235,7 +238,7 @@ class ScriptReader {
       }
       std::string name(ev.At(s.begin).text);
       Value v;
-      if (const Binding* b = symbols_.Find(name)) v = b->value;
+      if (const Binding* b = symbols_.Find(name)) v = b->value();
       v.Merge(ev.Classify({at[0] + 1, s.end}));
       if (v.Has(kString)) v.flags = (v.flags | kComputed) & ~kLiteral;
       symbols_.Bind(name, "", v);
@@ -313,22 +316,63 @@ class ScriptReader {
     }
   }
 
-  std::vector<std::string> lines_;
+  std::string_view source_;
+  SourceLines lines_;
   Symbols symbols_;
   Collected out_;
-  std::deque<std::string> sources_;  // code read from string literals, alive while tokens are
 };
 
-}  // namespace
+// The part of a script that is analyzed: all of it, or what fits in kMaxAnalyzedBytes up to
+// the end of its last whole line (a first part of line 1 when there is no line end in it).
+struct Head {
+  std::string_view text;
+  bool truncated = false;
+  bool whole_lines = true;  // what is not read starts a line
+};
 
-Analysis AnalyzePython(std::string_view source, const Policy* policy,
-                       const std::string& working_dir) {
+Head HeadOf(std::string_view source, size_t size) {
+  if (size <= kMaxAnalyzedBytes) return {source};
+  std::string_view head = source.substr(0, kMaxAnalyzedBytes);
+  size_t end = head.find_last_of("\n\r");
+  if (end == std::string_view::npos) {
+    size_t cut = head.size();
+    while (cut > 0 && (static_cast<unsigned char>(source[cut]) & 0xC0) == 0x80) --cut;
+    return {source.substr(0, cut), true, false};
+  }
+  if (source[end] == '\r' && end + 1 < source.size() && source[end + 1] == '\n') ++end;
+  return {source.substr(0, end + 1), true, true};
+}
+
+// `source` holds at least the analyzed part of a script of `size` bytes: all of it, or its
+// first kMaxAnalyzedBytes and what follows of the line after them.
+Analysis Analyze(std::string_view source, size_t size, const Policy* policy,
+                 const std::string& working_dir) {
   Analysis a;
-  TokenStream ts = Tokenize(source);
-  a.syntax_errors = ts.errors;
-  ScriptReader reader(source);
-  reader.Read(ts.tokens, /*expression_only=*/false, nullptr, 0);
+  Head head = HeadOf(source, size);
+  ScriptReader reader(head.text);
+  a.syntax_errors = reader.ReadScript(head.truncated);
   a.findings = reader.Findings();
+  a.unlisted = reader.unlisted();
+  if (head.truncated) {
+    // What is not read can hold anything; see kMaxAnalyzedBytes for why `high`.
+    Finding f;
+    f.type = "analysis_incomplete";
+    f.severity = "high";
+    f.line = head.whole_lines ? reader.lines().count() : 1;
+    f.column = 1;
+    f.code = head.whole_lines
+                 ? SourceLines(source.substr(head.text.size(), 4 * SourceLines::kMaxCode)).Code(1)
+                 : reader.lines().Code(1);
+    f.description = fmt::format(
+        "the script is {} bytes, more than the {} MiB the analyzer reads: only its first {} "
+        "bytes ({}) were analyzed, and nothing after them was checked",
+        size, kMaxAnalyzedBytes >> 20, head.text.size(),
+        head.whole_lines ? fmt::format("lines 1-{}", f.line - 1) : std::string("part of line 1"));
+    f.recommendation =
+        "Keep large data out of the script: read it from a file (the policy's "
+        "security.filesystem.read_only_paths mounts one) so that all of the code is checked.";
+    a.findings.push_back(std::move(f));
+  }
   Risk risk = ScoreRisk(a.findings);
   a.risk_level = risk.level;
   a.risk_score = risk.score;
@@ -337,10 +381,43 @@ Analysis AnalyzePython(std::string_view source, const Policy* policy,
   return a;
 }
 
+// At most `max` bytes of the file at `path`, and its size.
+Result<std::string> ReadHead(const std::string& path, size_t max, size_t* size) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Errno(fmt::format("open `{}`", path));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Errno(fmt::format("stat `{}`", path));
+  std::string out(std::min(max, st.st_size > 0 ? static_cast<size_t>(st.st_size) : max), '\0');
+  size_t have = 0;
+  for (;;) {
+    if (have == out.size()) {
+      if (out.size() >= max) break;
+      out.resize(std::min(max, out.size() + 65536));  // a file that grew, or /proc
+    }
+    ssize_t n = ::read(fd.get(), out.data() + have, out.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno(fmt::format("read `{}`", path));
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  out.resize(have);
+  *size = have < max ? have : std::max(have, static_cast<size_t>(std::max<off_t>(st.st_size, 0)));
+  return out;
+}
+
+}  // namespace
+
+Analysis AnalyzePython(std::string_view source, const Policy* policy,
+                       const std::string& working_dir) {
+  return Analyze(source, source.size(), policy, working_dir);
+}
+
 Result<Analysis> AnalyzeFile(const std::string& path, const Policy* policy) {
-  Result<std::string> source = ReadFile(path);
-  if (!source.ok()) return source.status().Wrap("analyze");
-  return AnalyzePython(*source, policy);
+  size_t size = 0;
+  // The byte after the cut tells a CRLF from a CR; the rest is for the finding's `code`.
+  Result<std::string> head = ReadHead(path, kMaxAnalyzedBytes + 4 * SourceLines::kMaxCode, &size);
+  if (!head.ok()) return head.status().Wrap("analyze");
+  return Analyze(*head, size, policy, "");
 }
 
 nlohmann::json ToJson(const Analysis& a) {
@@ -356,10 +433,16 @@ nlohmann::json ToJson(const Analysis& a) {
                         {"recommendation", f.recommendation}});
     if (summary.contains(f.severity)) summary[f.severity] = summary[f.severity].get<int>() + 1;
   }
+  int unlisted = 0;
+  for (const auto& [severity, n] : a.unlisted) {
+    unlisted += n;
+    if (summary.contains(severity)) summary[severity] = summary[severity].get<int>() + n;
+  }
   nlohmann::json j = {{"schema", "hive-run/analysis/v1"},
                       {"risk_level", a.risk_level},
                       {"risk_score", a.risk_score},
-                      {"vulnerabilities_found", a.findings.size()},
+                      {"vulnerabilities_found", a.findings.size() + static_cast<size_t>(unlisted)},
+                      {"findings_unlisted", unlisted},
                       {"summary", summary},
                       {"findings", findings},
                       {"syntax_errors", a.syntax_errors}};

@@ -279,4 +279,17 @@ const NetworkApi* FindNetworkApi(std::string_view qual) {
   return nullptr;
 }
 
+bool HasApisIn(std::string_view module) {
+  auto in = [&](std::string_view qual) {
+    return qual.size() > module.size() && qual.starts_with(module) && qual[module.size()] == '.';
+  };
+  for (const FileApi& f : kFileApis) {
+    if (in(f.qual)) return true;
+  }
+  for (const NetworkApi& n : kNetworkApis) {
+    if (in(n.qual)) return true;
+  }
+  return false;
+}
+
 }  // namespace hive::analyze

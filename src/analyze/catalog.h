@@ -49,4 +49,7 @@ struct NetworkApi {
 };
 const NetworkApi* FindNetworkApi(std::string_view qual);
 
+// Whether the file or network tables name anything in `module` ("shutil": shutil.rmtree).
+bool HasApisIn(std::string_view module);
+
 }  // namespace hive::analyze

@@ -11,6 +11,8 @@ namespace {
 constexpr int kMaxDepth = 100;
 // Literal text kept per value: enough for any path or command worth reading.
 constexpr size_t kMaxText = 4096;
+// Of which a path is: PATH_MAX is 4096, but no real path comes near this.
+constexpr size_t kMaxPathText = 1024;
 
 bool IsOpen(const Token& t) {
   return t.kind == TokenKind::kOp && (t.text == "(" || t.text == "[" || t.text == "{");
@@ -31,16 +33,61 @@ bool IsSocketRead(std::string_view qual, std::string_view method) {
          method == "makefile" || method == "accept";
 }
 
-// Path facts read off the literal text: computed once a value's text is complete.
+// Path facts read off the literal text: computed once a value's text is complete. They look
+// at the first kMaxPathText characters: every value a statement computes passes here, and a
+// value copied from a variable carries its whole text.
 void AddPathFlags(Value& v) {
   if (v.text.size() > kMaxText) v.text.resize(kMaxText);
   if (v.text.empty()) return;
-  if (ClimbsOut(v.text)) v.flags |= kTraversal;
-  if (NamesCredentials(v.text)) v.flags |= kCredential;
-  if (v.Has(kTainted) && v.text.find('/') != std::string::npos) v.flags |= kTaintedJoin;
+  std::string_view path = std::string_view(v.text).substr(0, kMaxPathText);
+  if (!v.path_checked) {
+    if (ClimbsOut(path)) v.flags |= kTraversal;
+    if (NamesCredentials(path)) v.flags |= kCredential;
+    v.path_checked = true;
+  }
+  if (v.Has(kTainted) && path.find('/') != std::string::npos) v.flags |= kTaintedJoin;
 }
 
 }  // namespace
+
+bool IsImportCall(std::string_view qual) {
+  return qual == "builtins.__import__" || qual == "importlib.import_module" ||
+         qual == "importlib.__import__";
+}
+
+bool Evaluator::IsNamespace(const std::string& qual) const {
+  // What a call returns or a subscript holds is an object, not a module.
+  if (qual.empty() || qual.find_first_of("([") != std::string::npos) return false;
+  if (qual.starts_with("builtins.")) return false;  // eval, open: functions
+  return syms_.IsModule(qual) || syms_.IsModule(qual.substr(0, qual.find('.')));
+}
+
+bool Evaluator::NamespaceOf(const std::string& qual, Lookup* l) const {
+  if (qual == "builtins.globals()" || qual == "builtins.locals()" || qual == "builtins.vars()") {
+    l->script = true;
+    return true;
+  }
+  if (qual == "sys.modules" || qual == "builtins") {  // __builtins__ is a dict outside __main__
+    l->ns = qual;
+    return true;
+  }
+  constexpr std::string_view kDict = ".__dict__";
+  if (qual.ends_with(kDict) && IsNamespace(qual.substr(0, qual.size() - kDict.size()))) {
+    l->ns = qual.substr(0, qual.size() - kDict.size());
+    return true;
+  }
+  return false;
+}
+
+bool Evaluator::LiteralString(Span s, std::string* text) const {
+  if (s.empty()) return false;
+  Value v = Classify(s);
+  if (!v.Has(kLiteral) || !v.Has(kString) || v.text.empty() || v.text.size() >= kMaxText) {
+    return false;
+  }
+  *text = std::move(v.text);
+  return true;
+}
 
 bool Evaluator::IsOp(size_t i, std::string_view op) const {
   return i < toks_.size() && toks_[i].kind == TokenKind::kOp && toks_[i].text == op;
@@ -211,7 +258,7 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
     std::string name(a.text);
     p.qual = syms_.Resolve(name);
     if (const Binding* b = syms_.Find(name)) {
-      p.value = b->value;
+      p.value = b->value();
     } else if (p.qual.empty()) {
       p.value.flags |= kUnknown;
     }
@@ -220,12 +267,12 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
     method = name;
   } else if (a.kind == TokenKind::kString) {
     p.value.flags |= kString;
-    p.value.text = a.value;
-    if (a.fields.empty()) {
+    p.value.text = a.value().substr(0, kMaxText);
+    if (a.fields().empty()) {
       p.value.flags |= kLiteral;
     } else {
-      Evaluator fields(a.fields, syms_, depth_);
-      p.value.Merge(fields.Classify({0, a.fields.size()}), kDataFlags | kPath | kSelfRelative);
+      Evaluator fields(a.fields(), syms_, depth_);
+      p.value.Merge(fields.Classify({0, a.fields().size()}), kDataFlags | kPath | kSelfRelative);
       p.value.flags |= kComputed;
     }
   } else if (IsOpen(a)) {
@@ -260,26 +307,33 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
       c.rparen = Match(j, end);
       c.args = SplitArgs(c.lparen, c.rparen);
       p.value = CallResult(c.qual, method, receiver, c.args);
-      // What the call returns, when it is a module or function the rules know by name.
-      const Arg* first = FindArg(c, 0, "");
-      bool literal_first = first && first->span.end == first->span.begin + 1 &&
-                           toks_[first->span.begin].kind == TokenKind::kString &&
-                           toks_[first->span.begin].fields.empty();
-      if (c.qual == "builtins.getattr" && c.args.size() >= 2 && FindArg(c, 1, "")) {
+      // What the call returns, when it is a module or function the rules know by name: a
+      // name given as a literal (or a variable holding one) is judged by what it names.
+      std::string name;
+      if (c.qual == "builtins.getattr") {
+        const Arg* obj = FindArg(c, 0, "");
         const Arg* attr = FindArg(c, 1, "");
-        const Token& at = toks_[attr->span.begin];
-        Primary target = first ? Walk(first->span.begin, first->span.end) : Primary{};
-        bool literal_attr = attr->span.end == attr->span.begin + 1 &&
-                            at.kind == TokenKind::kString && at.fields.empty();
-        p.qual = literal_attr && !target.qual.empty() && target.end == first->span.end &&
-                         target.calls.empty()
-                     ? target.qual + "." + at.value
+        Primary target = obj && IsAtomStart(obj->span.begin, obj->span.begin)
+                             ? Walk(obj->span.begin, obj->span.end)
+                             : Primary{};
+        bool whole = obj && target.end == obj->span.end;
+        p.qual = whole && !target.qual.empty() && attr && LiteralString(attr->span, &name)
+                     ? target.qual + "." + name
                      : "";
-      } else if ((c.qual == "builtins.__import__" || c.qual == "importlib.import_module" ||
-                  c.qual == "importlib.__import__") &&
-                 literal_first) {
-        const std::string& module = toks_[first->span.begin].value;
-        p.qual = c.qual == "importlib.import_module" ? module : module.substr(0, module.find('.'));
+      } else if (IsImportCall(c.qual)) {
+        const Arg* module = FindArg(c, 0, "name");
+        p.qual = module && LiteralString(module->span, &name)
+                     ? (c.qual == "importlib.import_module" ? name : name.substr(0, name.find('.')))
+                     : "";
+      } else if (c.qual == "builtins.vars" && !c.args.empty()) {
+        // vars(module) is the module's namespace, like module.__dict__.
+        const Arg* obj = FindArg(c, 0, "");
+        Primary target = obj && IsAtomStart(obj->span.begin, obj->span.begin)
+                             ? Walk(obj->span.begin, obj->span.end)
+                             : Primary{};
+        p.qual = obj && target.end == obj->span.end && IsNamespace(target.qual)
+                     ? target.qual + ".__dict__"
+                     : "";
       } else {
         p.qual = c.qual.empty() ? "" : c.qual + "()";
       }
@@ -289,7 +343,22 @@ Primary Evaluator::Walk(size_t i, size_t end) const {
       j = p.calls.back().rparen + 1;
     } else if (IsOp(j, "[")) {
       size_t close = Match(j, end);
-      if (!p.qual.empty()) p.qual += "[]";
+      Lookup l;
+      if (NamespaceOf(p.qual, &l)) {
+        // globals()['eval'], sys.modules['os'], os.__dict__['system']: a literal key names
+        // what it finds; a computed one can find anything in the namespace.
+        std::string key;
+        if (LiteralString({j + 1, close}, &key)) {
+          p.qual = l.script ? syms_.Resolve(key) : l.ns == "sys.modules" ? key : l.ns + "." + key;
+        } else {
+          l.tok = i;
+          l.key = {j + 1, close};
+          p.lookups.push_back(std::move(l));
+          p.qual.clear();
+        }
+      } else if (!p.qual.empty()) {
+        p.qual += "[]";
+      }
       p.value.flags &= ~(kLiteral | kList);
       j = close + 1;
     } else {
@@ -381,6 +450,7 @@ Value Evaluator::Classify(Span s) const {
       if (t.text == "/" && v.Has(kPath)) {
         path_join = true;
         v.text += '/';
+        v.path_checked = false;
       } else if (t.text != "+" && t.text != "(" && t.text != ")") {
         all_literal = false;
       }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analyze/symbols.h"
@@ -38,12 +39,25 @@ struct CallSite {
   std::vector<Arg> args;
 };
 
+// A subscript of a namespace with a key computed at run time: `globals()[name]`,
+// `sys.modules[name]`, `vars(builtins)[name]`, `os.__dict__[name]`.
+struct Lookup {
+  std::string ns;       // "builtins", "sys.modules", a module ("os"); "" with `script`
+  bool script = false;  // the script's own namespace: globals(), locals(), vars()
+  size_t tok = 0;       // the primary's first token (the finding's position)
+  Span key;             // inside the brackets
+};
+
 struct Primary {
   size_t end = 0;  // one past the primary's last token
   std::string qual;
   Value value;
   std::vector<CallSite> calls;  // the primary's own trailer calls, outermost last
+  std::vector<Lookup> lookups;  // its subscripts of namespaces with computed keys
 };
+
+// __import__, importlib.import_module, importlib.__import__.
+bool IsImportCall(std::string_view qual);
 
 class Evaluator {
  public:
@@ -72,6 +86,14 @@ class Evaluator {
   Value ArgValue(const CallSite& c, int pos, std::string_view keyword) const;
   // A single literal number (0o755, 0x1ff, 493), or -1.
   long long IntLiteral(Span s) const;
+  // True, with the text, when `s` is a string known before run time: a literal, literals
+  // joined with +, or a variable holding one.
+  bool LiteralString(Span s, std::string* text) const;
+  // A module (or an attribute path from one: "os.path") or builtins: what getattr() and
+  // __dict__ can search by name.
+  bool IsNamespace(const std::string& qual) const;
+  // Whether subscripting a primary of this qual looks a name up in a namespace, and which.
+  bool NamespaceOf(const std::string& qual, Lookup* l) const;
   std::string Text(Span s) const;
   // Variables named anywhere in a span (a call's chain and arguments: NamesIn({c.callee,
   // c.rparen})).

@@ -21,7 +21,8 @@ struct CredentialPattern {
   std::initializer_list<std::string_view> parts;
 };
 
-// Contiguous component sequences; a public key (.pub) never matches.
+// Contiguous component sequences; a public key (.pub) never matches. Each first component
+// begins with '.', 'i', 'e' or 'g' (NamesCredentials skips any other at once).
 const CredentialPattern kCredentialPatterns[] = {
     {{".ssh", "id_*"}},
     {{"id_rsa"}},
@@ -52,27 +53,32 @@ constexpr std::array<std::string_view, 13> kSystemPlaces = {
     "etc", "root", "proc", "sys",    "dev",    "boot", "var",
     "usr", "home", "bin",  "passwd", "shadow", ".ssh"};
 
+// Components as views into `path`: these checks run on every string value the analyzer
+// computes, so they allocate once, not once per component.
+std::vector<std::string_view> ComponentViews(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/' || path[i] == '\\') {
+      if (i > start) out.push_back(path.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> PathComponents(std::string_view path) {
   std::vector<std::string> out;
-  std::string cur;
-  for (char c : path) {
-    if (c == '/' || c == '\\') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
+  for (std::string_view c : ComponentViews(path)) out.emplace_back(c);
   return out;
 }
 
 bool ClimbsOut(std::string_view path) {
-  std::vector<std::string> comps = PathComponents(path);
+  if (path.find("..") == std::string_view::npos) return false;
   int ups = 0;
-  for (const std::string& c : comps) {
+  for (std::string_view c : ComponentViews(path)) {
     if (c == "..") {
       ++ups;
     } else if (ups > 0 &&
@@ -84,18 +90,16 @@ bool ClimbsOut(std::string_view path) {
 }
 
 bool NamesCredentials(std::string_view path) {
-  std::vector<std::string> comps = PathComponents(path);
-  for (const CredentialPattern& p : kCredentialPatterns) {
-    size_t n = p.parts.size();
-    for (size_t i = 0; i + n <= comps.size(); ++i) {
-      bool all = true;
-      size_t k = 0;
-      for (std::string_view part : p.parts) {
-        if (!ComponentMatches(part, comps[i + k++])) {
-          all = false;
-          break;
-        }
-      }
+  std::vector<std::string_view> comps = ComponentViews(path);
+  for (size_t i = 0; i < comps.size(); ++i) {
+    // Every pattern starts with a component beginning with one of these.
+    if (std::string_view(".ieg").find(comps[i][0]) == std::string_view::npos) continue;
+    for (const CredentialPattern& p : kCredentialPatterns) {
+      if (i + p.parts.size() > comps.size()) continue;
+      size_t k = i;
+      bool all = std::all_of(p.parts.begin(), p.parts.end(), [&](std::string_view part) {
+        return ComponentMatches(part, comps[k++]);
+      });
       if (all) return true;
     }
   }

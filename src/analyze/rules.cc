@@ -27,6 +27,12 @@ std::string Quote(std::string_view text) {
   return "`" + s + "`";
 }
 
+// Keeps a fact for the compatibility check, up to kMaxFacts of a kind.
+template <typename T>
+void Note(std::vector<T>& facts, T fact) {
+  if (facts.size() < kMaxFacts) facts.push_back(std::move(fact));
+}
+
 std::string SourceOf(const Value& v) {
   if (v.Has(kNetworkData)) return "the network";
   return "user input (input(), argv, stdin or the environment)";
@@ -45,8 +51,8 @@ std::vector<std::vector<std::string>> CommandWords(const Evaluator& ev, const Ar
     for (const Arg& e : ev.SplitArgs(cmd->span.begin, close)) {
       const Token& t = ev.At(e.span.begin);
       bool literal =
-          e.span.end == e.span.begin + 1 && t.kind == TokenKind::kString && t.fields.empty();
-      words.push_back(literal ? t.value : "<computed>");
+          e.span.end == e.span.begin + 1 && t.kind == TokenKind::kString && t.fields().empty();
+      words.push_back(literal ? std::string(t.value()) : "<computed>");
     }
     out.push_back(words);
     return out;
@@ -134,7 +140,7 @@ void CheckCommandWords(const std::vector<std::vector<std::string>>& commands, co
 
 void RecordProcess(const CallSite& c, RuleContext& ctx, int count, bool waits,
                    bool thread = false) {
-  ctx.out.facts.processes.push_back({ctx.Line(c.callee), Callee(c), count, waits, thread});
+  Note(ctx.out.facts.processes, {ctx.Line(c.callee), Callee(c), count, waits, thread});
 }
 
 // ---- the rules
@@ -145,9 +151,9 @@ void CodeExecution(const CallSite& c, RuleContext& ctx) {
   if (!a && c.method == "exec") a = ctx.ev.FindArg(c, 0, "object");
   if (!a || a->keyword == "*" || a->keyword == "**") return;
   const Token& t = ctx.ev.At(a->span.begin);
-  if (a->span.end == a->span.begin + 1 && t.kind == TokenKind::kString && t.fields.empty()) {
+  if (a->span.end == a->span.begin + 1 && t.kind == TokenKind::kString && t.fields().empty()) {
     // Literal code is reviewable: read it like the script itself.
-    ctx.out.nested.push_back({t.value, ctx.Line(a->span.begin), t.col});
+    ctx.out.nested.push_back({std::string(t.value()), ctx.Line(a->span.begin), t.col});
     return;
   }
   Value v = ctx.ev.Classify(a->span);
@@ -337,28 +343,71 @@ void YamlLoad(const CallSite& c, RuleContext& ctx) {
              fix);
 }
 
+// ctypes and cffi call C directly: libc's system() and execve(), syscall() with any number,
+// writes anywhere in memory. That is all direct process and system execution can do, past
+// every check in Python and in this analyzer, so it is rated as high as the worst of those.
 void NativeModule(const std::string& module, size_t tok, RuleContext& ctx) {
-  ctx.Report("native_code", "medium", tok,
+  ctx.Report("native_code", "critical", tok,
              "imports " + module +
-                 ": foreign function calls read and write memory directly, outside Python's "
-                 "checks",
+                 ": foreign function calls reach raw system calls and memory directly (libc "
+                 "system(), syscall()), past Python's checks and this analysis",
              "Use a Python library instead of native calls; the sandbox's seccomp filter still "
              "limits what the native code can do.");
+}
+
+void NativeCall(const CallSite& c, RuleContext& ctx) {
+  static constexpr std::string_view kLoaders[] = {
+      "CDLL", "PyDLL", "WinDLL", "OleDLL", "LibraryLoader", "LoadLibrary", "dlopen", "verify"};
+  bool loads = std::find(std::begin(kLoaders), std::end(kLoaders), c.method) != std::end(kLoaders);
+  // `ctypes.CDLL(None).syscall(...)`: the call on the library says more; one finding a line.
+  if (loads && ctx.ev.IsOp(c.rparen + 1, ".") && ctx.ev.IsOp(c.rparen + 3, "(")) return;
+  std::string fn = Callee(c);
+  std::string what;
+  if (c.method == "syscall") {
+    what = fn + " makes a raw system call";
+  } else if (loads) {
+    what = fn +
+           " loads a native library whose functions (system, execve, syscall) run outside "
+           "Python's checks";
+  } else if (c.method == "memmove" || c.method == "memset" || c.method.ends_with("string_at")) {
+    what = fn + " reads or writes raw memory";
+  } else {
+    what = fn + " calls the native function `" + c.method + "` directly";
+  }
+  ctx.Report("native_code", "critical", c.callee, what,
+             "Use a Python library instead of native calls; the sandbox's seccomp filter still "
+             "limits what the native code can do.");
+}
+
+bool IsNativeModule(std::string_view module) {
+  std::string_view top = module.substr(0, module.find('.'));
+  return top == "ctypes" || top == "_ctypes" || top == "cffi";
+}
+
+// Severity of finding something by a name computed at run time in `ns`: critical where the
+// name can pick a way to run programs, code or native calls (os.system, subprocess.*, eval,
+// import_module, ctypes.*: a computed name there is as bad as the worst of them, a shell
+// command built at run time), or when the name comes from outside; high elsewhere.
+std::string LookupSeverity(const std::string& ns, const Value& name) {
+  if (name.Has(kTainted | kNetworkData | kDecoded)) return "critical";
+  return ns == "sys.modules" || ReachesExecution(ns) ? "critical" : "high";
 }
 
 void DynamicImport(const CallSite& c, RuleContext& ctx) {
   const Arg* a = ctx.ev.FindArg(c, 0, "name");
   if (!a) return;
-  const Token& t = ctx.ev.At(a->span.begin);
-  if (a->span.end == a->span.begin + 1 && t.kind == TokenKind::kString && t.fields.empty()) {
-    std::string top = t.value.substr(0, t.value.find('.'));
-    if (top == "ctypes" || top == "_ctypes" || top == "cffi") NativeModule(t.value, c.callee, ctx);
+  std::string module;
+  if (ctx.ev.LiteralString(a->span, &module)) {
+    // Judged by what it names: `__import__('os').system(...)` is os.system (see Walk).
+    if (IsNativeModule(module)) NativeModule(module, c.callee, ctx);
     return;
   }
   Value v = ctx.ev.Classify(a->span);
-  if (v.Has(kLiteral)) return;
-  ctx.Report("dynamic_import", v.Has(kTainted) ? "critical" : "high", c.callee,
-             Callee(c) + " loads a module whose name is computed at run time",
+  ctx.Report("dynamic_import", "critical", c.callee,
+             Callee(c) + " loads a module whose name is " +
+                 (v.Has(kTainted | kNetworkData) ? "chosen by " + SourceOf(v)
+                                                 : std::string("computed at run time")) +
+                 ": it can load any module (os, subprocess, ctypes) and so run anything",
              "Import modules by name at the top of the script; map allowed choices to modules "
              "in a dict.");
 }
@@ -375,19 +424,23 @@ void Getattr(const CallSite& c, RuleContext& ctx) {
   const Arg* obj = ctx.ev.FindArg(c, 0, "");
   const Arg* name = ctx.ev.FindArg(c, 1, "");
   if (!obj || !name) return;
+  std::string literal;
+  if (ctx.ev.LiteralString(name->span, &literal)) return;  // resolved by name (see Walk)
   Value nv = ctx.ev.Classify(name->span);
-  if (nv.Has(kLiteral)) return;
   std::string target;
   if (ctx.ev.IsAtomStart(obj->span.begin, obj->span.begin)) {
     Primary p = ctx.ev.Walk(obj->span.begin, obj->span.end);
-    if (p.end == obj->span.end && p.calls.empty()) target = p.qual;
+    if (p.end == obj->span.end) target = p.qual;
   }
   const char* fix = "Look the name up in an explicit dict of allowed functions.";
-  if (!target.empty() && ctx.ev.symbols().IsModule(target)) {
-    ctx.Report("dynamic_import", "high", c.callee,
-               "getattr() on module `" + target +
-                   "` with an attribute name computed at run time: any function in it can be "
-                   "reached",
+  if (ctx.ev.IsNamespace(target)) {
+    ctx.Report("dynamic_import", LookupSeverity(target, nv), c.callee,
+               "getattr() on " +
+                   (target == "builtins" ? std::string("builtins") : "module `" + target + "`") +
+                   " with an attribute name " +
+                   (nv.Has(kTainted | kNetworkData) ? "chosen by " + SourceOf(nv)
+                                                    : std::string("computed at run time")) +
+                   ": any function in it can be reached",
                fix);
   } else if (nv.Has(kTainted)) {
     ctx.Report("dynamic_import", "high", c.callee,
@@ -452,10 +505,17 @@ void PermissionChange(const CallSite& c, RuleContext& ctx) {
 
 void PendingPath(const CallSite& c, RuleContext& ctx, std::string description) {
   PendingFinding p;
-  p.finding = ctx.Make("path_traversal", "high", c.callee, std::move(description),
-                       "Resolve the final path (os.path.realpath or Path.resolve) and check it is "
-                       "inside the base directory (os.path.commonpath or Path.is_relative_to) "
-                       "before using it.");
+  if (ctx.out.path_findings.size() < kMaxListedFindings) {
+    p.finding = ctx.Make("path_traversal", "high", c.callee, std::move(description),
+                         "Resolve the final path (os.path.realpath or Path.resolve) and check it "
+                         "is inside the base directory (os.path.commonpath or "
+                         "Path.is_relative_to) before using it.");
+  } else {
+    p.finding.type = "path_traversal";
+    p.finding.severity = "high";
+    p.finding.line = ctx.Line(c.callee);
+    p.listed = false;
+  }
   p.guards = ctx.ev.NamesIn({c.callee, c.rparen});
   if (!ctx.target.empty()) p.guards.insert(ctx.target);
   ctx.out.path_findings.push_back(std::move(p));
@@ -537,15 +597,15 @@ void FileAccess(const CallSite& c, RuleContext& ctx) {
             t.find("O_TRUNC") != t.npos;
   }
   int line = ctx.Line(c.callee);
-  ctx.out.facts.files.push_back({line, Callee(c), path.text, path.Has(kLiteral), write});
+  Note(ctx.out.facts.files, {line, Callee(c), path.text, path.Has(kLiteral), write});
   if (!api->operation.empty()) {
-    ctx.out.facts.operations.push_back({line, std::string(api->operation), Callee(c)});
+    Note(ctx.out.facts.operations, {line, std::string(api->operation), Callee(c)});
   }
   CheckPathValue(c, path, ctx);
   if (api->second_path_arg >= 0) {
     Value dst = ctx.ev.ArgValue(c, api->second_path_arg, "dst");
     if (dst.present) {
-      ctx.out.facts.files.push_back({line, Callee(c), dst.text, dst.Has(kLiteral), true});
+      Note(ctx.out.facts.files, {line, Callee(c), dst.text, dst.Has(kLiteral), true});
       CheckPathValue(c, dst, ctx);
     }
   }
@@ -555,8 +615,8 @@ void FileAccess(const CallSite& c, RuleContext& ctx) {
 void AddressOf(const CallSite& c, const Evaluator& ev, NetworkUse& use) {
   for (size_t i = c.lparen + 1; i < c.rparen; ++i) {
     const Token& t = ev.At(i);
-    if (t.kind == TokenKind::kString && t.fields.empty() && use.host.empty()) {
-      std::string s = t.value;
+    if (t.kind == TokenKind::kString && t.fields().empty() && use.host.empty()) {
+      std::string s(t.value());
       size_t scheme = s.find("://");
       if (scheme != std::string::npos) {
         s = s.substr(scheme + 3);
@@ -600,7 +660,7 @@ void Network(const CallSite& c, RuleContext& ctx) {
     use.listens = c.method == "bind";
     use.on_socket = true;
     AddressOf(c, ctx.ev, use);
-    ctx.out.facts.network.push_back(use);
+    Note(ctx.out.facts.network, use);
     return;
   }
   use.what = std::string(api->what);
@@ -608,10 +668,10 @@ void Network(const CallSite& c, RuleContext& ctx) {
   AddressOf(c, ctx.ev, use);
   if (ctx.ev.Text({c.lparen, c.rparen + 1}).find("AF_UNIX") != std::string::npos) {
     use.local = true;  // local IPC, not the network
-    ctx.out.facts.network.push_back(use);
+    Note(ctx.out.facts.network, use);
     return;
   }
-  ctx.out.facts.network.push_back(use);
+  Note(ctx.out.facts.network, use);
   std::string desc = use.listens ? Callee(c) + " opens a " + use.what + " for connections"
                                  : Callee(c) + " opens a " + use.what + " connection" +
                                        (use.host.empty() ? "" : " to " + use.host);
@@ -639,7 +699,7 @@ void TemporaryFiles(const CallSite& c, RuleContext& ctx) {
     const Arg* del = ctx.ev.FindArg(c, -1, "delete");
     if (del && ctx.ev.Text(del->span) == "False") return;
   }
-  ctx.out.facts.operations.push_back({ctx.Line(c.callee), "delete", Callee(c)});
+  Note(ctx.out.facts.operations, {ctx.Line(c.callee), "delete", Callee(c)});
 }
 
 void Sleep(const CallSite& c, RuleContext& ctx) {
@@ -649,7 +709,7 @@ void Sleep(const CallSite& c, RuleContext& ctx) {
     return;
   }
   double s = std::strtod(std::string(ctx.ev.At(a->span.begin).text).c_str(), nullptr);
-  ctx.out.facts.sleeps.push_back({ctx.Line(c.callee), s});
+  Note(ctx.out.facts.sleeps, {ctx.Line(c.callee), s});
 }
 
 // Containment checks that make a path safe to use: is_relative_to, relative_to, commonpath,
@@ -730,6 +790,23 @@ constexpr Rule kRules[] = {
     {"importlib.util.spec_from_file_location", LoadFromPath},
     {"imp.load_source", LoadFromPath},
     {"builtins.getattr", Getattr},
+    {"ctypes.CDLL*", NativeCall},
+    {"ctypes.PyDLL*", NativeCall},
+    {"ctypes.WinDLL*", NativeCall},
+    {"ctypes.OleDLL*", NativeCall},
+    {"ctypes.LibraryLoader*", NativeCall},
+    {"ctypes.cdll.*", NativeCall},
+    {"ctypes.pydll.*", NativeCall},
+    {"ctypes.windll.*", NativeCall},
+    {"ctypes.oledll.*", NativeCall},
+    {"ctypes.pythonapi.*", NativeCall},
+    {"ctypes.memmove", NativeCall},
+    {"ctypes.memset", NativeCall},
+    {"ctypes.string_at", NativeCall},
+    {"ctypes.wstring_at", NativeCall},
+    {"_ctypes.dlopen", NativeCall},
+    {"cffi.FFI().dlopen*", NativeCall},
+    {"cffi.FFI().verify*", NativeCall},
     {"shutil.rmtree", RecursiveDelete},
     {"os.removedirs", RecursiveDelete},
     {"os.chmod", PermissionChange},
@@ -778,12 +855,7 @@ Finding RuleContext::Make(std::string type, std::string severity, size_t tok,
   f.severity = std::move(severity);
   f.line = Line(tok);
   f.column = line_override > 0 ? col_override : ev.At(tok).col;
-  if (f.line >= 1 && static_cast<size_t>(f.line) <= lines.size()) {
-    std::string_view code = lines[static_cast<size_t>(f.line) - 1];
-    size_t b = code.find_first_not_of(" \t\f");
-    size_t e = code.find_last_not_of(" \t\f\r");
-    f.code = b == std::string_view::npos ? "" : std::string(code.substr(b, e - b + 1));
-  }
+  f.code = lines.Code(f.line);
   f.description = std::move(description);
   f.recommendation = std::move(recommendation);
   return f;
@@ -791,8 +863,20 @@ Finding RuleContext::Make(std::string type, std::string severity, size_t tok,
 
 void RuleContext::Report(std::string type, std::string severity, size_t tok,
                          std::string description, std::string recommendation) const {
-  out.findings.push_back(Make(std::move(type), std::move(severity), tok, std::move(description),
-                              std::move(recommendation)));
+  out.Add(Make(std::move(type), std::move(severity), tok, std::move(description),
+               std::move(recommendation)));
+}
+
+void Collected::Add(Finding f, bool listable) {
+  if (listable && listed_[f.severity] < kMaxListedFindings) {
+    ++listed_[f.severity];
+    findings.push_back(std::move(f));
+    return;
+  }
+  std::string key = f.type + "@" + std::to_string(f.line);
+  if (key == last_unlisted_) return;
+  last_unlisted_ = std::move(key);
+  ++unlisted[f.severity];
 }
 
 void ApplyCallRules(const CallSite& call, RuleContext& ctx) {
@@ -814,8 +898,38 @@ void ApplyCallRules(const CallSite& call, RuleContext& ctx) {
 }
 
 void ApplyImportRules(const std::string& module, size_t tok, RuleContext& ctx) {
-  std::string top = module.substr(0, module.find('.'));
-  if (top == "ctypes" || top == "_ctypes" || top == "cffi") NativeModule(top, tok, ctx);
+  if (IsNativeModule(module)) NativeModule(module.substr(0, module.find('.')), tok, ctx);
+}
+
+void ApplyLookupRules(const Lookup& l, RuleContext& ctx) {
+  Value key = ctx.ev.Classify(l.key);
+  std::string where = l.script                ? "the script's own namespace (globals(), vars())"
+                      : l.ns == "sys.modules" ? "sys.modules, which holds every loaded module"
+                      : l.ns == "builtins"    ? "the builtins (eval, exec, __import__)"
+                                              : "module `" + l.ns + "`'s namespace";
+  // The script's namespace holds what it imported (`from os import system`), and
+  // __builtins__: rated as the builtins are.
+  std::string severity = LookupSeverity(l.script ? "builtins" : l.ns, key);
+  ctx.Report("dynamic_import", severity, l.tok,
+             "looks up a name " +
+                 (key.Has(kTainted | kNetworkData) ? "chosen by " + SourceOf(key)
+                                                   : std::string("computed at run time")) +
+                 " in " + where + ": whatever it names can be reached",
+             "Look the name up in an explicit dict of allowed functions.");
+}
+
+bool ReachesExecution(std::string_view module) {
+  if (module.empty()) return false;
+  for (const Rule& r : kRules) {
+    bool runs = r.fn == CodeExecution || r.fn == RunPath || r.fn == ShellCommand ||
+                r.fn == ProgramExec || r.fn == Subprocess || r.fn == DynamicImport ||
+                r.fn == LoadFromPath || r.fn == NativeCall;
+    if (runs && r.qual.size() > module.size() && r.qual.starts_with(module) &&
+        r.qual[module.size()] == '.') {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool IsRuleTarget(std::string_view qual) {
@@ -823,6 +937,16 @@ bool IsRuleTarget(std::string_view qual) {
     if (Matches(r.qual, qual)) return true;
   }
   return FindFileApi(qual) != nullptr || FindNetworkApi(qual) != nullptr;
+}
+
+bool IsRuleModule(std::string_view module) {
+  for (const Rule& r : kRules) {
+    if (r.qual.size() > module.size() && r.qual.starts_with(module) &&
+        r.qual[module.size()] == '.') {
+      return true;
+    }
+  }
+  return HasApisIn(module);
 }
 
 }  // namespace hive::analyze

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace hive::analyze {
@@ -47,16 +48,25 @@ constexpr uint32_t kDataFlags = kTainted | kNetworkData | kDecoded;
 struct Value {
   uint32_t flags = 0;
   std::string text;            // literal parts in order; joined paths separated by '/'
-  std::set<std::string> deps;  // variables it was computed from
+  std::set<std::string> deps;  // variables it was computed from (directly: see Symbols)
   bool present = true;         // false for a missing argument
+  // kTraversal and kCredential are already worked out for `text`: a value copied from a
+  // variable is not checked again (a few bytes of script, `b = a`, copy up to 4 KiB).
+  bool path_checked = false;
 
   bool Has(uint32_t f) const { return (flags & f) != 0; }
   void Merge(const Value& other, uint32_t mask = ~0u);
 };
 
+// What a name is bound to: a Value without its deps (Symbols keeps those), so that a script
+// of a million distinct variables costs no more than it must.
 struct Binding {
   std::string qual;  // what the name refers to ("os.system", "subprocess.Popen()"); "" = a value
-  Value value;
+  uint32_t flags = 0;
+  bool path_checked = false;
+  std::string text;
+
+  Value value() const;
 };
 
 class Symbols {
@@ -72,19 +82,44 @@ class Symbols {
   // "module.attr" the name refers to, "builtins.X" for an unshadowed builtin, "" if unknown.
   std::string Resolve(const std::string& name) const;
   const Binding* Find(const std::string& name) const;
-  const std::set<std::string>& DepsOf(const std::string& name) const;
-  // True for names that are imported modules (or builtins), not functions or values.
+  // `roots` and every variable they were computed from, through any number of assignments.
+  std::set<std::string> WithDeps(const std::set<std::string>& roots) const;
+  // True for names that are imported modules (or builtins, or modules the rules know:
+  // `__import__('os')` is the os module), not functions or values.
   bool IsModule(const std::string& qual) const;
+  // A module the script reached other than by `import` (`m = importlib.import_module('x')`).
+  void AddModule(const std::string& qual) { modules_.insert(qual); }
 
-  // Supplied by the rule set: names a star import may bring in ("os.system").
-  void SetKnownQualified(bool (*known)(std::string_view qual)) { known_ = known; }
+  // Supplied by the rule set: names a star import may bring in ("os.system"), and the
+  // modules that hold any ("os"). Other star imports are not remembered, so that every name
+  // a script uses is not tried against each of thousands of them.
+  void SetKnownQualified(bool (*known)(std::string_view qual),
+                         bool (*known_module)(std::string_view module)) {
+    known_ = known;
+    known_module_ = known_module;
+  }
+
+  // Literal text that bindings keep in all. Past it a new binding keeps kShortText of its
+  // text: `b1 = a`, `b2 = a`, ... would otherwise each copy a's 4 KiB for a few bytes of
+  // script. Its flags (path climbing out, credentials, ...) are kept whole.
+  static constexpr size_t kMaxBoundText = 8u << 20;
+  static constexpr size_t kShortText = 15;  // what std::string holds without an allocation
 
  private:
   std::map<std::string, Binding> bindings_;
-  std::map<std::string, std::set<std::string>> deps_;
+  uint32_t Id(const std::string& name);
+
+  // Names each variable was computed from directly, over all its assignments, by name id;
+  // the closure is taken when needed (a value keeping its whole history grows with the
+  // square of a chain `b = a; c = b; ...`). Ids rather than strings: a statement adds a few.
+  std::unordered_map<std::string, uint32_t> ids_;
+  std::vector<const std::string*> names_;    // by id: the key in ids_
+  std::vector<std::vector<uint32_t>> deps_;  // by id
   std::vector<std::string> star_modules_;
   std::set<std::string> modules_;
+  size_t bound_text_ = 0;
   bool (*known_)(std::string_view) = nullptr;
+  bool (*known_module_)(std::string_view) = nullptr;
 };
 
 bool IsBuiltinName(std::string_view name);

@@ -47,19 +47,27 @@ void AppendUtf8(std::string& out, uint32_t cp) {
   }
 }
 
+}  // namespace
+
 class Lexer {
  public:
-  explicit Lexer(std::string_view src) : src_(src) {}
+  Lexer(std::string_view src, bool truncated) : src_(src), truncated_(truncated) {}
 
-  TokenStream Run() {
-    int depth = 0;
+  // The next logical line's tokens into *out (cleared first); false once kEnd was delivered.
+  bool NextLine(std::vector<Token>* out) {
+    out->clear();
+    if (done_) return false;
     bool line_has_tokens = false;
     for (;;) {
       SkipBlanks();
       if (AtEnd()) {
-        if (line_has_tokens) out_.tokens.push_back(Marker(TokenKind::kNewline));
-        out_.tokens.push_back(Marker(TokenKind::kEnd));
-        return std::move(out_);
+        if (line_has_tokens) out->push_back(Marker(TokenKind::kNewline));
+        out->push_back(Marker(TokenKind::kEnd));
+        done_ = true;
+        if (omitted_errors_ > 0) {
+          errors_.push_back(fmt::format("{} more syntax errors not listed", omitted_errors_));
+        }
+        return true;
       }
       char c = src_[pos_];
       if (c == '#') {
@@ -68,23 +76,24 @@ class Lexer {
       }
       if (IsNewline(c)) {
         // Inside brackets a newline only joins lines; blank and comment-only lines end nothing.
-        if (depth == 0 && line_has_tokens) {
-          out_.tokens.push_back(Marker(TokenKind::kNewline));
-          line_has_tokens = false;
-        }
+        bool ends = depth_ == 0 && line_has_tokens;
+        if (ends) out->push_back(Marker(TokenKind::kNewline));
         AdvanceNewline();
+        if (ends) return true;
         continue;
       }
       Token t = ScanToken();
       if (t.kind == TokenKind::kOp && t.text.size() == 1) {
         char o = t.text[0];
-        if (o == '(' || o == '[' || o == '{') ++depth;
-        if ((o == ')' || o == ']' || o == '}') && depth > 0) --depth;
+        if (o == '(' || o == '[' || o == '{') ++depth_;
+        if ((o == ')' || o == ']' || o == '}') && depth_ > 0) --depth_;
       }
-      out_.tokens.push_back(std::move(t));
+      out->push_back(std::move(t));
       line_has_tokens = true;
     }
   }
+
+  const std::vector<std::string>& errors() const { return errors_; }
 
  private:
   bool AtEnd() const { return pos_ >= src_.size(); }
@@ -118,7 +127,15 @@ class Lexer {
   }
 
   void Error(int line, int col, const std::string& what) {
-    out_.errors.push_back(fmt::format("{}:{}: {}", line, col, what));
+    if (errors_.size() >= TokenReader::kMaxErrors) {
+      ++omitted_errors_;
+      return;
+    }
+    errors_.push_back(fmt::format("{}:{}: {}", line, col, what));
+  }
+  // Running out of text: an error, unless the text was cut short on purpose.
+  void EndError(int line, int col, const std::string& what) {
+    if (!truncated_) Error(line, col, what);
   }
 
   Token Marker(TokenKind kind) {
@@ -202,6 +219,36 @@ class Lexer {
     return t;
   }
 
+  // A string's contents are built only once they differ from its source text: until then
+  // `out` is null and the contents are src_[start, pos_).
+  struct Body {
+    Token& t;
+    size_t start;
+    std::string* out = nullptr;
+  };
+
+  StringParts& Parts(Token& t) {
+    if (!t.parts) t.parts = std::make_unique<StringParts>();
+    return *t.parts;
+  }
+
+  // The contents so far, copied out of the source the first time decoding changes them.
+  std::string& Own(Body& b) {
+    if (!b.out) {
+      StringParts& p = Parts(b.t);
+      p.decoded = true;
+      p.value.assign(src_.substr(b.start, pos_ - b.start));
+      b.out = &p.value;
+    }
+    return *b.out;
+  }
+
+  // Consumes one character that is part of the contents as written.
+  void Keep(Body& b) {
+    if (b.out) *b.out += src_[pos_];
+    Advance();
+  }
+
   void ScanString(Token& t, size_t start, std::string_view prefix) {
     t.kind = TokenKind::kString;
     for (char p : prefix) {
@@ -212,7 +259,9 @@ class Lexer {
     }
     char quote = Peek();
     bool triple = Peek(1) == quote && Peek(2) == quote;
-    for (int i = 0; i < (triple ? 3 : 1); ++i) Advance();
+    int quotes = triple ? 3 : 1;
+    for (int i = 0; i < quotes; ++i) Advance();
+    t.body_begin = static_cast<uint8_t>(pos_ - start);
     // Fields nest strings in strings; past this depth (real code stops at a handful) the
     // rest is read as plain text rather than recursing without bound.
     if (t.fstring && fstring_depth_ >= kMaxFStringNesting) {
@@ -220,9 +269,11 @@ class Lexer {
       t.fstring = false;
     }
     if (t.fstring) ++fstring_depth_;
-    ScanBody(t, quote, triple);
+    Body body{t, pos_};
+    bool closed = ScanBody(body, quote, triple);
     if (t.fstring) --fstring_depth_;
     t.text = src_.substr(start, pos_ - start);
+    t.body_end = closed ? static_cast<uint8_t>(quotes) : 0;
   }
 
   // True (and consumed) when the closing quote(s) are next.
@@ -233,25 +284,28 @@ class Lexer {
     return true;
   }
 
-  void ScanBody(Token& t, char quote, bool triple) {
+  // True when the string was closed by its quote(s).
+  bool ScanBody(Body& b, char quote, bool triple) {
+    Token& t = b.t;
     for (;;) {
       if (AtEnd()) {
-        Error(t.line, t.col, "unterminated string");
-        return;
+        EndError(t.line, t.col, "unterminated string");
+        return false;
       }
       char c = src_[pos_];
       if (c == '\\') {
-        ScanEscape(t);
+        ScanEscape(b);
         continue;
       }
-      if (AtClose(quote, triple)) return;
+      if (AtClose(quote, triple)) return true;
       if (IsNewline(c) && !triple) {
         Error(t.line, t.col, "unterminated string");
-        return;
+        return false;
       }
       if (t.fstring && (c == '{' || c == '}')) {
+        std::string& out = Own(b);
         if (Peek(1) == c) {  // doubled braces are literal
-          t.value += c;
+          out += c;
           Advance();
           Advance();
           continue;
@@ -260,35 +314,34 @@ class Lexer {
         if (c == '{') ScanField(t, quote, triple);
         continue;
       }
-      t.value += c;
-      Advance();
+      Keep(b);
     }
   }
 
-  void ScanEscape(Token& t) {
+  void ScanEscape(Body& b) {
+    Token& t = b.t;
     char n = Peek(1);
     if (n == '\0' && pos_ + 1 >= src_.size()) {
+      Own(b);  // a backslash ending the input adds nothing
       Advance();
       return;
     }
     // In f-strings a brace after a backslash still opens or closes a field.
     if (t.fstring && (n == '{' || n == '}')) {
-      t.value += '\\';
-      Advance();
+      Keep(b);
       return;
     }
     if (t.raw) {
-      t.value += '\\';
-      Advance();
+      Keep(b);  // the backslash
       if (IsNewline(n)) {
-        t.value += '\n';
+        Own(b) += '\n';
         AdvanceNewline();
       } else {
-        t.value += n;
-        Advance();
+        Keep(b);
       }
       return;
     }
+    std::string& out = Own(b);
     Advance();  // the backslash
     if (IsNewline(n)) {
       AdvanceNewline();  // continuation: nothing is added
@@ -306,55 +359,55 @@ class Lexer {
     };
     switch (n) {
       case 'n':
-        t.value += '\n';
+        out += '\n';
         return;
       case 't':
-        t.value += '\t';
+        out += '\t';
         return;
       case 'r':
-        t.value += '\r';
+        out += '\r';
         return;
       case 'a':
-        t.value += '\a';
+        out += '\a';
         return;
       case 'b':
-        t.value += '\b';
+        out += '\b';
         return;
       case 'f':
-        t.value += '\f';
+        out += '\f';
         return;
       case 'v':
-        t.value += '\v';
+        out += '\v';
         return;
       case '\\':
       case '\'':
       case '"':
-        t.value += n;
+        out += n;
         return;
       case 'x': {
         uint32_t v = hex_digits(2);
         if (t.bytes)
-          t.value += static_cast<char>(v);
+          out += static_cast<char>(v);
         else
-          AppendUtf8(t.value, v);
+          AppendUtf8(out, v);
         return;
       }
       case 'u':
       case 'U':
         if (!t.bytes) {
-          AppendUtf8(t.value, hex_digits(n == 'u' ? 4 : 8));
+          AppendUtf8(out, hex_digits(n == 'u' ? 4 : 8));
           return;
         }
         break;
       case 'N':
         if (!t.bytes && Peek() == '{') {  // \N{NAME}: kept as written, never a field
-          t.value += "\\N";
+          out += "\\N";
           while (!AtEnd() && Peek() != '}' && !IsNewline(Peek())) {
-            t.value += Peek();
+            out += Peek();
             Advance();
           }
           if (Peek() == '}') {
-            t.value += '}';
+            out += '}';
             Advance();
           }
           return;
@@ -368,24 +421,26 @@ class Lexer {
             Advance();
           }
           if (t.bytes)
-            t.value += static_cast<char>(v);
+            out += static_cast<char>(v);
           else
-            AppendUtf8(t.value, v);
+            AppendUtf8(out, v);
           return;
         }
         break;
     }
-    t.value += '\\';
-    t.value += n;
+    out += '\\';
+    out += n;
   }
 
-  // After the `{` of a replacement field: its tokens go to t.fields; consumes the closing `}`.
+  // After the `{` of a replacement field: its tokens go to the string's fields; consumes the
+  // closing `}`.
   void ScanField(Token& t, char quote, bool triple) {
+    std::vector<Token>& fields = Parts(t).fields;
     int depth = 0;
     for (;;) {
       SkipBlanks(/*newlines=*/true);
       if (AtEnd()) {
-        Error(t.line, t.col, "unterminated f-string field");
+        EndError(t.line, t.col, "unterminated f-string field");
         break;
       }
       char c = src_[pos_];
@@ -415,16 +470,16 @@ class Lexer {
         if (o == '(' || o == '[' || o == '{') ++depth;
         if ((o == ')' || o == ']' || o == '}') && depth > 0) --depth;
       }
-      t.fields.push_back(std::move(inner));
+      fields.push_back(std::move(inner));
     }
-    t.fields.push_back(Marker(TokenKind::kNewline));
+    fields.push_back(Marker(TokenKind::kNewline));
   }
 
   // The format spec after `:` is literal text with nested fields, up to the field's `}`.
   void ScanFormatSpec(Token& t, char quote, bool triple) {
     for (;;) {
       if (AtEnd()) {
-        Error(t.line, t.col, "unterminated f-string format spec");
+        EndError(t.line, t.col, "unterminated f-string format spec");
         return;
       }
       char c = src_[pos_];
@@ -436,24 +491,59 @@ class Lexer {
       Advance();
       if (c == '{') {
         ScanField(t, quote, triple);
-        t.fields.pop_back();  // the nested field's end; the outer one adds its own
+        t.parts->fields.pop_back();  // the nested field's end; the outer one adds its own
       }
     }
   }
 
   std::string_view src_;
+  bool truncated_;
   size_t pos_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;
-  TokenStream out_;
+  int depth_ = 0;  // open brackets: a newline inside them joins lines
+  bool done_ = false;
+  std::vector<std::string> errors_;
+  size_t omitted_errors_ = 0;
   int fstring_depth_ = 0;
   size_t col_line_start_ = 0, col_offset_ = 0;  // Column()'s place
   int col_ = 1;
 };
 
-}  // namespace
+Token::Token() = default;
+Token::Token(Token&&) noexcept = default;
+Token& Token::operator=(Token&&) noexcept = default;
+Token::~Token() = default;
 
-TokenStream Tokenize(std::string_view source) { return Lexer(source).Run(); }
+std::string_view Token::value() const {
+  if (parts && parts->decoded) return parts->value;
+  if (kind != TokenKind::kString) return {};
+  return text.substr(body_begin, text.size() - body_begin - body_end);
+}
+
+const std::vector<Token>& Token::fields() const {
+  static const std::vector<Token> kNone;
+  return parts ? parts->fields : kNone;
+}
+
+TokenReader::TokenReader(std::string_view source, bool truncated)
+    : lexer_(std::make_unique<Lexer>(source, truncated)) {}
+TokenReader::~TokenReader() = default;
+
+bool TokenReader::Next(std::vector<Token>* line) { return lexer_->NextLine(line); }
+
+std::vector<std::string> TokenReader::errors() const { return lexer_->errors(); }
+
+TokenStream Tokenize(std::string_view source) {
+  TokenStream ts;
+  TokenReader reader(source);
+  std::vector<Token> line;
+  while (reader.Next(&line)) {
+    for (Token& t : line) ts.tokens.push_back(std::move(t));
+  }
+  ts.errors = reader.errors();
+  return ts;
+}
 
 bool IsKeyword(std::string_view name) {
   static constexpr std::array<std::string_view, 35> kKeywords = {

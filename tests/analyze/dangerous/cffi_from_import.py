@@ -1,6 +1,6 @@
 # cffi imported by name.
-# expect: native_code@4
-
+# expect: native_code@4 critical
+# expect: native_code@8 critical
 from cffi import FFI
 
 ffi = FFI()

@@ -1,5 +1,5 @@
 # __import__ with a module name from the command line.
-# expect: dynamic_import@7
+# expect: dynamic_import@7 critical
 
 import sys
 

@@ -1,5 +1,5 @@
 # getattr on the os module with a computed attribute name.
-# expect: dynamic_import@7
+# expect: dynamic_import@7 critical
 
 import os
 

@@ -1,5 +1,5 @@
 # importlib.import_module with a computed name.
-# expect: dynamic_import@8
+# expect: dynamic_import@8 critical
 
 import importlib
 import os
