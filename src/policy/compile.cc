@@ -5,9 +5,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
+#include "base/files.h"
 #include "hive/run.h"
 #include "hive/state_dir.h"
 #include "sandbox/capabilities.h"
@@ -128,15 +132,17 @@ Status ApplyCliBinds(const RunRequest& req, RunSpec* spec) {
 
 std::vector<std::string> BuildEnv(const Policy& policy, const RunRequest& req,
                                   const std::vector<std::string>& bundle_env) {
+  // In first-set order, a later source overriding an earlier one in place; the index keeps
+  // this linear in the number of variables (config.json may list many thousands).
   std::vector<std::pair<std::string, std::string>> env;
+  std::unordered_map<std::string, size_t> index;
   auto set = [&](const std::string& k, const std::string& v) {
-    for (auto& kv : env) {
-      if (kv.first == k) {
-        kv.second = v;
-        return;
-      }
+    auto [it, added] = index.emplace(k, env.size());
+    if (added) {
+      env.emplace_back(k, v);
+    } else {
+      env[it->second].second = v;
     }
-    env.emplace_back(k, v);
   };
   set("PATH", kDefaultPath);
   set("HOME", "/tmp");
@@ -153,6 +159,7 @@ std::vector<std::string> BuildEnv(const Policy& policy, const RunRequest& req,
     set(e.substr(0, eq), eq == std::string::npos ? "" : e.substr(eq + 1));
   }
   std::vector<std::string> out;
+  out.reserve(env.size());
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   return out;
 }
@@ -219,11 +226,17 @@ Status ApplyBundleCeiling(const Policy& policy, const OciConfig& c, RunSpec* spe
                                 r.hard, r.resource, key, ceiling));
     }
   }
+  // The source or one of its parents is an allowed path: a set lookup per parent, not a scan
+  // of the policy's list per mount.
+  const std::unordered_set<std::string> allowed_paths(policy.filesystem.allowed_paths.begin(),
+                                                      policy.filesystem.allowed_paths.end());
   for (const MountSpec& m : c.mounts) {
     if (m.type != "bind" || m.read_only) continue;
     bool allowed = false;
-    for (const std::string& p : policy.filesystem.allowed_paths) {
-      if (m.source == p || m.source.rfind(p + "/", 0) == 0) allowed = true;
+    for (std::string p = m.source; !allowed && !p.empty();) {
+      allowed = allowed_paths.count(p) > 0;
+      const size_t slash = p.rfind('/');
+      p.resize(slash == std::string::npos ? 0 : slash);
     }
     if (!allowed) {
       return Refuse("mounts",
@@ -267,12 +280,18 @@ Result<std::vector<std::string>> InterpreterFor(const std::string& script_path) 
   if (ends(".pl")) return std::vector<std::string>{"perl"};
   if (ends(".rb")) return std::vector<std::string>{"ruby"};
   if (ends(".js")) return std::vector<std::string>{"node"};
-  FILE* f = fopen(script_path.c_str(), "re");
-  if (!f) return Errno(fmt::format("open script `{}`", script_path));
+  // Only the first line is read, but the file is opened like every input: a FIFO must not
+  // block hive-run.
+  HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenInputFile(script_path, kScriptInput));
   char line[512] = {};
-  bool got = fgets(line, sizeof line, f) != nullptr;
-  fclose(f);
-  if (got && line[0] == '#' && line[1] == '!') {
+  ssize_t got = 0;
+  do {
+    got = ::read(fd.get(), line, sizeof line - 1);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) return Errno(fmt::format("read script `{}`", script_path));
+  line[got] = '\0';
+  if (char* nl = std::strchr(line, '\n')) *nl = '\0';
+  if (got >= 2 && line[0] == '#' && line[1] == '!') {
     std::string s(line + 2);
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
     std::vector<std::string> words;
@@ -354,18 +373,14 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, cons
     spec.process.rlimits = c.process.rlimits;
     spec.process.terminal = c.process.terminal;
     bundle_env = c.process.env;
-    for (const std::string& p : c.masked_paths) {
-      if (std::find(spec.masked_paths.begin(), spec.masked_paths.end(), p) ==
-          spec.masked_paths.end()) {
-        spec.masked_paths.push_back(p);
+    auto add_unique = [](const std::vector<std::string>& from, std::vector<std::string>* to) {
+      std::unordered_set<std::string> seen(to->begin(), to->end());
+      for (const std::string& p : from) {
+        if (seen.insert(p).second) to->push_back(p);
       }
-    }
-    for (const std::string& p : c.readonly_paths) {
-      if (std::find(spec.readonly_paths.begin(), spec.readonly_paths.end(), p) ==
-          spec.readonly_paths.end()) {
-        spec.readonly_paths.push_back(p);
-      }
-    }
+    };
+    add_unique(c.masked_paths, &spec.masked_paths);
+    add_unique(c.readonly_paths, &spec.readonly_paths);
     if (!c.uid_mappings.empty()) {
       for (const IdMapping& m : c.uid_mappings) {
         if (m.host_id == 0) {

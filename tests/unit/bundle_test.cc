@@ -248,3 +248,31 @@ TEST_CASE("bundle files may not lead outside the bundle") {
     CHECK(p.status().message().find(b + "/policy.yml:2:3: security.audit:") == 0);
   }
 }
+
+TEST_CASE("many environment variables: first-set order, later sources override in place") {
+  // 100 000 variables took minutes when each one was looked up by a scan of the others.
+  std::string env;
+  constexpr int kVars = 100000;
+  for (int i = 0; i < kVars; ++i) env += fmt::format("{}\"V{}={}\"", i ? "," : "", i, i);
+  env += ",\"V7=last\"";
+  auto c = hive::ParseOciConfig(R"({"process": {"args": ["sh"], "env": [)" + env +
+                                    R"(]}, "root": {"path": "r", "readonly": true}})",
+                                "config.json", "/b");
+  REQUIRE(c.ok());
+  hive::Bundle b;
+  b.dir = "/b";
+  b.config = *c;
+  hive::RunRequest req;
+  req.mode = hive::RunMode::kBundle;
+  req.env = {"V9=cli"};
+  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b, nullptr);
+  REQUIRE(spec.ok());
+  const std::vector<std::string>& out = spec->process.env;
+  REQUIRE(out.size() >= kVars);
+  CHECK(out[0].rfind("PATH=", 0) == 0);
+  CHECK(out[1] == "HOME=/tmp");
+  CHECK(out[2] == "V0=0");
+  CHECK(out[2 + 7] == "V7=last");
+  CHECK(out[2 + 9] == "V9=cli");
+  CHECK(out[2 + kVars - 1] == fmt::format("V{}={}", kVars - 1, kVars - 1));
+}
