@@ -118,6 +118,10 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& source,
 // Reads the file with the bounded reader (a regular file of at most kPolicyInput's cap).
 Result<Policy> LoadPolicyFile(const std::string& path);
 
+// Loads and checks what the policy refers to (its seccomp profile, with the shipped groups) the
+// way a run does, so that `policy check` says "ok" only for a policy a run accepts.
+Status CheckPolicyReferences(const Policy& policy);
+
 // Effective policy as YAML, every default filled in.
 std::string PolicyToYaml(const Policy& policy);
 

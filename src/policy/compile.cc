@@ -313,6 +313,15 @@ Result<std::vector<std::string>> InterpreterFor(const std::string& script_path) 
                            script_path));
 }
 
+Status CheckPolicyReferences(const Policy& policy) {
+  RunRequest req;
+  req.mode = RunMode::kExec;
+  req.run_id = "check";
+  req.command = {"/bin/true"};
+  HIVE_ASSIGN_OR_RETURN(RunSpec spec, CompileRunSpec(policy, req, nullptr, nullptr));
+  return seccomp::Prepare(spec).status();
+}
+
 Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, const Bundle* bundle,
                                const RunPaths* paths) {
   RunSpec spec;

@@ -208,10 +208,10 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
   std::string text, groups_text;
   std::string groups_path = ProfilesDir() + "/groups.yaml";
   if (!spec.seccomp_profile.empty()) {
-    HIVE_ASSIGN_OR_RETURN(text, ReadFile(spec.seccomp_profile));
+    HIVE_ASSIGN_OR_RETURN(text, ReadInputFile(spec.seccomp_profile, kSeccompProfileInput));
     std::error_code ec;
     if (fs::exists(groups_path, ec)) {
-      HIVE_ASSIGN_OR_RETURN(groups_text, ReadFile(groups_path));
+      HIVE_ASSIGN_OR_RETURN(groups_text, ReadInputFile(groups_path, kSeccompGroupsInput));
     }
   }
   const scmp_version* v = seccomp_version();
