@@ -338,7 +338,7 @@ Analysis AnalyzePython(std::string_view source, const Policy* policy,
 }
 
 Result<Analysis> AnalyzeFile(const std::string& path, const Policy* policy) {
-  Result<std::string> source = ReadFile(path);
+  Result<std::string> source = ReadInputFile(path, kScriptInput);
   if (!source.ok()) return source.status().Wrap("analyze");
   return AnalyzePython(*source, policy);
 }
