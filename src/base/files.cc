@@ -88,8 +88,8 @@ Result<std::string> ReadInputFile(const std::string& path, const InputKind& kind
   return ReadCapped(fd.get(), path, kind);
 }
 
-Result<std::string> ReadInputFileBeneath(int dir_fd, const std::string& dir,
-                                         const std::string& name, const InputKind& kind) {
+Result<UniqueFd> OpenInputFileBeneath(int dir_fd, const std::string& dir, const std::string& name,
+                                      const InputKind& kind) {
   const std::string path = dir + "/" + name;
   open_how how{};
   how.flags = kInputOpenFlags;
@@ -108,7 +108,13 @@ Result<std::string> ReadInputFileBeneath(int dir_fd, const std::string& dir,
     return Errno(fmt::format("open {} `{}`", kind.what, path));
   }
   HIVE_TRY(CheckInput(fd.get(), path, kind));
-  return ReadCapped(fd.get(), path, kind);
+  return fd;
+}
+
+Result<std::string> ReadInputFileBeneath(int dir_fd, const std::string& dir,
+                                         const std::string& name, const InputKind& kind) {
+  HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenInputFileBeneath(dir_fd, dir, name, kind));
+  return ReadCapped(fd.get(), dir + "/" + name, kind);
 }
 
 Result<std::string> ReadFile(const std::string& path) {

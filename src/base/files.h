@@ -36,6 +36,8 @@ Result<std::string> ReadInputFile(const std::string& path, const InputKind& kind
 // leave that directory, through `..`, an absolute symlink or a symlink pointing outside, so a
 // directory someone else controls cannot make hive-run read (and quote) a file elsewhere.
 // A missing file is kNotFound.
+Result<UniqueFd> OpenInputFileBeneath(int dir_fd, const std::string& dir, const std::string& name,
+                                      const InputKind& kind);
 Result<std::string> ReadInputFileBeneath(int dir_fd, const std::string& dir,
                                          const std::string& name, const InputKind& kind);
 

@@ -2,6 +2,7 @@
 #include "hive/bundle.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include "hive/state_dir.h"
 #include "oci/json_input.h"
 #include "sandbox/capabilities.h"
+#include "sandbox/seccomp/seccomp.h"
 
 namespace hive {
 namespace {
@@ -406,7 +408,26 @@ Result<Bundle> LoadBundle(const std::string& dir) {
 
 Result<Policy> LoadBundlePolicy(const Bundle& bundle) {
   if (!bundle.policy_text) return DefaultPolicy();
-  return ParsePolicy(*bundle.policy_text, bundle.policy_path, bundle.dir, PolicyOrigin::kBundle);
+  HIVE_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(*bundle.policy_text, bundle.policy_path,
+                                                   bundle.dir, PolicyOrigin::kBundle));
+  // A seccomp profile the policy names by a relative path is a bundle file like policy.yml: it
+  // may not lead outside the bundle. The run then reads the file this resolved to.
+  std::string& profile = policy.process.seccomp_profile;
+  if (seccomp::IsPathLike(profile) && profile[0] != '/') {
+    UniqueFd dir_fd(::open(bundle.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd.valid()) return Errno(fmt::format("bundle `{}`", bundle.dir));
+    auto fd = OpenInputFileBeneath(dir_fd.get(), bundle.dir, profile, kSeccompProfileInput);
+    if (!fd.ok()) {
+      return fd.status().Wrap(
+          fmt::format("{}: security.process.seccomp_profile", bundle.policy_path));
+    }
+    char resolved[PATH_MAX];
+    const std::string link = fmt::format("/proc/self/fd/{}", fd->get());
+    const ssize_t n = ::readlink(link.c_str(), resolved, sizeof resolved - 1);
+    if (n <= 0) return Errno(fmt::format("readlink `{}`", link));
+    profile.assign(resolved, static_cast<size_t>(n));
+  }
+  return policy;
 }
 
 }  // namespace hive

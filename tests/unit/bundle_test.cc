@@ -219,6 +219,24 @@ TEST_CASE("bundle files may not lead outside the bundle") {
     REQUIRE(p.ok());
     CHECK(p->execution.memory_mb == 64);
   }
+  SUBCASE("a seccomp profile named by a relative path stays inside too") {
+    dir.Write("b/policy.yml", "security:\n  process:\n    seccomp_profile: ./prof.yaml\n");
+    REQUIRE(::symlink(secret.c_str(), (b + "/prof.yaml").c_str()) == 0);
+    auto r = hive::LoadBundle(b);
+    REQUIRE(r.ok());
+    auto p = hive::LoadBundlePolicy(*r);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find("security.process.seccomp_profile: seccomp profile `" + b +
+                                    "/./prof.yaml` leads outside") != std::string::npos);
+    std::filesystem::remove(b + "/prof.yaml");
+    dir.Dir("b/seccomp", 0755);
+    dir.Write("b/seccomp/mine.yaml", "defaultAction: SCMP_ACT_ALLOW\n");
+    REQUIRE(::symlink("seccomp/mine.yaml", (b + "/prof.yaml").c_str()) == 0);
+    p = hive::LoadBundlePolicy(*r);
+    REQUIRE(p.ok());
+    // Pinned to the file it resolved to, which the run then reads.
+    CHECK(p->process.seccomp_profile == std::filesystem::canonical(b + "/seccomp/mine.yaml"));
+  }
   SUBCASE("no policy.yml: the built-in policy") {
     auto r = hive::LoadBundle(b);
     REQUIRE(r.ok());

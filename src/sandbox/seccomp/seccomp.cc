@@ -51,14 +51,6 @@ std::string CapName(int cap) {
   return name;
 }
 
-bool IsPathLike(const std::string& s) {
-  if (s.find('/') != std::string::npos) return true;
-  for (const char* ext : {".json", ".yaml", ".yml"}) {
-    size_t n = std::strlen(ext);
-    if (s.size() > n && s.compare(s.size() - n, n, ext) == 0) return true;
-  }
-  return false;
-}
 
 // Bump when the cache file's layout changes; compiler changes are covered by BuildId().
 constexpr int kCacheFormat = 1;
@@ -162,6 +154,15 @@ std::string ProfilesDir() {
     if (fs::is_directory(installed, ec)) return installed.string();
   }
   return std::string(HIVE_SOURCE_ROOT) + "/profiles";
+}
+
+bool IsPathLike(const std::string& s) {
+  if (s.find('/') != std::string::npos) return true;
+  for (const char* ext : {".json", ".yaml", ".yml"}) {
+    size_t n = std::strlen(ext);
+    if (s.size() > n && s.compare(s.size() - n, n, ext) == 0) return true;
+  }
+  return false;
 }
 
 Result<std::string> ResolveProfile(const std::string& name_or_path, const std::string& base_dir) {
