@@ -30,18 +30,24 @@ Result<uint64_t> ParseUnsigned(std::string_view text, uint64_t min, uint64_t max
 }
 
 Result<double> ParseDecimal(std::string_view text, double min, double max) {
-  size_t digits = 0, points = 0;
-  for (char c : text) {
-    if (c >= '0' && c <= '9') {
-      ++digits;
-    } else if (c == '.') {
-      ++points;
-    } else {
-      digits = 0;
-      break;
-    }
+  // [digits][.digits][e[+-]digits], as `policy show` writes numbers; no inf, nan or hex.
+  size_t i = 0, digits = 0;
+  auto run = [&] {
+    size_t n = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) ++n;
+    return n;
+  };
+  digits += run();
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    digits += run();
   }
-  if (digits == 0 || points > 1) {
+  if (digits > 0 && i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (run() == 0) digits = 0;
+  }
+  if (digits == 0 || i != text.size()) {
     return Error(Code::kInvalidArgument,
                  fmt::format("expected a non-negative number, got {}", Quoted(text)));
   }

@@ -19,7 +19,7 @@ namespace hive {
 // Decimal digits only: no sign, no exponent, no spaces, no 0x. Messages leave the field name to
 // the caller: `expected a non-negative integer, got "lots"`, `4294967297 is out of range (0..N)`.
 Result<uint64_t> ParseUnsigned(std::string_view text, uint64_t min, uint64_t max);
-// Digits with at most one decimal point ("300", "0.5"); no sign, exponent, inf or nan.
+// A decimal number ("300", "0.5", "1e-05"); no sign, inf, nan or hex.
 Result<double> ParseDecimal(std::string_view text, double min, double max);
 
 // `text` in double quotes for an error message: control characters escaped and cut after

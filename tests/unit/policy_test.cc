@@ -136,7 +136,10 @@ TEST_CASE("rule: numbers past a field's range are refused, never wrapped") {
   CHECK(ErrorOf("security:\n  execution:\n    max_open_files: 4294967296\n")
             .find("max_open_files") != std::string::npos);
   CHECK(ErrorOf("security:\n  execution:\n    timeout_seconds: 1e400\n")
-            .find("timeout_seconds: expected a non-negative number") != std::string::npos);
+            .find("timeout_seconds: 1e400 is out of range (0..31536000)") != std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    timeout_seconds: -5\n")
+            .find("timeout_seconds: expected a non-negative number, got \"-5\"") !=
+        std::string::npos);
   CHECK(ErrorOf("security:\n  execution:\n    cpus: 0.001\n")
             .find("cpus: 0.001 is out of range (0 for no limit, or 0.01..4096)") !=
         std::string::npos);
@@ -158,7 +161,10 @@ TEST_CASE("one number parser for the policy and the command line") {
   }
   CHECK(hive::ParseDecimal("0.5", 0, 1).value() == doctest::Approx(0.5));
   CHECK(hive::ParseDecimal("300", 0, 300).value() == 300);
-  for (const char* bad : {"", ".", "-1", "1e3", "nan", "inf", "0x1p3", "1.2.3", "1,5"}) {
+  CHECK(hive::ParseDecimal("1e-05", 0, 1).value() == doctest::Approx(1e-5));
+  CHECK(hive::ParseDecimal("2.5E+2", 0, 300).value() == doctest::Approx(250));
+  for (const char* bad : {"", ".", "-1", "e3", "1e", "1e+", "nan", "inf", "0x1p3", "1.2.3", "1,5",
+                          " 1"}) {
     CHECK_FALSE(hive::ParseDecimal(bad, 0, 1e9).ok());
   }
   CHECK(hive::ParseDecimal("300.5", 0, 300).status().message() == "300.5 is out of range (0..300)");
