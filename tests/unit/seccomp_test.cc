@@ -320,6 +320,24 @@ TEST_CASE("YAML aliases cannot blow a profile up") {
             .ok());
 }
 
+TEST_CASE("YAML numbers are digits: no second sign, no wrap past INT64_MIN") {
+  auto value = [](const std::string& v) {
+    return ParseProfile("defaultAction: SCMP_ACT_ALLOW\nsyscalls: [{names: [read], action: "
+                        "SCMP_ACT_ERRNO, args: [{index: 0, value: " + v + ", op: SCMP_CMP_EQ}]}]\n",
+                        "t.yaml", {});
+  };
+  CHECK(value("0x10")->syscalls[0].args[0].value == 16);
+  CHECK(value("-1")->syscalls[0].args[0].value == UINT64_MAX);
+  CHECK(value("-9223372036854775808")->syscalls[0].args[0].value == uint64_t{1} << 63);
+  // strtoull read "--5" as 5 and "-9999999999999999999" as a positive number.
+  for (const char* bad : {"--5", "-9999999999999999999", "0x-5", "+5"}) {
+    auto p = value(bad);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find("syscalls[0].args[0].value: expected an integer") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("a profile is one document with unique keys") {
   auto two = ParseProfile("defaultAction: SCMP_ACT_ALLOW\n---\ndefaultAction: SCMP_ACT_KILL\n",
                           "t.yaml", {});

@@ -415,12 +415,19 @@ Status YamlConverter::ConvertNode(const YAML::Node& node, const std::string& pat
           base = 8;
           digits += 2;
         }
-        unsigned long long v = std::strtoull(digits, &end, base);
-        if (errno == 0 && end && *end == '\0' && end != digits) {
-          if (neg) {
-            *out = -static_cast<long long>(v);
-          } else {
+        // strtoull would take spaces and a sign of its own ("--5" is 5 after two wraps), and a
+        // negative number past INT64_MIN has no value: both stay strings, refused by type.
+        const bool plain = std::isxdigit(static_cast<unsigned char>(digits[0]));
+        unsigned long long v = plain ? std::strtoull(digits, &end, base) : 0;
+        constexpr unsigned long long kMinMagnitude = 1ull << 63;  // of INT64_MIN
+        if (plain && errno == 0 && end && *end == '\0' && end != digits &&
+            (!neg || v <= kMinMagnitude)) {
+          if (!neg) {
             *out = static_cast<uint64_t>(v);
+          } else if (v == kMinMagnitude) {
+            *out = INT64_MIN;
+          } else {
+            *out = -static_cast<int64_t>(v);
           }
           break;
         }
