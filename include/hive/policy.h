@@ -26,6 +26,7 @@ inline constexpr uint64_t kMaxMegabytes = uint64_t{1} << 30;  // 1 PiB; in bytes
 inline constexpr uint64_t kMaxProcesses = 4194304;            // the kernel's PID_MAX_LIMIT
 inline constexpr uint64_t kMaxOpenFiles = 1048576;            // the kernel's default fs.nr_open
 inline constexpr uint64_t kMaxBytesPerSecond = uint64_t{1} << 40;
+inline constexpr uint32_t kMaxId = 0xfffffffe;  // uid/gid: (uid_t)-1 means "no id"
 inline constexpr double kMaxCpus = 4096;
 // The smallest CFS quota the kernel takes is 1 ms of a 100 ms period.
 inline constexpr double kMinCpus = 0.01;

@@ -101,8 +101,6 @@ class Reader {
   std::string source_;
 };
 
-// uid_t and gid_t are 32 bits and (uid_t)-1 means "no id" to the kernel.
-constexpr uint32_t kMaxId = 0xfffffffeu;
 constexpr size_t kMaxGroups = 65536;  // NGROUPS_MAX
 
 const std::pair<const char*, int> kRlimits[] = {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "base/user_text.h"
 #include "hive/run.h"
 #include "hive/state_dir.h"
 #include "sandbox/capabilities.h"
@@ -356,9 +357,14 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, cons
   spec.owner_uid = getuid();
   spec.owner_gid = getgid();
   if (const char* su = std::getenv("SUDO_UID"); su && getuid() == 0) {
-    spec.owner_uid = static_cast<uid_t>(std::strtoul(su, nullptr, 10));
+    // Through the shared parser: "-1" would be (uid_t)-1, "no owner", and a long number wraps.
+    Result<uint64_t> uid = ParseUnsigned(su, 0, kMaxId);
+    if (!uid.ok()) return Refuse("SUDO_UID", uid.status().message());
+    spec.owner_uid = static_cast<uid_t>(*uid);
     if (const char* sg = std::getenv("SUDO_GID")) {
-      spec.owner_gid = static_cast<gid_t>(std::strtoul(sg, nullptr, 10));
+      Result<uint64_t> gid = ParseUnsigned(sg, 0, kMaxId);
+      if (!gid.ok()) return Refuse("SUDO_GID", gid.status().message());
+      spec.owner_gid = static_cast<gid_t>(*gid);
     }
   }
   for (const std::string& name : policy.process.capabilities) {

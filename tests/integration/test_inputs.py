@@ -154,6 +154,9 @@ class Inputs(hive_test.SandboxTestCase):
             self.assertRefused(r, "--memory (MiB):")
         self.assertRefused(self.hive("exec", "--timeout", "1e400", "--", "/bin/true"),
                            "--timeout (seconds):")
+        r = self.hive("audit", "show", "--last", "-1")
+        self.assertEqual(r.returncode, 125, r.stderr)
+        self.assertIn("--last (records):", r.stderr)
         p = self.write("p.yml", "security:\n  execution:\n    max_processes: 4294967297\n")
         for args in (["policy", "check", p], ["exec", "--policy", p, "--", "/bin/true"]):
             self.assertRefused(self.hive(*args),

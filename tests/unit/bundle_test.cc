@@ -115,6 +115,26 @@ TEST_CASE("rlimits from the policy: cpu soft below hard, no core dumps") {
   CHECK(spec->uid_mappings.at(0).host_id != 0);
 }
 
+TEST_CASE("SUDO_UID goes through the number parser") {
+  if (::getuid() != 0) return;  // read only when hive-run runs as root
+  hive::RunRequest req;
+  req.command = {"/bin/true"};
+  ::setenv("SUDO_UID", "-1", 1);  // (uid_t)-1: files would belong to "no one"
+  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  ::setenv("SUDO_UID", "4294967297", 1);
+  auto wrapped = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  ::setenv("SUDO_UID", "1000", 1);
+  auto ok = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  ::unsetenv("SUDO_UID");
+  REQUIRE_FALSE(spec.ok());
+  CHECK(spec.status().message() ==
+        "SUDO_UID: expected a non-negative integer, got \"-1\"");
+  REQUIRE_FALSE(wrapped.ok());
+  CHECK(wrapped.status().message() == "SUDO_UID: 4294967297 is out of range (0..4294967294)");
+  REQUIRE(ok.ok());
+  CHECK(ok->owner_uid == 1000);
+}
+
 TEST_CASE("interpreter by extension") {
   CHECK(hive::InterpreterFor("x.py")->at(0) == "python3");
   CHECK(hive::InterpreterFor("x.sh")->at(0) == "/bin/sh");
