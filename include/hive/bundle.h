@@ -37,10 +37,17 @@ struct Bundle {
   std::string dir;          // absolute
   OciConfig config;
   std::string policy_path;  // <dir>/policy.yml when present
+  std::optional<std::string> policy_text;  // its bytes, read with the bundle
 };
 
+// Refuses duplicate keys; errors quote at most the offending token.
 Result<OciConfig> ParseOciConfig(const std::string& json_text, const std::string& source,
                                  const std::string& bundle_dir);
+// Reads config.json and policy.yml (when present) with the bounded reader, neither through a
+// path that leaves the bundle directory.
 Result<Bundle> LoadBundle(const std::string& dir);
+// The bundle's own policy.yml (PolicyOrigin::kBundle: it may not set security.audit), or the
+// built-in policy when the bundle has none.
+Result<Policy> LoadBundlePolicy(const Bundle& bundle);
 
 }  // namespace hive

@@ -17,6 +17,20 @@
 
 namespace hive {
 
+// The range of every number in a policy, on the command line and in a bundle's config.json.
+// Each bound keeps the arithmetic done with the value later in range (MiB to bytes, seconds to
+// nanoseconds, CPUs to a CFS quota) and within what the kernel accepts, so the limit the
+// kernel enforces is the one the report shows.
+inline constexpr uint64_t kMaxSeconds = 31536000;             // one year
+inline constexpr uint64_t kMaxMegabytes = uint64_t{1} << 30;  // 1 PiB; in bytes it fits int64
+inline constexpr uint64_t kMaxProcesses = 4194304;            // the kernel's PID_MAX_LIMIT
+inline constexpr uint64_t kMaxOpenFiles = 1048576;            // the kernel's default fs.nr_open
+inline constexpr uint64_t kMaxBytesPerSecond = uint64_t{1} << 40;
+inline constexpr uint32_t kMaxId = 0xfffffffe;  // uid/gid: (uid_t)-1 means "no id"
+inline constexpr double kMaxCpus = 4096;
+// The smallest CFS quota the kernel takes is 1 ms of a 100 ms period.
+inline constexpr double kMinCpus = 0.01;
+
 struct ExecutionLimits {
   double timeout_seconds = 300;  // wall clock; 0 = none
   uint64_t cpu_seconds = 60;     // RLIMIT_CPU and cgroup accounting; 0 = none
@@ -28,9 +42,9 @@ struct ExecutionLimits {
   uint64_t io_read_bps = 0;      // 0 = unlimited
   uint64_t io_write_bps = 0;
   uint64_t tmp_size_mb = 64;     // size of the sandbox's private /tmp
-  // Limits that cannot be enforced (no cgroup delegation) refuse the run instead of
-  // degrading with a warning.
-  bool require_limits = false;
+  // Always true: a limit that cannot be enforced (no cgroup delegation) refuses the run. Kept
+  // as a key so that policies spelling it out still load; `false` is refused.
+  bool require_limits = true;
 };
 
 struct FilesystemPolicy {
@@ -92,10 +106,22 @@ struct Policy {
 // The built-in policy: no network, 512 MiB, 64 processes, 300 s, read-only rootfs.
 Policy DefaultPolicy();
 
-// Parses YAML text; `source` names it in errors and relative paths resolve against `base_dir`.
+// Who wrote the policy decides what it may set. The operator's (--policy FILE, the library
+// caller's) may set everything; a bundle's own policy.yml may not move the audit log, which
+// would let a bundle author choose where hive-run, as root, creates and appends to a file.
+enum class PolicyOrigin { kOperator, kBundle };
+
+// Parses YAML text (one document); `source` names it in errors and relative paths resolve
+// against `base_dir`.
 Result<Policy> ParsePolicy(const std::string& text, const std::string& source,
-                           const std::string& base_dir);
+                           const std::string& base_dir,
+                           PolicyOrigin origin = PolicyOrigin::kOperator);
+// Reads the file with the bounded reader (a regular file of at most kPolicyInput's cap).
 Result<Policy> LoadPolicyFile(const std::string& path);
+
+// Loads and checks what the policy refers to (its seccomp profile, with the shipped groups) the
+// way a run does, so that `policy check` says "ok" only for a policy a run accepts.
+Status CheckPolicyReferences(const Policy& policy);
 
 // Effective policy as YAML, every default filled in.
 std::string PolicyToYaml(const Policy& policy);

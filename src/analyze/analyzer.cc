@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <tuple>
 
@@ -15,6 +16,7 @@
 #include "analyze/rules.h"
 #include "analyze/source_lines.h"
 #include "analyze/tokenizer.h"
+#include "base/files.h"
 #include "base/unique_fd.h"
 #include "hive/analyze.h"
 
@@ -383,8 +385,9 @@ Analysis Analyze(std::string_view source, size_t size, const Policy* policy,
 
 // At most `max` bytes of the file at `path`, and its size.
 Result<std::string> ReadHead(const std::string& path, size_t max, size_t* size) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return Errno(fmt::format("open `{}`", path));
+  // Opened like every input file (a FIFO neither blocks nor is read); any size, since only
+  // the head is read.
+  HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenInputFile(path, InputKind{"script", SIZE_MAX}));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Errno(fmt::format("stat `{}`", path));
   std::string out(std::min(max, st.st_size > 0 ? static_cast<size_t>(st.st_size) : max), '\0');

@@ -274,7 +274,7 @@ Result<std::string> LoadPublicKey(const std::string& path_or_hex) {
   if (::access(path_or_hex.c_str(), F_OK) != 0 && IsPublicKeyHex(path_or_hex)) {
     return path_or_hex;
   }
-  HIVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path_or_hex));
+  HIVE_ASSIGN_OR_RETURN(std::string text, ReadInputFile(path_or_hex, kPublicKeyInput));
   text = Trim(std::move(text));
   if (!IsPublicKeyHex(text)) {
     return Error(Code::kInvalidArgument,

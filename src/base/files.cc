@@ -1,18 +1,121 @@
 #include "base/files.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
 #include <fmt/format.h>
 
-#include "base/unique_fd.h"
-
 namespace hive {
+namespace {
+
+// O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore the flag.
+constexpr int kInputOpenFlags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+
+const char* FileTypeName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+Status CheckInput(int fd, const std::string& path, const InputKind& kind) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Errno(fmt::format("{} `{}`: fstat", kind.what, path));
+  if (!S_ISREG(st.st_mode)) {
+    return Error(Code::kInvalidArgument, fmt::format("{} `{}` is {}, not a regular file", kind.what,
+                                                     path, FileTypeName(st.st_mode)));
+  }
+  if (static_cast<uint64_t>(st.st_size) > kind.max_bytes) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("{} `{}` is {} bytes, more than the limit of {} bytes for a {}",
+                             kind.what, path, st.st_size, kind.max_bytes, kind.what));
+  }
+  return Ok();
+}
+
+// Reads at most kind.max_bytes + 1 bytes: a file that grew past the cap after the fstat is
+// refused too, without reading the rest of it.
+Result<std::string> ReadCapped(int fd, const std::string& path, const InputKind& kind) {
+  struct stat st;
+  size_t hint = ::fstat(fd, &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+  const size_t limit = kind.max_bytes + 1;
+  std::string out;
+  out.resize(std::min(hint + 1, limit));
+  size_t have = 0;
+  for (;;) {
+    if (have == out.size()) {
+      if (out.size() == limit) break;
+      out.resize(std::min(std::max<size_t>(out.size() * 2, 4096), limit));
+    }
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno(fmt::format("read {} `{}`", kind.what, path));
+    }
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  if (have > kind.max_bytes) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("{} `{}` is more than the limit of {} bytes for a {}", kind.what, path,
+                             kind.max_bytes, kind.what));
+  }
+  out.resize(have);
+  return out;
+}
+
+}  // namespace
+
+Result<UniqueFd> OpenInputFile(const std::string& path, const InputKind& kind) {
+  UniqueFd fd(::open(path.c_str(), kInputOpenFlags));
+  if (!fd.valid()) return Errno(fmt::format("open {} `{}`", kind.what, path));
+  HIVE_TRY(CheckInput(fd.get(), path, kind));
+  return fd;
+}
+
+Result<std::string> ReadInputFile(const std::string& path, const InputKind& kind) {
+  HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenInputFile(path, kind));
+  return ReadCapped(fd.get(), path, kind);
+}
+
+Result<UniqueFd> OpenInputFileBeneath(int dir_fd, const std::string& dir, const std::string& name,
+                                      const InputKind& kind) {
+  const std::string path = dir + "/" + name;
+  open_how how{};
+  how.flags = kInputOpenFlags;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, dir_fd, name.c_str(), &how, sizeof how)));
+  if (!fd.valid() && errno == ENOSYS) {
+    // Kernels before 5.6: no symlink is followed at all, which is stricter still.
+    fd.Reset(::openat(dir_fd, name.c_str(), kInputOpenFlags | O_NOFOLLOW));
+  }
+  if (!fd.valid()) {
+    if (errno == EXDEV || errno == ELOOP) {
+      return Error(Code::kPermissionDenied,
+                   fmt::format("{} `{}` leads outside `{}` (a symlink?); refusing to read it",
+                               kind.what, path, dir));
+    }
+    return Errno(fmt::format("open {} `{}`", kind.what, path));
+  }
+  HIVE_TRY(CheckInput(fd.get(), path, kind));
+  return fd;
+}
+
+Result<std::string> ReadInputFileBeneath(int dir_fd, const std::string& dir,
+                                         const std::string& name, const InputKind& kind) {
+  HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenInputFileBeneath(dir_fd, dir, name, kind));
+  return ReadCapped(fd.get(), dir + "/" + name, kind);
+}
 
 Result<std::string> ReadFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

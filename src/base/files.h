@@ -3,13 +3,44 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 
+#include "base/unique_fd.h"
 #include "hive/status.h"
 
 namespace hive {
 
+// For hive-run's own files (state, keys, /proc, cgroup files): reads to the end.
 Result<std::string> ReadFile(const std::string& path);
+
+// A file a user hands hive-run to parse, and the most it may hold. Every such file is read with
+// ReadInputFile: a FIFO, a device or a file larger than the cap is refused with both named,
+// before more than cap + 1 bytes are read, so a bad input costs neither a hang nor memory.
+struct InputKind {
+  const char* what;  // "policy", "bundle config", ... (for messages)
+  size_t max_bytes;
+};
+inline constexpr InputKind kPolicyInput{"policy", size_t{1} << 20};
+inline constexpr InputKind kBundleConfigInput{"bundle config", size_t{4} << 20};
+inline constexpr InputKind kSeccompProfileInput{"seccomp profile", size_t{4} << 20};
+inline constexpr InputKind kSeccompGroupsInput{"seccomp groups file", size_t{1} << 20};
+inline constexpr InputKind kScriptInput{"script", size_t{64} << 20};
+inline constexpr InputKind kPublicKeyInput{"public key", 4096};
+
+// Opens `path` for reading without blocking (a FIFO with no writer) and without becoming its
+// controlling terminal; refuses anything but a regular file of at most kind.max_bytes.
+Result<UniqueFd> OpenInputFile(const std::string& path, const InputKind& kind);
+Result<std::string> ReadInputFile(const std::string& path, const InputKind& kind);
+// The same for `name` inside the directory `dir_fd` (named `dir` in messages): the path may not
+// leave that directory, through `..`, an absolute symlink or a symlink pointing outside, so a
+// directory someone else controls cannot make hive-run read (and quote) a file elsewhere.
+// A missing file is kNotFound.
+Result<UniqueFd> OpenInputFileBeneath(int dir_fd, const std::string& dir, const std::string& name,
+                                      const InputKind& kind);
+Result<std::string> ReadInputFileBeneath(int dir_fd, const std::string& dir,
+                                         const std::string& name, const InputKind& kind);
+
 // Writes to a temporary file beside `path` and renames it over: readers never see half a file.
 // kDurable also fsyncs before the rename, so the new content survives a crash; files that are
 // records of a run rather than state (the audit log holds the durable record) skip that cost.

@@ -18,8 +18,11 @@ constexpr const char* kUsage =
     "analyze: usage: hive-run analyze [--policy FILE] [--json] [--fail-at LEVEL] FILE";
 
 void PrintHuman(const std::string& file, const analyze::Analysis& a) {
-  fmt::print("{}: risk {} ({} finding{})\n", file, a.risk_level, a.findings.size(),
-             a.findings.size() == 1 ? "" : "s");
+  int unlisted = 0;
+  for (const auto& [severity, n] : a.unlisted) unlisted += n;
+  const size_t total = a.findings.size() + static_cast<size_t>(unlisted);
+  fmt::print("{}: risk {} ({} finding{}{})\n", file, a.risk_level, total, total == 1 ? "" : "s",
+             unlisted > 0 ? fmt::format(", {} not listed", unlisted) : "");
   for (const std::string& e : a.syntax_errors) fmt::print("  syntax: {}:{}\n", file, e);
   for (const analyze::Finding& f : a.findings) {
     fmt::print("  {}:{}:{}: {} {}: {}\n", file, f.line, f.column, f.severity, f.type,

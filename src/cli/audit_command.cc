@@ -10,6 +10,7 @@
 
 #include "audit/record.h"
 #include "base/files.h"
+#include "base/user_text.h"
 #include "cli/audit_args.h"
 #include "cli/commands.h"
 #include "hive/audit.h"
@@ -113,13 +114,12 @@ int Show(const AuditArgs& args) {
   std::string log = args.LogPath();
   uint64_t last = UINT64_MAX;
   if (args.Has("--last")) {
-    try {
-      last = std::stoull(args.Get("--last"));
-    } catch (const std::exception&) {
+    Result<uint64_t> n = ParseUnsigned(args.Get("--last"), 0, UINT64_MAX);
+    if (!n.ok()) {
       return FailStatus("audit show", Error(Code::kInvalidArgument,
-                                            fmt::format("--last `{}`: expected a number of records",
-                                                        args.Get("--last"))));
+                                            "--last (records): " + n.status().message()));
     }
+    last = *n;
   }
   Result<std::string> content = ReadFile(log);
   if (!content.ok()) return FailStatus("audit show", content.status());

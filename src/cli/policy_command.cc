@@ -39,6 +39,7 @@ int PolicyCommand(int raw_argc, char** raw_argv) {
     if (file.empty()) return Fail(kUsage);
     auto p = load();
     if (!p.ok()) return Fail(p.status().message());
+    if (Status s = CheckPolicyReferences(*p); !s.ok()) return Fail(s.message());
     std::printf("%s: ok\n", file.c_str());
     return 0;
   }

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "base/user_text.h"
+#include "hive/policy.h"
 #include "hive/state_dir.h"
 
 namespace hive::cli {
@@ -78,23 +80,26 @@ ParsedRun ParseRunOptions(int argc, char** argv, bool stop_at_positional) {
     } else if (is("--state-dir")) {
       if (!value("--state-dir", &state_flag)) return p;
     } else if (is("--timeout")) {
+      // The policy's parser and ranges (base/user_text.h, hive/policy.h): no wrap-around.
       if (!value("--timeout", &v)) return p;
-      char* end = nullptr;
-      double t = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(t > 0) || t > 31536000) {
-        p.error = fmt::format("--timeout: expected seconds > 0, got `{}`", v);
+      Result<double> t = ParseDecimal(v, 0, static_cast<double>(kMaxSeconds));
+      if (t.ok() && *t == 0) {
+        t = Error(Code::kInvalidArgument,
+                  fmt::format("{} is out of range (more than 0, at most {})", v, kMaxSeconds));
+      }
+      if (!t.ok()) {
+        p.error = fmt::format("--timeout (seconds): {}", t.status().message());
         return p;
       }
-      p.request.timeout_seconds = t;
+      p.request.timeout_seconds = *t;
     } else if (is("--memory")) {
       if (!value("--memory", &v)) return p;
-      char* end = nullptr;
-      unsigned long long mb = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || mb == 0) {
-        p.error = fmt::format("--memory: expected a positive number of MiB, got `{}`", v);
+      Result<uint64_t> mb = ParseUnsigned(v, 1, kMaxMegabytes);
+      if (!mb.ok()) {
+        p.error = fmt::format("--memory (MiB): {}", mb.status().message());
         return p;
       }
-      p.request.memory_mb = mb;
+      p.request.memory_mb = *mb;
     } else {
       p.error = fmt::format("unknown option `{}` (see hive-run --help)", arg);
       return p;

@@ -5,9 +5,14 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
+#include "base/files.h"
+#include "base/user_text.h"
 #include "hive/run.h"
 #include "hive/state_dir.h"
 #include "sandbox/capabilities.h"
@@ -128,15 +133,17 @@ Status ApplyCliBinds(const RunRequest& req, RunSpec* spec) {
 
 std::vector<std::string> BuildEnv(const Policy& policy, const RunRequest& req,
                                   const std::vector<std::string>& bundle_env) {
+  // In first-set order, a later source overriding an earlier one in place; the index keeps
+  // this linear in the number of variables (config.json may list many thousands).
   std::vector<std::pair<std::string, std::string>> env;
+  std::unordered_map<std::string, size_t> index;
   auto set = [&](const std::string& k, const std::string& v) {
-    for (auto& kv : env) {
-      if (kv.first == k) {
-        kv.second = v;
-        return;
-      }
+    auto [it, added] = index.emplace(k, env.size());
+    if (added) {
+      env.emplace_back(k, v);
+    } else {
+      env[it->second].second = v;
     }
-    env.emplace_back(k, v);
   };
   set("PATH", kDefaultPath);
   set("HOME", "/tmp");
@@ -153,6 +160,7 @@ std::vector<std::string> BuildEnv(const Policy& policy, const RunRequest& req,
     set(e.substr(0, eq), eq == std::string::npos ? "" : e.substr(eq + 1));
   }
   std::vector<std::string> out;
+  out.reserve(env.size());
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   return out;
 }
@@ -219,11 +227,17 @@ Status ApplyBundleCeiling(const Policy& policy, const OciConfig& c, RunSpec* spe
                                 r.hard, r.resource, key, ceiling));
     }
   }
+  // The source or one of its parents is an allowed path: a set lookup per parent, not a scan
+  // of the policy's list per mount.
+  const std::unordered_set<std::string> allowed_paths(policy.filesystem.allowed_paths.begin(),
+                                                      policy.filesystem.allowed_paths.end());
   for (const MountSpec& m : c.mounts) {
     if (m.type != "bind" || m.read_only) continue;
     bool allowed = false;
-    for (const std::string& p : policy.filesystem.allowed_paths) {
-      if (m.source == p || m.source.rfind(p + "/", 0) == 0) allowed = true;
+    for (std::string p = m.source; !allowed && !p.empty();) {
+      allowed = allowed_paths.count(p) > 0;
+      const size_t slash = p.rfind('/');
+      p.resize(slash == std::string::npos ? 0 : slash);
     }
     if (!allowed) {
       return Refuse("mounts",
@@ -267,12 +281,18 @@ Result<std::vector<std::string>> InterpreterFor(const std::string& script_path) 
   if (ends(".pl")) return std::vector<std::string>{"perl"};
   if (ends(".rb")) return std::vector<std::string>{"ruby"};
   if (ends(".js")) return std::vector<std::string>{"node"};
-  FILE* f = fopen(script_path.c_str(), "re");
-  if (!f) return Errno(fmt::format("open script `{}`", script_path));
+  // Only the first line is read, but the file is opened like every input: a FIFO must not
+  // block hive-run.
+  HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenInputFile(script_path, kScriptInput));
   char line[512] = {};
-  bool got = fgets(line, sizeof line, f) != nullptr;
-  fclose(f);
-  if (got && line[0] == '#' && line[1] == '!') {
+  ssize_t got = 0;
+  do {
+    got = ::read(fd.get(), line, sizeof line - 1);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) return Errno(fmt::format("read script `{}`", script_path));
+  line[got] = '\0';
+  if (char* nl = std::strchr(line, '\n')) *nl = '\0';
+  if (got >= 2 && line[0] == '#' && line[1] == '!') {
     std::string s(line + 2);
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
     std::vector<std::string> words;
@@ -292,6 +312,15 @@ Result<std::vector<std::string>> InterpreterFor(const std::string& script_path) 
   return Error(Code::kInvalidArgument,
                fmt::format("script `{}`: no interpreter known for its extension and no #! line",
                            script_path));
+}
+
+Status CheckPolicyReferences(const Policy& policy) {
+  RunRequest req;
+  req.mode = RunMode::kExec;
+  req.run_id = "check";
+  req.command = {"/bin/true"};
+  HIVE_ASSIGN_OR_RETURN(RunSpec spec, CompileRunSpec(policy, req, nullptr, nullptr));
+  return seccomp::Prepare(spec).status();
 }
 
 Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, const Bundle* bundle,
@@ -328,9 +357,14 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, cons
   spec.owner_uid = getuid();
   spec.owner_gid = getgid();
   if (const char* su = std::getenv("SUDO_UID"); su && getuid() == 0) {
-    spec.owner_uid = static_cast<uid_t>(std::strtoul(su, nullptr, 10));
+    // Through the shared parser: "-1" would be (uid_t)-1, "no owner", and a long number wraps.
+    Result<uint64_t> uid = ParseUnsigned(su, 0, kMaxId);
+    if (!uid.ok()) return Refuse("SUDO_UID", uid.status().message());
+    spec.owner_uid = static_cast<uid_t>(*uid);
     if (const char* sg = std::getenv("SUDO_GID")) {
-      spec.owner_gid = static_cast<gid_t>(std::strtoul(sg, nullptr, 10));
+      Result<uint64_t> gid = ParseUnsigned(sg, 0, kMaxId);
+      if (!gid.ok()) return Refuse("SUDO_GID", gid.status().message());
+      spec.owner_gid = static_cast<gid_t>(*gid);
     }
   }
   for (const std::string& name : policy.process.capabilities) {
@@ -354,18 +388,14 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, cons
     spec.process.rlimits = c.process.rlimits;
     spec.process.terminal = c.process.terminal;
     bundle_env = c.process.env;
-    for (const std::string& p : c.masked_paths) {
-      if (std::find(spec.masked_paths.begin(), spec.masked_paths.end(), p) ==
-          spec.masked_paths.end()) {
-        spec.masked_paths.push_back(p);
+    auto add_unique = [](const std::vector<std::string>& from, std::vector<std::string>* to) {
+      std::unordered_set<std::string> seen(to->begin(), to->end());
+      for (const std::string& p : from) {
+        if (seen.insert(p).second) to->push_back(p);
       }
-    }
-    for (const std::string& p : c.readonly_paths) {
-      if (std::find(spec.readonly_paths.begin(), spec.readonly_paths.end(), p) ==
-          spec.readonly_paths.end()) {
-        spec.readonly_paths.push_back(p);
-      }
-    }
+    };
+    add_unique(c.masked_paths, &spec.masked_paths);
+    add_unique(c.readonly_paths, &spec.readonly_paths);
     if (!c.uid_mappings.empty()) {
       for (const IdMapping& m : c.uid_mappings) {
         if (m.host_id == 0) {

@@ -4,17 +4,29 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <cmath>
+#include <cctype>
 #include <functional>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "base/user_text.h"
 #include "hive/state_dir.h"
 
 namespace hive {
 namespace {
+
+// A key as it appears in a key path: quoted and cut short unless it is a plain name, so that a
+// message quotes no more of the file than one token.
+std::string KeyPath(const std::string& path, const std::string& key) {
+  bool plain = !key.empty() && key.size() <= kQuotedMax;
+  for (char c : key) {
+    plain = plain && (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  }
+  const std::string shown = plain ? key : Quoted(key);
+  return path.empty() ? shown : path + "." + shown;
+}
 
 // Carries the file name and the key path for messages.
 class Walker {
@@ -32,7 +44,7 @@ class Walker {
   }
 
   static std::string Shown(const YAML::Node& n) {
-    if (n.IsScalar()) return fmt::format("\"{}\"", n.Scalar());
+    if (n.IsScalar()) return Quoted(n.Scalar());
     if (n.IsSequence()) return "a list";
     if (n.IsMap()) return "a mapping";
     return "null";
@@ -47,7 +59,7 @@ class Walker {
     std::set<std::string> seen;
     for (const auto& kv : node) {
       const std::string key = kv.first.Scalar();
-      const std::string sub = path.empty() ? key : path + "." + key;
+      const std::string sub = KeyPath(path, key);
       if (!seen.insert(key).second) return Fail(kv.first, sub, "duplicate key");
       bool known = false;
       for (const auto& [name, fn] : fields) {
@@ -65,42 +77,22 @@ class Walker {
     return Ok();
   }
 
+  // Numbers go through the parser the command line uses too (base/user_text.h).
   Status UInt(const YAML::Node& n, const std::string& path, uint64_t* out, uint64_t min,
               uint64_t max) const {
     if (!n.IsScalar()) return Fail(n, path, "expected an integer, got " + Shown(n));
-    const std::string& s = n.Scalar();
-    uint64_t v = 0;
-    bool okay = !s.empty() && s.size() < 20;
-    for (char c : s) okay = okay && c >= '0' && c <= '9';
-    if (okay) v = std::stoull(s);
-    if (!okay) {
-      return Fail(n, path,
-                  fmt::format("expected {} integer, got {}", min > 0 ? "a positive" : "a non-negative",
-                              Shown(n)));
-    }
-    if (v < min || v > max) {
-      return Fail(n, path, fmt::format("{} is out of range ({}..{})", v, min, max));
-    }
-    *out = v;
+    Result<uint64_t> v = ParseUnsigned(n.Scalar(), min, max);
+    if (!v.ok()) return Fail(n, path, v.status().message());
+    *out = *v;
     return Ok();
   }
 
   Status Number(const YAML::Node& n, const std::string& path, double* out, double min,
                 double max) const {
     if (!n.IsScalar()) return Fail(n, path, "expected a number, got " + Shown(n));
-    const std::string& s = n.Scalar();
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(s, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != s.size() || !std::isfinite(v)) {
-      return Fail(n, path, "expected a number, got " + Shown(n));
-    }
-    if (v < min || v > max) return Fail(n, path, fmt::format("{} is out of range ({}..{})", s, min, max));
-    *out = v;
+    Result<double> v = ParseDecimal(n.Scalar(), min, max);
+    if (!v.ok()) return Fail(n, path, v.status().message());
+    *out = *v;
     return Ok();
   }
 
@@ -165,35 +157,49 @@ const std::vector<std::string> kBlockedOperations = {"delete", "chmod", "chown",
 
 Status LoadExecution(const Walker& w, const YAML::Node& n, const std::string& p,
                      ExecutionLimits* e) {
-  constexpr uint64_t kMax = 1ull << 40;
-  auto u = [&](uint64_t* out, uint64_t min) {
-    return [&w, out, min](const YAML::Node& v, const std::string& path) {
-      return w.UInt(v, path, out, min, kMax);
+  auto u = [&](uint64_t* out, uint64_t min, uint64_t max) {
+    return [&w, out, min, max](const YAML::Node& v, const std::string& path) {
+      return w.UInt(v, path, out, min, max);
     };
   };
   std::vector<Field> fields = {
       {"timeout_seconds",
        [&](const YAML::Node& v, const std::string& path) {
-         return w.Number(v, path, &e->timeout_seconds, 0, 31536000);
+         return w.Number(v, path, &e->timeout_seconds, 0, kMaxSeconds);
        }},
-      {"cpu_seconds", u(&e->cpu_seconds, 0)},
-      {"memory_mb", u(&e->memory_mb, 0)},
-      {"file_size_mb", u(&e->file_size_mb, 0)},
-      {"max_processes", u(&e->max_processes, 0)},
-      {"max_open_files", u(&e->max_open_files, 3)},
-      {"tmp_size_mb", u(&e->tmp_size_mb, 1)},
+      {"cpu_seconds", u(&e->cpu_seconds, 0, kMaxSeconds)},
+      {"memory_mb", u(&e->memory_mb, 0, kMaxMegabytes)},
+      {"file_size_mb", u(&e->file_size_mb, 0, kMaxMegabytes)},
+      {"max_processes", u(&e->max_processes, 0, kMaxProcesses)},
+      {"max_open_files", u(&e->max_open_files, 3, kMaxOpenFiles)},
+      {"tmp_size_mb", u(&e->tmp_size_mb, 1, kMaxMegabytes)},
       {"cpus",
        [&](const YAML::Node& v, const std::string& path) {
-         return w.Number(v, path, &e->cpus, 0, 4096);
+         HIVE_TRY(w.Number(v, path, &e->cpus, 0, kMaxCpus));
+         if (e->cpus > 0 && e->cpus < kMinCpus) {
+           // The kernel's smallest quota; below it the report would show less than enforced.
+           return w.Fail(v, path,
+                         fmt::format("{} is out of range (0 for no limit, or {}..{})", v.Scalar(),
+                                     kMinCpus, kMaxCpus));
+         }
+         return Ok();
        }},
       {"io",
        [&](const YAML::Node& v, const std::string& path) {
-         return w.Map(v, path, {{"read_bps", u(&e->io_read_bps, 0)},
-                                {"write_bps", u(&e->io_write_bps, 0)}});
+         return w.Map(v, path,
+                      {{"read_bps", u(&e->io_read_bps, 0, kMaxBytesPerSecond)},
+                       {"write_bps", u(&e->io_write_bps, 0, kMaxBytesPerSecond)}});
        }},
       {"require_limits",
        [&](const YAML::Node& v, const std::string& path) {
-         return w.Bool(v, path, &e->require_limits);
+         HIVE_TRY(w.Bool(v, path, &e->require_limits));
+         // Limits are never dropped for want of a cgroup: a run gets them or is refused.
+         if (!e->require_limits) {
+           return w.Fail(v, path,
+                         "false is not accepted: every limit the policy sets is enforced or the "
+                         "run is refused; set the limit itself to 0 to run without it");
+         }
+         return Ok();
        }},
   };
   return w.Map(n, p, fields);
@@ -255,8 +261,8 @@ Status LoadProcess(const Walker& w, const YAML::Node& n, const std::string& p, P
           for (size_t i = 0; i < pr->capabilities.size(); ++i) {
             if (pr->capabilities[i].rfind("CAP_", 0) != 0) {
               return w.Fail(v[i], fmt::format("{}[{}]", path, i),
-                            "expected a capability name like CAP_NET_BIND_SERVICE, got \"" +
-                                pr->capabilities[i] + "\"");
+                            "expected a capability name like CAP_NET_BIND_SERVICE, got " +
+                                Quoted(pr->capabilities[i]));
             }
           }
           return Ok();
@@ -275,12 +281,14 @@ Status LoadProcess(const Walker& w, const YAML::Node& n, const std::string& p, P
                            pr->env_set.clear();
                            for (const auto& kv : x) {
                              std::string val;
-                             HIVE_TRY(w.String(kv.second, xp + "." + kv.first.Scalar(), &val));
                              const std::string& k = kv.first.Scalar();
+                             HIVE_TRY(w.String(kv.second, KeyPath(xp, k), &val));
                              if (k.empty() || k.find('=') != std::string::npos) {
-                               return w.Fail(kv.first, xp, "bad variable name \"" + k + "\"");
+                               return w.Fail(kv.first, xp, "bad variable name " + Quoted(k));
                              }
-                             pr->env_set[k] = val;
+                             if (!pr->env_set.emplace(k, val).second) {
+                               return w.Fail(kv.first, KeyPath(xp, k), "duplicate key");
+                             }
                            }
                            return Ok();
                          }}});
@@ -312,8 +320,25 @@ Status LoadMonitoring(const Walker& w, const YAML::Node& n, const std::string& p
         }}});
 }
 
-Status LoadRoot(const Walker& w, const YAML::Node& root, Policy* policy) {
+// The audit log is where hive-run, often as root, creates and appends to a file: a bundle's own
+// policy.yml may not name it, not even to repeat the default.
+Status RefuseBundleAudit(const Walker& w, const YAML::Node& root) {
+  if (!root.IsMap()) return Ok();
+  for (const auto& top : root) {
+    if (top.first.Scalar() != "security" || !top.second.IsMap()) continue;
+    for (const auto& kv : top.second) {
+      if (kv.first.Scalar() != "audit") continue;
+      return w.Fail(kv.first, "security.audit",
+                    "a bundle's own policy may not choose the audit log; its destination is the "
+                    "operator's (a policy given with --policy, or --state-dir)");
+    }
+  }
+  return Ok();
+}
+
+Status LoadRoot(const Walker& w, const YAML::Node& root, PolicyOrigin origin, Policy* policy) {
   if (root.IsNull()) return Ok();  // an empty file is the default policy
+  if (origin == PolicyOrigin::kBundle) HIVE_TRY(RefuseBundleAudit(w, root));
   return w.Map(root, "", {{"security", [&](const YAML::Node& sec, const std::string& p) {
     return w.Map(
         sec, p,
@@ -365,7 +390,7 @@ Status LoadRoot(const Walker& w, const YAML::Node& root, Policy* policy) {
 // records. A constant because rendering YAML costs most of a millisecond of every start;
 // unit/policy compares it with the rendering, so a change of defaults cannot slip past it.
 constexpr char kDefaultPolicySha256[] =
-    "a140ca15534f2666ed965e16693c9c5212e33dc30d2a1fb204a05bc40681a384";
+    "7d80367d7ae31427aadc7a7f2f6d64a4aae83a64192304379cec31ff386ef2f4";
 
 Policy DefaultPolicy() {
   Policy p;
@@ -375,30 +400,46 @@ Policy DefaultPolicy() {
 }
 
 Result<Policy> ParsePolicy(const std::string& text, const std::string& source,
-                           const std::string& base_dir) {
+                           const std::string& base_dir, PolicyOrigin origin) {
   Policy policy;
   policy.source = source;
   policy.sha256 = Sha256Hex(text);
   Walker walker(source, base_dir);
+  // yaml-cpp's messages are fixed texts; some name a key, so they are cut like any token.
+  auto yaml_error = [&](const YAML::Exception& e, const char* what) {
+    std::string msg = e.msg.size() > 2 * kQuotedMax ? Quoted(e.msg) : e.msg;
+    if (e.mark.line < 0) {
+      return Error(Code::kInvalidArgument, fmt::format("{}: {}{}", source, what, msg));
+    }
+    return Error(Code::kInvalidArgument, fmt::format("{}:{}:{}: {}{}", source, e.mark.line + 1,
+                                                     e.mark.column + 1, what, msg));
+  };
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      // Reading only the first would silently drop whatever the later ones say.
+      const YAML::Mark m = docs[1].Mark();
+      return Error(Code::kInvalidArgument,
+                   fmt::format("{}:{}: a policy is one YAML document, and a second one starts "
+                               "here (merge them and remove the `---`)",
+                               source, m.line >= 0 ? m.line + 1 : 1));
+    }
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::Exception& e) {
-    return Error(Code::kInvalidArgument, fmt::format("{}:{}:{}: invalid YAML: {}", source,
-                                                     e.mark.line + 1, e.mark.column + 1, e.msg));
+    return yaml_error(e, "invalid YAML: ");
   }
   try {
-    HIVE_TRY(LoadRoot(walker, root, &policy));
+    HIVE_TRY(LoadRoot(walker, root, origin, &policy));
   } catch (const YAML::Exception& e) {
-    return Error(Code::kInvalidArgument, fmt::format("{}:{}:{}: {}", source, e.mark.line + 1,
-                                                     e.mark.column + 1, e.msg));
+    return yaml_error(e, "");
   }
   return policy;
 }
 
 Result<Policy> LoadPolicyFile(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status().Wrap("load policy");
+  auto text = ReadInputFile(path, kPolicyInput);
+  if (!text.ok()) return text.status();
   std::string abs = AbsolutePath(path, "");
   return ParsePolicy(*text, path, abs.substr(0, abs.rfind('/')).empty() ? "/" : abs.substr(0, abs.rfind('/')));
 }

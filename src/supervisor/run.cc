@@ -83,10 +83,10 @@ Status Prepare(const RunRequest& req, const std::string& run_id, Policy* policy,
     HIVE_ASSIGN_OR_RETURN(Bundle b, LoadBundle(req.bundle_dir));
     *bundle = std::move(b);
   }
-  std::string policy_path = req.policy_path;
-  if (policy_path.empty() && bundle->has_value()) policy_path = (*bundle)->policy_path;
-  if (!policy_path.empty()) {
-    HIVE_ASSIGN_OR_RETURN(*policy, LoadPolicyFile(policy_path));
+  if (!req.policy_path.empty()) {
+    HIVE_ASSIGN_OR_RETURN(*policy, LoadPolicyFile(req.policy_path));
+  } else if (bundle->has_value()) {
+    HIVE_ASSIGN_OR_RETURN(*policy, LoadBundlePolicy(**bundle));
   } else {
     *policy = DefaultPolicy();
   }
@@ -169,7 +169,7 @@ RunResult Run(const RunRequest& req) {
   std::string script_text;
   std::vector<std::string> interpreter;
   if (req.mode == RunMode::kScript) {
-    auto text = ReadFile(script);
+    auto text = ReadInputFile(script, kScriptInput);
     if (!text.ok()) return refuse(text.status());
     script_text = std::move(text).value();
     report.script = script;

@@ -478,13 +478,13 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
   }
   if (Status s = Launch(spec, *ctx, *plan, **cg, &sb); !s.ok()) return setup_error(s);
   if (Status s = loop.Add(sb.pidfd.get(), [&](uint32_t) { loop.Stop(); }); !s.ok()) {
-    return setup_error(s.Wrap("the supervisor's wait loop"));
+    return setup_stopped(s.Wrap("the supervisor's wait loop"));
   }
   // Cgroups left by a hive-run that crashed; best effort. Done while the child sets itself
   // up, when this process would only wait.
   (void)cgroups::SweepStale(*layout);
   if (options.before_exec && handoff) {
-    if (Status s = options.before_exec(); !s.ok()) return setup_error(s);
+    if (Status s = options.before_exec(); !s.ok()) return setup_stopped(s);
   }
 
   TestStopPoint("setup");
@@ -502,7 +502,7 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
     }
     if (msg.value >= 0) {
       int fd = static_cast<int>(syscall(SYS_pidfd_getfd, payload.get(), msg.value, 0));
-      if (fd < 0) return setup_error(Errno("take the seccomp listener from the sandbox"));
+      if (fd < 0) return setup_stopped(Errno("take the seccomp listener from the sandbox"));
       listener.emplace(fd, *filter);
       if (filter->watch_exits) {
         listener->OnExit([&](pid_t pid) {
@@ -517,7 +517,7 @@ RunReport Supervise(const RunSpec& spec, const SuperviseOptions& options) {
           loop.Remove(listener->fd());  // EPOLLHUP: no task uses the filter any more
         }
       });
-      if (!s.ok()) return setup_error(s.Wrap("the supervisor's wait loop"));
+      if (!s.ok()) return setup_stopped(s.Wrap("the supervisor's wait loop"));
     } else {
       report.enforced["seccomp"]["denials_recorded"] = false;
       report.warnings.push_back(

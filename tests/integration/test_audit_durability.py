@@ -37,6 +37,21 @@ class AuditDurability(hive_test.SandboxTestCase):
         finally:
             os.close(fd)
 
+    def start_sleeping(self, run_id):
+        """Starts a run whose payload sleeps a second; returns once the payload has started."""
+        env = dict(os.environ)
+        env.pop("HIVE_RUN_STATE_DIR", None)
+        started = self.path("started")
+        p = subprocess.Popen([hive_test.HIVE_RUN, "--state-dir", self.state_dir, "exec", "--id",
+                              run_id, "--bind", f"{self.tmp}:/host:rw", "--", "sh", "-c",
+                              "echo > /host/started; sleep 1", self.marker],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(started):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        return p
+
     def records(self):
         with open(os.path.join(self.state_dir, "audit.log")) as f:
             return [json.loads(line) for line in f]
@@ -53,17 +68,7 @@ class AuditDurability(hive_test.SandboxTestCase):
         self.assertEqual(self.hive("audit", "verify").returncode, 0)
 
     def test_space_taken_while_the_payload_runs_does_not_lose_its_record(self):
-        env = dict(os.environ)
-        env.pop("HIVE_RUN_STATE_DIR", None)
-        started = self.path("started")
-        p = subprocess.Popen([hive_test.HIVE_RUN, "--state-dir", self.state_dir, "exec", "--id",
-                              "filled", "--bind", f"{self.tmp}:/host:rw", "--", "sh", "-c",
-                              "echo > /host/started; sleep 1", self.marker],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(started):
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
+        p = self.start_sleeping("filled")
         self.fill()
         out, err = p.communicate(timeout=60)
         # Never a pass without a record: either the record is there (space was set aside
@@ -82,17 +87,7 @@ class AuditDurability(hive_test.SandboxTestCase):
     def test_an_unwritable_log_fails_the_run_and_the_next_run_records_it(self):
         # The log is replaced by a directory while the payload runs: the append finds its path
         # no longer names the file it opened.
-        env = dict(os.environ)
-        env.pop("HIVE_RUN_STATE_DIR", None)
-        started = self.path("started")
-        p = subprocess.Popen([hive_test.HIVE_RUN, "--state-dir", self.state_dir, "exec", "--id",
-                              "moved", "--bind", f"{self.tmp}:/host:rw", "--", "sh", "-c",
-                              "echo > /host/started; sleep 1", self.marker],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(started):
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
+        p = self.start_sleeping("moved")
         log = os.path.join(self.state_dir, "audit.log")
         os.rename(log, log + ".moved")
         os.mkdir(log)

@@ -35,23 +35,27 @@ class Sudo(hive_test.SandboxTestCase):
         run = os.listdir(out)[0]
         self.assertEqual(os.stat(os.path.join(out, run, "output")).st_uid, self.user.pw_uid)
 
-    def test_sigterm_during_setup_ends_the_run(self):
-        # Stopped before its go-ahead, hive-run gets SIGTERM: once it runs again the signal is
-        # served by the same loop as after exec, and the sandbox is torn down.
+    def start_stopped_in_setup(self, *args):
+        """Starts hive-run through 'sudo' and returns it stopped before its go-ahead."""
         env = dict(os.environ)
         env.pop("HIVE_RUN_STATE_DIR", None)
         env.update(self.env)
         env["HIVE_RUN_TEST_STOP_AT"] = "setup"
-        p = subprocess.Popen([hive_test.HIVE_RUN, "--state-dir", self.state_dir, "exec", "--",
-                              "sh", "-c", "echo ran; sleep 30", self.marker], env=env,
+        p = subprocess.Popen([hive_test.HIVE_RUN, "--state-dir", self.state_dir, "exec", *args,
+                              "--", "sh", "-c", "echo ran; sleep 30", self.marker], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 20
         while True:
             with open(f"/proc/{p.pid}/stat") as f:
                 if f.read().rsplit(")", 1)[1].split()[0] == "T":
-                    break
+                    return p
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.01)
+
+    def test_sigterm_during_setup_ends_the_run(self):
+        # SIGTERM while setting up is served by the same loop as after exec: the sandbox is torn
+        # down before the payload ran.
+        p = self.start_stopped_in_setup()
         p.send_signal(signal.SIGTERM)
         p.send_signal(signal.SIGCONT)
         out, err = p.communicate(timeout=30)
@@ -60,25 +64,12 @@ class Sudo(hive_test.SandboxTestCase):
         self.assertIn("interrupted", err)
 
     def test_timeout_during_setup(self):
-        env = dict(os.environ)
-        env.pop("HIVE_RUN_STATE_DIR", None)
-        env.update(self.env)
-        env["HIVE_RUN_TEST_STOP_AT"] = "setup"
-        p = subprocess.Popen([hive_test.HIVE_RUN, "--state-dir", self.state_dir, "exec",
-                              "--timeout", "0.3", "--", "sh", "-c", "echo ran; sleep 30",
-                              self.marker], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 20
-        while True:
-            with open(f"/proc/{p.pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "T":
-                    break
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.01)
+        p = self.start_stopped_in_setup("--timeout", "0.3")
         time.sleep(0.5)  # past the timeout while stopped in setup
         p.send_signal(signal.SIGCONT)
         out, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 124, err)
+        self.assertNotIn("ran", out)
         self.assertIn("timeout", err)
 
 

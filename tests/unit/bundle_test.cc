@@ -2,9 +2,18 @@
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "base/files.h"
 #include "hive/bundle.h"
 #include "hive/run.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -106,8 +115,202 @@ TEST_CASE("rlimits from the policy: cpu soft below hard, no core dumps") {
   CHECK(spec->uid_mappings.at(0).host_id != 0);
 }
 
+TEST_CASE("SUDO_UID goes through the number parser") {
+  if (::getuid() != 0) return;  // read only when hive-run runs as root
+  hive::RunRequest req;
+  req.command = {"/bin/true"};
+  ::setenv("SUDO_UID", "-1", 1);  // (uid_t)-1: files would belong to "no one"
+  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  ::setenv("SUDO_UID", "4294967297", 1);
+  auto wrapped = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  ::setenv("SUDO_UID", "1000", 1);
+  auto ok = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  ::unsetenv("SUDO_UID");
+  REQUIRE_FALSE(spec.ok());
+  CHECK(spec.status().message() ==
+        "SUDO_UID: expected a non-negative integer, got \"-1\"");
+  REQUIRE_FALSE(wrapped.ok());
+  CHECK(wrapped.status().message() == "SUDO_UID: 4294967297 is out of range (0..4294967294)");
+  REQUIRE(ok.ok());
+  CHECK(ok->owner_uid == 1000);
+}
+
 TEST_CASE("interpreter by extension") {
   CHECK(hive::InterpreterFor("x.py")->at(0) == "python3");
   CHECK(hive::InterpreterFor("x.sh")->at(0) == "/bin/sh");
   CHECK_FALSE(hive::InterpreterFor("/nonexistent/x").ok());
+}
+
+TEST_CASE("duplicate keys are refused with their JSON path") {
+  // nlohmann keeps the last one; which one counts must not depend on the reader.
+  CHECK(ErrorOf(R"({"process": {"args": ["sh"], "args": ["rm", "-rf", "/"]},
+                   "root": {"path": "r"}})") == "config.json: process.args: duplicate key");
+  CHECK(ErrorOf(R"({"process": {"args": ["sh"]}, "root": {"path": "r"}, "mounts": [{"destination":
+                   "/a"}, {"destination": "/b", "type": "tmpfs", "type": "bind"}]})") ==
+        "config.json: mounts[1].type: duplicate key");
+  CHECK(ErrorOf(R"({"root": {"path": "r"}, "process": {"args": ["sh"]},
+                   "root": {"path": "/"}})") == "config.json: root: duplicate key");
+}
+
+TEST_CASE("numbers are range-checked, never wrapped") {
+  auto with = [](const std::string& process, const std::string& linux) {
+    return ErrorOf(R"({"process": {"args": ["sh"])" + process + R"(}, "root": {"path": "r"},
+                   "linux": {)" + linux + "}}");
+  };
+  // (uid_t)-1 is "no id" to setuid().
+  CHECK(with(R"(, "user": {"uid": 4294967295})", "") ==
+        "config.json: process.user.uid: 4294967295 is out of range (0..4294967294)");
+  CHECK(with(R"(, "user": {"gid": 4294967296})", "").find("process.user.gid") !=
+        std::string::npos);
+  CHECK(with(R"(, "user": {"additionalGids": [1, -2]})", "")
+            .find("process.user.additionalGids[1]: -2 is out of range") != std::string::npos);
+  CHECK(with(R"(, "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1, "hard": 1e30}])", "")
+            .find("process.rlimits[0].hard") != std::string::npos);
+  CHECK(with("", R"("resources": {"memory": {"limit": 18446744073709551615}})")
+            .find("linux.resources.memory.limit: 18446744073709551615 is out of range") !=
+        std::string::npos);
+  CHECK(with("", R"("resources": {"pids": {"limit": 4294967297}})") ==
+        "config.json: linux.resources.pids.limit: 4294967297 is out of range (at most 4194304)");
+  CHECK(with("", R"("resources": {"cpu": {"quota": 100000, "period": 0}})")
+            .find("linux.resources.cpu.period: 0 is out of range (1000..1000000)") !=
+        std::string::npos);
+  CHECK(with("", R"("resources": {"cpu": {"quota": 9223372036854775807, "period": 1000}})")
+            .find("linux.resources.cpu.quota") != std::string::npos);
+  CHECK(with("", R"("uidMappings": [{"containerID": 0, "hostID": 4294967000, "size": 1000}])")
+            .find("linux.uidMappings[0].size: 1000 is out of range") != std::string::npos);
+  CHECK(with("", R"("gidMappings": [{"containerID": 0, "hostID": 100000, "size": 0}])")
+            .find("linux.gidMappings[0].size") != std::string::npos);
+  // -1 is the OCI spelling of "no limit": the policy's limit stays.
+  auto c = hive::ParseOciConfig(R"({"process": {"args": ["sh"]}, "root": {"path": "r"},
+      "linux": {"resources": {"memory": {"limit": -1}, "pids": {"limit": -1}}}})", "config.json",
+                                "/b");
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->memory_limit.has_value());
+  CHECK_FALSE(c->pids_limit.has_value());
+}
+
+TEST_CASE("errors quote at most the offending token") {
+  const std::string secret = "root:$6$salt$0123456789abcdefSECRETSECRETSECRET:19000:0:99999:7:::";
+  std::string e = ErrorOf(R"({"process": {"args": ["sh"], "env": [")" + secret +
+                          R"("]}, "root": {"path": "r"}})");
+  CHECK(e.find("process.env[0]: expected NAME=VALUE, got \"root:$6$") != std::string::npos);
+  CHECK(e.find("SECRETSECRETSECRET") == std::string::npos);
+  // Not JSON at all: nlohmann's message would carry the text it last read.
+  e = ErrorOf(R"({"process": ")" + secret + "\n" + secret + R"("})");
+  CHECK(e.find("config.json:") == 0);
+  CHECK(e.find("SECRETSECRETSECRET") == std::string::npos);
+  e = ErrorOf(R"({"process": {"args": ["sh"], "user": {"uid": {"x": ")" + secret +
+              R"("}}}, "root": {"path": "r"}})");
+  CHECK(e == "config.json: process.user.uid: expected an unsigned integer, got object");
+}
+
+TEST_CASE("bundle files may not lead outside the bundle") {
+  hive::testing::TempDir dir;
+  const std::string secret = dir.Write("secret", "security:\n  SECRETSECRETSECRET: 1\n", 0600);
+  const std::string b = dir.Dir("b", 0755);
+  dir.Dir("b/rootfs", 0755);
+  dir.Write("b/config.json", kMinimal);
+  SUBCASE("policy.yml symlinked to a file elsewhere") {
+    REQUIRE(::symlink(secret.c_str(), (b + "/policy.yml").c_str()) == 0);
+    auto r = hive::LoadBundle(b);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("policy `" + b + "/policy.yml` leads outside `" + b + "`") !=
+          std::string::npos);
+    CHECK(r.status().message().find("SECRET") == std::string::npos);
+  }
+  SUBCASE("relative symlink up and out") {
+    REQUIRE(::symlink("../secret", (b + "/policy.yml").c_str()) == 0);
+    CHECK_FALSE(hive::LoadBundle(b).ok());
+  }
+  SUBCASE("config.json symlinked out") {
+    std::filesystem::remove(b + "/config.json");
+    const std::string outside = dir.Write("config.json", kMinimal);
+    REQUIRE(::symlink(outside.c_str(), (b + "/config.json").c_str()) == 0);
+    auto r = hive::LoadBundle(b);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("leads outside") != std::string::npos);
+  }
+  SUBCASE("a symlink that stays inside is followed") {
+    dir.Write("b/inner.yml", "security:\n  execution:\n    memory_mb: 64\n");
+    REQUIRE(::symlink("inner.yml", (b + "/policy.yml").c_str()) == 0);
+    auto r = hive::LoadBundle(b);
+    REQUIRE(r.ok());
+    auto p = hive::LoadBundlePolicy(*r);
+    REQUIRE(p.ok());
+    CHECK(p->execution.memory_mb == 64);
+  }
+  SUBCASE("a seccomp profile named by a relative path stays inside too") {
+    dir.Write("b/policy.yml", "security:\n  process:\n    seccomp_profile: ./prof.yaml\n");
+    REQUIRE(::symlink(secret.c_str(), (b + "/prof.yaml").c_str()) == 0);
+    auto r = hive::LoadBundle(b);
+    REQUIRE(r.ok());
+    auto p = hive::LoadBundlePolicy(*r);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find("security.process.seccomp_profile: seccomp profile `" + b +
+                                    "/./prof.yaml` leads outside") != std::string::npos);
+    std::filesystem::remove(b + "/prof.yaml");
+    dir.Dir("b/seccomp", 0755);
+    dir.Write("b/seccomp/mine.yaml", "defaultAction: SCMP_ACT_ALLOW\n");
+    REQUIRE(::symlink("seccomp/mine.yaml", (b + "/prof.yaml").c_str()) == 0);
+    p = hive::LoadBundlePolicy(*r);
+    REQUIRE(p.ok());
+    // Pinned to the file it resolved to, which the run then reads.
+    CHECK(p->process.seccomp_profile == std::filesystem::canonical(b + "/seccomp/mine.yaml"));
+  }
+  SUBCASE("no policy.yml: the built-in policy") {
+    auto r = hive::LoadBundle(b);
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->policy_text.has_value());
+    CHECK(hive::LoadBundlePolicy(*r)->sha256 == hive::DefaultPolicy().sha256);
+  }
+  SUBCASE("a FIFO is refused, not waited on") {
+    alarm(30);  // a regression would block in open(): fail instead of hanging the suite
+    REQUIRE(::mkfifo((b + "/policy.yml").c_str(), 0644) == 0);
+    auto r = hive::LoadBundle(b);
+    alarm(0);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("is a FIFO, not a regular file") != std::string::npos);
+  }
+  SUBCASE("config.json over the cap") {
+    dir.Write("b/config.json", std::string(hive::kBundleConfigInput.max_bytes + 1, ' '));
+    auto r = hive::LoadBundle(b);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("more than the limit of 4194304 bytes") != std::string::npos);
+  }
+  SUBCASE("the bundle's policy may not choose the audit log") {
+    dir.Write("b/policy.yml", "security:\n  audit:\n    log: /tmp/elsewhere.log\n");
+    auto r = hive::LoadBundle(b);
+    REQUIRE(r.ok());
+    auto p = hive::LoadBundlePolicy(*r);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find(b + "/policy.yml:2:3: security.audit:") == 0);
+  }
+}
+
+TEST_CASE("many environment variables: first-set order, later sources override in place") {
+  // 100 000 variables took minutes when each one was looked up by a scan of the others.
+  std::string env;
+  constexpr int kVars = 100000;
+  for (int i = 0; i < kVars; ++i) env += fmt::format("{}\"V{}={}\"", i ? "," : "", i, i);
+  env += ",\"V7=last\"";
+  auto c = hive::ParseOciConfig(R"({"process": {"args": ["sh"], "env": [)" + env +
+                                    R"(]}, "root": {"path": "r", "readonly": true}})",
+                                "config.json", "/b");
+  REQUIRE(c.ok());
+  hive::Bundle b;
+  b.dir = "/b";
+  b.config = *c;
+  hive::RunRequest req;
+  req.mode = hive::RunMode::kBundle;
+  req.env = {"V9=cli"};
+  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b, nullptr);
+  REQUIRE(spec.ok());
+  const std::vector<std::string>& out = spec->process.env;
+  REQUIRE(out.size() >= kVars);
+  CHECK(out[0].rfind("PATH=", 0) == 0);
+  CHECK(out[1] == "HOME=/tmp");
+  CHECK(out[2] == "V0=0");
+  CHECK(out[2 + 7] == "V7=last");
+  CHECK(out[2 + 9] == "V9=cli");
+  CHECK(out[2 + kVars - 1] == fmt::format("V{}={}", kVars - 1, kVars - 1));
 }

@@ -1,8 +1,14 @@
 // The policy validator: one test per rule, no privileges needed.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
 
 #include "base/files.h"
+#include "base/user_text.h"
 #include "hive/policy.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -111,4 +117,136 @@ TEST_CASE("effective policy round-trips through YAML") {
   CHECK(again->execution.memory_mb == 128);
   CHECK(again->execution.cpus == doctest::Approx(0.5));
   CHECK(hive::PolicyToYaml(*again) == yaml);
+}
+
+TEST_CASE("rule: numbers past a field's range are refused, never wrapped") {
+  // 2^32 + 1 processes was accepted and written to pids.max, which refused it: no limit at all.
+  CHECK(ErrorOf("security:\n  execution:\n    max_processes: 4294967297\n") ==
+        "p.yml:3:20: security.execution.max_processes: 4294967297 is out of range (0..4194304)");
+  // 2^44 + 512 MiB is 512 MiB once multiplied into bytes in 64 bits.
+  CHECK(ErrorOf("security:\n  execution:\n    memory_mb: 17592186044928\n")
+            .find("memory_mb: 17592186044928 is out of range (0..1073741824)") !=
+        std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    memory_mb: 99999999999999999999\n")
+            .find("99999999999999999999 is out of range") != std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    file_size_mb: 17592186044416\n")
+            .find("file_size_mb") != std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    cpu_seconds: 18446744073709551615\n")
+            .find("cpu_seconds") != std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    max_open_files: 4294967296\n")
+            .find("max_open_files") != std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    timeout_seconds: 1e400\n")
+            .find("timeout_seconds: 1e400 is out of range (0..31536000)") != std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    timeout_seconds: -5\n")
+            .find("timeout_seconds: expected a non-negative number, got \"-5\"") !=
+        std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    cpus: 0.001\n")
+            .find("cpus: 0.001 is out of range (0 for no limit, or 0.01..4096)") !=
+        std::string::npos);
+  CHECK(ErrorOf("security:\n  execution:\n    io: {read_bps: 18446744073709551615}\n")
+            .find("io.read_bps") != std::string::npos);
+  auto top = Parse("security:\n  execution:\n    memory_mb: 1073741824\n    max_processes: "
+                   "4194304\n    cpus: 0.01\n");
+  REQUIRE(top.ok());
+  CHECK(top->execution.memory_mb == hive::kMaxMegabytes);
+}
+
+TEST_CASE("one number parser for the policy and the command line") {
+  CHECK(hive::ParseUnsigned("512", 1, 1024).value() == 512);
+  CHECK(hive::ParseUnsigned("18446744073709551616", 0, UINT64_MAX).status().message() ==
+        "18446744073709551616 is out of range (0..18446744073709551615)");
+  CHECK(hive::ParseUnsigned("0", 1, 10).status().message() == "0 is out of range (1..10)");
+  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "0x10", "1e3", "1.0"}) {
+    CHECK_FALSE(hive::ParseUnsigned(bad, 0, 100).ok());
+  }
+  CHECK(hive::ParseDecimal("0.5", 0, 1).value() == doctest::Approx(0.5));
+  CHECK(hive::ParseDecimal("300", 0, 300).value() == 300);
+  CHECK(hive::ParseDecimal("1e-05", 0, 1).value() == doctest::Approx(1e-5));
+  CHECK(hive::ParseDecimal("2.5E+2", 0, 300).value() == doctest::Approx(250));
+  for (const char* bad : {"", ".", "-1", "e3", "1e", "1e+", "nan", "inf", "0x1p3", "1.2.3", "1,5",
+                          " 1"}) {
+    CHECK_FALSE(hive::ParseDecimal(bad, 0, 1e9).ok());
+  }
+  CHECK(hive::ParseDecimal("300.5", 0, 300).status().message() == "300.5 is out of range (0..300)");
+}
+
+TEST_CASE("messages quote at most the offending token, cut short") {
+  CHECK(hive::Quoted("ab\"c\n") == "\"ab\\\"c\\n\"");
+  const std::string long_token(100, 'x');
+  CHECK(hive::Quoted(long_token) == "\"" + std::string(hive::kQuotedMax, 'x') + "…\"");
+  // Never half a UTF-8 character.
+  CHECK(hive::Quoted(std::string(39, 'a') + "éé") == "\"" + std::string(39, 'a') + "…\"");
+  const std::string secret = "root:$6$salt$0123456789abcdefSECRETSECRETSECRET:19000:0:99999:7:::";
+  std::string e = ErrorOf("security:\n  execution:\n    memory_mb: " + secret + "\n");
+  CHECK(e.find("SECRETSECRETSECRET") == std::string::npos);
+  e = ErrorOf(secret + "\ndaemon:*:19000:0:99999:7:::\n");
+  CHECK(e.find("SECRETSECRETSECRET") == std::string::npos);
+  CHECK(e.find("daemon") == std::string::npos);
+}
+
+TEST_CASE("rule: a policy is one YAML document") {
+  // Reading only the first document would silently drop what the second one says.
+  CHECK(ErrorOf("security:\n  execution:\n    memory_mb: 64\n---\nsecurity:\n  execution:\n"
+                "    memory_mb: 99999\n")
+            .find("p.yml:5: a policy is one YAML document") == 0);
+  CHECK(Parse("---\nsecurity: {}\n").ok());
+}
+
+TEST_CASE("rule: env.set keys are not duplicated") {
+  CHECK(ErrorOf("security:\n  process:\n    env:\n      set: {A: '1', A: '2'}\n")
+            .find("security.process.env.set.A: duplicate key") != std::string::npos);
+}
+
+TEST_CASE("rule: a bundle's own policy may not choose the audit log") {
+  const std::string yaml =
+      "security:\n  execution:\n    memory_mb: 64\n  audit:\n    log: /x.log\n";
+  auto bundle = hive::ParsePolicy(yaml, "b/policy.yml", "/b", hive::PolicyOrigin::kBundle);
+  REQUIRE_FALSE(bundle.ok());
+  CHECK(bundle.status().message().find("b/policy.yml:4:3: security.audit: a bundle's own policy "
+                                       "may not choose the audit log") == 0);
+  CHECK_FALSE(hive::ParsePolicy("security:\n  audit: {}\n", "b/policy.yml", "/b",
+                                hive::PolicyOrigin::kBundle)
+                  .ok());
+  auto ok = hive::ParsePolicy("security:\n  execution: {memory_mb: 64}\n", "b/policy.yml", "/b",
+                              hive::PolicyOrigin::kBundle);
+  CHECK(ok.ok());
+  // The operator's policy (--policy) still may.
+  auto op = hive::ParsePolicy(yaml, "op.yml", "/");
+  REQUIRE(op.ok());
+  CHECK(op->audit.log == "/x.log");
+}
+
+TEST_CASE("policy files are regular files under a size cap") {
+  hive::testing::TempDir dir;
+  // A regression would block in open() (FIFO) or read forever (/dev/zero): fail instead.
+  alarm(30);
+  const std::string fifo = dir.path() + "/fifo.yml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  auto f = hive::LoadPolicyFile(fifo);
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.status().message() == "policy `" + fifo + "` is a FIFO, not a regular file");
+  auto z = hive::LoadPolicyFile("/dev/zero");
+  REQUIRE_FALSE(z.ok());
+  CHECK(z.status().message() == "policy `/dev/zero` is a character device, not a regular file");
+  auto d = hive::LoadPolicyFile(dir.path());
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().message().find("is a directory") != std::string::npos);
+  alarm(0);
+  const std::string big = dir.Write("big.yml", std::string(hive::kPolicyInput.max_bytes + 1, '#'));
+  auto b = hive::LoadPolicyFile(big);
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.status().message() ==
+        fmt::format("policy `{}` is 1048577 bytes, more than the limit of 1048576 bytes for a "
+                    "policy",
+                    big));
+  const std::string fits = dir.Write("fits.yml", "security: {}\n" +
+                                                     std::string(hive::kPolicyInput.max_bytes - 13,
+                                                                 '#'));
+  CHECK(hive::LoadPolicyFile(fits).ok());
+}
+
+TEST_CASE("rule: limits cannot be made optional") {
+  std::string e = ErrorOf("security:\n  execution:\n    require_limits: false\n");
+  CHECK(e.find("security.execution.require_limits: false is not accepted") != std::string::npos);
+  CHECK(Parse("security:\n  execution:\n    require_limits: true\n").ok());
 }

@@ -36,6 +36,7 @@
 #include "sandbox/seccomp/compiler.h"
 #include "sandbox/seccomp/profile.h"
 #include "sandbox/seccomp/syscalls.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace hive::seccomp;
@@ -248,6 +249,124 @@ TEST_CASE("profile errors name the file, the line and the key") {
     REQUIRE_FALSE(f.ok());
     CHECK(f.status().message().find("\"explode\"") != std::string::npos);
   }
+}
+
+// A profile whose groups name each other `width` times, `depth` levels down: a naive expansion
+// visits width^(depth+1) names for a few hundred bytes of text.
+std::string NestedGroups(int width, int depth) {
+  std::string text = "defaultAction: SCMP_ACT_ALLOW\ngroups:\n  g0: [";
+  for (int i = 0; i < width; ++i) text += fmt::format("{}s{}", i ? ", " : "", i);
+  text += "]\n";
+  for (int g = 1; g <= depth; ++g) {
+    text += fmt::format("  g{}: [", g);
+    for (int i = 0; i < width; ++i) text += fmt::format("{}\"@g{}\"", i ? ", " : "", g - 1);
+    text += "]\n";
+  }
+  return text + fmt::format("syscalls:\n  - names: [\"@g{}\"]\n    action: SCMP_ACT_ERRNO\n", depth);
+}
+
+TEST_CASE("group expansion is bounded and refused with the group named") {
+  alarm(60);  // a regression expands exponentially: fail instead of running for hours
+  SUBCASE("groups that name each other many times over") {
+    // 650 bytes, 8^7 names when expanded naively; dedupe alone does not stop the walk.
+    const std::string text = NestedGroups(8, 6);
+    CHECK(text.size() < 700);
+    auto p = ParseProfile(text, "t.yaml", {});
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message() ==
+          "t.yaml:11: syscalls[0].names: syscall group \"@g5\" expands to more than 65536 names "
+          "(does it name other groups many times over?)");
+    // The same bound holds a thousand levels further down, at once.
+    CHECK_FALSE(ParseProfile(NestedGroups(8, 11), "t.yaml", {}).ok());
+  }
+  SUBCASE("nesting that is merely deep") {
+    std::string text = "defaultAction: SCMP_ACT_ALLOW\ngroups:\n  g0: [read]\n";
+    for (int g = 1; g <= 40; ++g) text += fmt::format("  g{}: [\"@g{}\"]\n", g, g - 1);
+    text += "syscalls: [{names: [\"@g40\"], action: SCMP_ACT_ERRNO}]\n";
+    auto p = ParseProfile(text, "t.yaml", {});
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find("is nested more than 32 groups deep") != std::string::npos);
+  }
+  SUBCASE("shared groups expand once, deduplicated, in first-seen order") {
+    auto p = ParseProfile(
+        "defaultAction: SCMP_ACT_ALLOW\ngroups: {a: [read, write], b: [\"@a\", close, \"@a\"],"
+        " c: [\"@b\", \"@a\", read]}\nsyscalls: [{names: [\"@c\", \"@b\", openat, write], "
+        "action: SCMP_ACT_ERRNO}, {names: [\"@a\"], action: SCMP_ACT_LOG}]\n",
+        "t.yaml", {});
+    REQUIRE_MESSAGE(p.ok(), p.status().message());
+    CHECK(p->syscalls[0].names == std::vector<std::string>{"read", "write", "close", "openat"});
+    CHECK(p->syscalls[1].names == std::vector<std::string>{"read", "write"});
+  }
+  alarm(0);
+}
+
+TEST_CASE("YAML aliases cannot blow a profile up") {
+  // Each level names the one before it eight times: 8^6 nodes from under 500 bytes.
+  std::string text = "defaultAction: SCMP_ACT_ALLOW\ncomment:\n  a0: &a0 [x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 5; ++i) {
+    text += fmt::format("  a{}: &a{} [", i, i);
+    for (int k = 0; k < 8; ++k) text += fmt::format("{}*a{}", k ? ", " : "", i - 1);
+    text += "]\n";
+  }
+  text += "syscalls: []\n";
+  auto p = ParseProfile(text, "t.yaml", {});
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().message().find("aliases (*name) expand to too many nodes") !=
+        std::string::npos);
+  // An alias or two, as people write them, is fine.
+  CHECK(ParseProfile("defaultAction: SCMP_ACT_ALLOW\ncomment: {a: &n [read, write]}\n"
+                     "syscalls: [{names: *n, action: SCMP_ACT_ERRNO}]\n",
+                     "t.yaml", {})
+            .ok());
+}
+
+TEST_CASE("YAML numbers are digits: no second sign, no wrap past INT64_MIN") {
+  auto value = [](const std::string& v) {
+    return ParseProfile("defaultAction: SCMP_ACT_ALLOW\nsyscalls: [{names: [read], action: "
+                        "SCMP_ACT_ERRNO, args: [{index: 0, value: " + v + ", op: SCMP_CMP_EQ}]}]\n",
+                        "t.yaml", {});
+  };
+  CHECK(value("0x10")->syscalls[0].args[0].value == 16);
+  CHECK(value("-1")->syscalls[0].args[0].value == UINT64_MAX);
+  CHECK(value("-9223372036854775808")->syscalls[0].args[0].value == uint64_t{1} << 63);
+  // strtoull read "--5" as 5 and "-9999999999999999999" as a positive number.
+  for (const char* bad : {"--5", "-9999999999999999999", "0x-5", "+5"}) {
+    auto p = value(bad);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.status().message().find("syscalls[0].args[0].value: expected an integer") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("a profile is one document with unique keys") {
+  auto two = ParseProfile("defaultAction: SCMP_ACT_ALLOW\n---\ndefaultAction: SCMP_ACT_KILL\n",
+                          "t.yaml", {});
+  REQUIRE_FALSE(two.ok());
+  CHECK(two.status().message() == "t.yaml:3: expected one YAML document, and a second one starts "
+                                  "here");
+  auto dup = ParseProfile("defaultAction: SCMP_ACT_ALLOW\ndefaultAction: SCMP_ACT_KILL\n",
+                          "t.yaml", {});
+  REQUIRE_FALSE(dup.ok());
+  CHECK(dup.status().message() == "t.yaml:2: defaultAction: duplicate key");
+  auto json = ParseProfile(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [],
+                              "defaultAction": "SCMP_ACT_KILL"})",
+                           "t.json", {});
+  REQUIRE_FALSE(json.ok());
+  CHECK(json.status().message() == "t.json: defaultAction: duplicate key");
+}
+
+TEST_CASE("profile and groups files are read with the bounded reader") {
+  hive::testing::TempDir dir;
+  const std::string fifo = dir.path() + "/p.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  alarm(30);  // a regression would block on the FIFO
+  auto p = LoadProfile(fifo, "");
+  auto g = LoadProfile(Shipped("default"), fifo);
+  alarm(0);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().message() == "seccomp profile `" + fifo + "` is a FIFO, not a regular file");
+  REQUIRE_FALSE(g.ok());
+  CHECK(g.status().message() == "seccomp groups file `" + fifo + "` is a FIFO, not a regular file");
 }
 
 TEST_CASE("resolve profile names and paths") {

@@ -9,8 +9,11 @@
 #include <cerrno>
 #include <filesystem>
 #include <set>
+#include <unordered_set>
 
 #include "base/files.h"
+#include "base/user_text.h"
+#include "oci/json_input.h"
 #include "sandbox/seccomp/syscalls.h"
 
 namespace hive::seccomp {
@@ -40,8 +43,15 @@ class Context {
   const std::map<std::string, int>* lines_;
 };
 
+// A key in a key path: quoted and cut short unless it is a plain name (messages quote no more
+// of a file than one token).
 std::string Join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
+  bool plain = !key.empty() && key.size() <= kQuotedMax;
+  for (char c : key) {
+    plain = plain && (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  }
+  const std::string shown = plain ? key : Quoted(key);
+  return path.empty() ? shown : path + "." + shown;
 }
 std::string Index(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
 
@@ -87,7 +97,7 @@ Result<uint64_t> GetUnsigned(const Context& ctx, const std::string& path, const 
 Result<uint32_t> GetErrno(const Context& ctx, const std::string& path, const json& j) {
   if (j.is_string()) {
     int e = ErrnoByName(j.get<std::string>());
-    if (e < 0) return ctx.Fail(path, "unknown errno name \"" + j.get<std::string>() + "\"");
+    if (e < 0) return ctx.Fail(path, "unknown errno name " + Quoted(j.get<std::string>()));
     return static_cast<uint32_t>(e);
   }
   HIVE_ASSIGN_OR_RETURN(uint64_t v, GetUnsigned(ctx, path, j));
@@ -109,7 +119,7 @@ Result<Action> ParseAction(const Context& ctx, const std::string& path, const js
       {"SCMP_ACT_NOTIFY", ActionKind::kNotify},
   };
   auto it = kActions.find(s);
-  if (it == kActions.end()) return ctx.Fail(path, "unknown action \"" + s + "\"");
+  if (it == kActions.end()) return ctx.Fail(path, "unknown action " + Quoted(s));
   return Action{it->second, 0};
 }
 
@@ -125,7 +135,7 @@ Result<Compare> ParseCompare(const Context& ctx, const std::string& path, const 
       {"SCMP_CMP_MASKED_EQ", Compare::kMaskedEq},
   };
   auto it = kOps.find(s);
-  if (it == kOps.end()) return ctx.Fail(path, "unknown comparison \"" + s + "\"");
+  if (it == kOps.end()) return ctx.Fail(path, "unknown comparison " + Quoted(s));
   return it->second;
 }
 
@@ -146,27 +156,90 @@ Result<RuleFilter> ParseFilter(const Context& ctx, const std::string& path, cons
   return f;
 }
 
-// Expands @group references, depth first; `stack` catches cycles.
-Status Expand(const Context& ctx, const std::string& path, const std::string& name,
-              const GroupMap& groups, std::vector<std::string>* stack,
-              std::vector<std::string>* out) {
-  if (name.empty() || name[0] != '@') {
-    if (std::find(out->begin(), out->end(), name) == out->end()) out->push_back(name);
+// How far @group references may go. A group that names another one n times, n levels deep,
+// stands for n^depth names: a few hundred bytes of profile that a naive expansion turns into
+// gigabytes. Each group is expanded once here, and one whose expansion (counting repeats) is
+// larger than any real profile needs is refused with its name.
+constexpr size_t kMaxGroupDepth = 32;
+constexpr uint64_t kMaxGroupExpansion = 65536;
+// Names copied in all while expanding one profile's rules: a profile that refers to big groups
+// very many times is refused before it costs more than a fraction of a second.
+constexpr uint64_t kMaxExpansionWork = uint64_t{1} << 22;
+
+// Expands @group references, each group once (memoised) and deduplicated, refusing cycles,
+// deep nesting and oversized expansions, with the group named.
+class GroupExpander {
+ public:
+  GroupExpander(const Context& ctx, const GroupMap& groups) : ctx_(ctx), groups_(groups) {}
+
+  // Appends what `name` (a syscall or @group) stands for to `out`, skipping names in `seen`.
+  Status Add(const std::string& path, const std::string& name, std::vector<std::string>* out,
+             std::unordered_set<std::string>* seen) {
+    if (name.empty() || name[0] != '@') {
+      if (seen->insert(name).second) out->push_back(name);
+      return Ok();
+    }
+    HIVE_ASSIGN_OR_RETURN(const Expansion* group, Group(path, name, 0));
+    work_ += group->names.size();
+    if (work_ > kMaxExpansionWork) {
+      return ctx_.Fail(path, fmt::format("expanding syscall group {} takes the profile past {} "
+                                         "names in all",
+                                         Quoted(name), kMaxExpansionWork));
+    }
+    for (const std::string& n : group->names) {
+      if (seen->insert(n).second) out->push_back(n);
+    }
     return Ok();
   }
-  std::string group = name.substr(1);
-  auto it = groups.find(group);
-  if (it == groups.end()) return ctx.Fail(path, "unknown syscall group \"" + name + "\"");
-  if (std::find(stack->begin(), stack->end(), group) != stack->end()) {
-    return ctx.Fail(path, "syscall group \"" + name + "\" includes itself");
+
+ private:
+  struct Expansion {
+    std::vector<std::string> names;  // distinct, in first-seen order
+    uint64_t size = 0;               // counting repeats, as a naive expansion would
+  };
+
+  Result<const Expansion*> Group(const std::string& path, const std::string& name, size_t depth) {
+    const std::string group = name.substr(1);
+    if (auto done = done_.find(group); done != done_.end()) return &done->second;
+    auto it = groups_.find(group);
+    if (it == groups_.end()) return ctx_.Fail(path, "unknown syscall group " + Quoted(name));
+    if (active_.count(group)) {
+      return ctx_.Fail(path, "syscall group " + Quoted(name) + " includes itself");
+    }
+    if (depth >= kMaxGroupDepth) {
+      return ctx_.Fail(path, fmt::format("syscall group {} is nested more than {} groups deep",
+                                         Quoted(name), kMaxGroupDepth));
+    }
+    active_.insert(group);
+    Expansion e;
+    std::unordered_set<std::string> seen;
+    for (const std::string& member : it->second) {
+      if (member.empty() || member[0] != '@') {
+        ++e.size;
+        if (seen.insert(member).second) e.names.push_back(member);
+      } else {
+        HIVE_ASSIGN_OR_RETURN(const Expansion* sub, Group(path, member, depth + 1));
+        e.size += sub->size;
+        for (const std::string& n : sub->names) {
+          if (seen.insert(n).second) e.names.push_back(n);
+        }
+      }
+      if (e.size > kMaxGroupExpansion) {
+        return ctx_.Fail(path, fmt::format("syscall group {} expands to more than {} names "
+                                           "(does it name other groups many times over?)",
+                                           Quoted(name), kMaxGroupExpansion));
+      }
+    }
+    active_.erase(group);
+    return &done_.emplace(group, std::move(e)).first->second;
   }
-  stack->push_back(group);
-  for (const std::string& member : it->second) {
-    HIVE_TRY(Expand(ctx, path, member, groups, stack, out));
-  }
-  stack->pop_back();
-  return Ok();
-}
+
+  const Context& ctx_;
+  const GroupMap& groups_;
+  std::map<std::string, Expansion> done_;  // node-based: pointers into it stay valid
+  std::set<std::string> active_;           // being expanded: met again, a cycle
+  uint64_t work_ = 0;
+};
 
 Result<ArgCondition> ParseArg(const Context& ctx, const std::string& path, const json& j) {
   if (!j.is_object()) return ctx.Fail(path, "expected a map, got " + TypeName(j));
@@ -188,7 +261,7 @@ Result<ArgCondition> ParseArg(const Context& ctx, const std::string& path, const
 }
 
 Result<SyscallRule> ParseRule(const Context& ctx, const std::string& path, const json& j,
-                              const GroupMap& groups) {
+                              GroupExpander* groups) {
   if (!j.is_object()) return ctx.Fail(path, "expected a map, got " + TypeName(j));
   HIVE_TRY(CheckKeys(ctx, path, j,
                      {"names", "name", "action", "errnoRet", "errno", "args", "includes",
@@ -203,9 +276,9 @@ Result<SyscallRule> ParseRule(const Context& ctx, const std::string& path, const
     raw.push_back(n);
   }
   if (raw.empty()) return ctx.Fail(Join(path, "names"), "missing or empty");
+  std::unordered_set<std::string> seen;
   for (const std::string& n : raw) {
-    std::vector<std::string> stack;
-    HIVE_TRY(Expand(ctx, Join(path, "names"), n, groups, &stack, &r.names));
+    HIVE_TRY(groups->Add(Join(path, "names"), n, &r.names, &seen));
   }
   if (!j.contains("action")) return ctx.Fail(Join(path, "action"), "missing");
   HIVE_ASSIGN_OR_RETURN(r.action, ParseAction(ctx, Join(path, "action"), j["action"]));
@@ -255,19 +328,53 @@ Result<SyscallRule> ParseRule(const Context& ctx, const std::string& path, const
   return r;
 }
 
-void ConvertYaml(const YAML::Node& node, const std::string& path, json* out,
-                 std::map<std::string, int>* lines) {
-  if (lines && node.Mark().line >= 0) lines->emplace(path, node.Mark().line + 1);
+// YAML → JSON. An alias (`*a`) is a pointer to a node written once, and converting copies it:
+// aliases of aliases grow a few hundred bytes into gigabytes. `budget` counts the nodes made;
+// a document that is not much bigger than its text needs far less than it is given.
+class YamlConverter {
+ public:
+  YamlConverter(std::string source, size_t budget, std::map<std::string, int>* lines)
+      : source_(std::move(source)), budget_(budget), lines_(lines) {}
+
+  Status Convert(const YAML::Node& node, const std::string& path, json* out) {
+    const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    if (budget_ == 0) {
+      return Error(Code::kInvalidArgument,
+                   fmt::format("{}:{}: {}: the document's aliases (*name) expand to too many "
+                               "nodes; write it without nested aliases",
+                               source_, line, path.empty() ? "(root)" : path));
+    }
+    --budget_;
+    if (lines_ && line > 0) lines_->emplace(path, line);
+    return ConvertNode(node, path, out);
+  }
+
+ private:
+  Status ConvertNode(const YAML::Node& node, const std::string& path, json* out);
+
+  std::string source_;
+  size_t budget_;
+  std::map<std::string, int>* lines_;
+};
+
+Status YamlConverter::ConvertNode(const YAML::Node& node, const std::string& path, json* out) {
+  std::map<std::string, int>* lines = lines_;
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       *out = json::object();
       for (auto it = node.begin(); it != node.end(); ++it) {
         std::string key = it->first.as<std::string>();
         std::string sub = Join(path, key);
+        const int key_line = it->first.Mark().line >= 0 ? it->first.Mark().line + 1 : 0;
+        if (out->contains(key)) {
+          // Which of two equal keys counts would be up to the reader: refused.
+          return Error(Code::kInvalidArgument,
+                       fmt::format("{}:{}: {}: duplicate key", source_, key_line, sub));
+        }
         // Errors about a key point at the key's own line.
-        if (lines && it->first.Mark().line >= 0) (*lines)[sub] = it->first.Mark().line + 1;
+        if (lines && key_line > 0) (*lines)[sub] = key_line;
         json child;
-        ConvertYaml(it->second, sub, &child, lines);
+        HIVE_TRY(Convert(it->second, sub, &child));
         (*out)[key] = std::move(child);
       }
       break;
@@ -276,7 +383,7 @@ void ConvertYaml(const YAML::Node& node, const std::string& path, json* out,
       *out = json::array();
       for (size_t i = 0; i < node.size(); ++i) {
         json child;
-        ConvertYaml(node[i], Index(path, i), &child, lines);
+        HIVE_TRY(Convert(node[i], Index(path, i), &child));
         out->push_back(std::move(child));
       }
       break;
@@ -308,12 +415,19 @@ void ConvertYaml(const YAML::Node& node, const std::string& path, json* out,
           base = 8;
           digits += 2;
         }
-        unsigned long long v = std::strtoull(digits, &end, base);
-        if (errno == 0 && end && *end == '\0' && end != digits) {
-          if (neg) {
-            *out = -static_cast<long long>(v);
-          } else {
+        // strtoull would take spaces and a sign of its own ("--5" is 5 after two wraps), and a
+        // negative number past INT64_MIN has no value: both stay strings, refused by type.
+        const bool plain = std::isxdigit(static_cast<unsigned char>(digits[0]));
+        unsigned long long v = plain ? std::strtoull(digits, &end, base) : 0;
+        constexpr unsigned long long kMinMagnitude = 1ull << 63;  // of INT64_MIN
+        if (plain && errno == 0 && end && *end == '\0' && end != digits &&
+            (!neg || v <= kMinMagnitude)) {
+          if (!neg) {
             *out = static_cast<uint64_t>(v);
+          } else if (v == kMinMagnitude) {
+            *out = INT64_MIN;
+          } else {
+            *out = -static_cast<int64_t>(v);
           }
           break;
         }
@@ -324,6 +438,7 @@ void ConvertYaml(const YAML::Node& node, const std::string& path, json* out,
     default:
       *out = nullptr;
   }
+  return Ok();
 }
 
 }  // namespace
@@ -356,13 +471,23 @@ Result<nlohmann::json> YamlToJson(const std::string& text, const std::string& so
                                   std::map<std::string, int>* lines) {
   // yaml-cpp throws; this is the parse boundary.
   try {
-    YAML::Node root = YAML::Load(text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      // Reading only the first would silently drop whatever the later ones say.
+      const int line = docs[1].Mark().line >= 0 ? docs[1].Mark().line + 1 : 1;
+      return Error(Code::kInvalidArgument,
+                   fmt::format("{}:{}: expected one YAML document, and a second one starts here",
+                               source, line));
+    }
     json out;
-    ConvertYaml(root, "", &out, lines);
+    // Every node takes at least a byte or two of text; aliases are what can exceed this.
+    YamlConverter converter(source, 2 * text.size() + 1024, lines);
+    HIVE_TRY(converter.Convert(docs.empty() ? YAML::Node() : docs[0], "", &out));
     return out;
   } catch (const YAML::Exception& e) {
+    const std::string msg = e.msg.size() > 2 * kQuotedMax ? Quoted(e.msg) : e.msg;
     return Error(Code::kInvalidArgument,
-                 fmt::format("{}:{}:{}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+                 fmt::format("{}:{}:{}: {}", source, e.mark.line + 1, e.mark.column + 1, msg));
   }
 }
 
@@ -387,12 +512,7 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
   size_t first = text.find_first_not_of(" \t\r\n");
   bool is_json = first != std::string::npos && text[first] == '{';
   if (is_json) {
-    try {
-      doc = json::parse(text);
-    } catch (const json::parse_error& e) {
-      return Error(Code::kInvalidArgument,
-                   fmt::format("{}: byte {}: {}", source, e.byte, e.what()));
-    }
+    HIVE_ASSIGN_OR_RETURN(doc, ParseJsonInput(text, source));
   } else {
     HIVE_ASSIGN_OR_RETURN(doc, YamlToJson(text, source, &lines));
   }
@@ -430,7 +550,7 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
     for (size_t i = 0; i < p.architectures.size(); ++i) {
       if (ResolveArch(p.architectures[i]) == 0) {
         return ctx.Fail(Index("architectures", i),
-                        "unknown architecture \"" + p.architectures[i] + "\"");
+                        "unknown architecture " + Quoted(p.architectures[i]));
       }
     }
   }
@@ -456,7 +576,9 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
       if (ResolveArch(arch) == seccomp_arch_native()) {
         p.architectures.push_back(arch);
         for (const std::string& s : subs) {
-          if (ResolveArch(s) == 0) return ctx.Fail(Join(path, "subArchitectures"), "unknown " + s);
+          if (ResolveArch(s) == 0) {
+            return ctx.Fail(Join(path, "subArchitectures"), "unknown architecture " + Quoted(s));
+          }
           p.architectures.push_back(s);
         }
       }
@@ -469,7 +591,7 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
         "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
     for (size_t i = 0; i < p.flags.size(); ++i) {
       if (!kFlags.count(p.flags[i])) {
-        return ctx.Fail(Index("flags", i), "unknown flag \"" + p.flags[i] + "\"");
+        return ctx.Fail(Index("flags", i), "unknown flag " + Quoted(p.flags[i]));
       }
     }
   }
@@ -487,8 +609,10 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
   if (doc.contains("syscalls") && !doc["syscalls"].is_null()) {
     const json& rules = doc["syscalls"];
     if (!rules.is_array()) return ctx.Fail("syscalls", "expected a list");
+    GroupExpander expander(ctx, groups);
     for (size_t i = 0; i < rules.size(); ++i) {
-      HIVE_ASSIGN_OR_RETURN(SyscallRule r, ParseRule(ctx, Index("syscalls", i), rules[i], groups));
+      HIVE_ASSIGN_OR_RETURN(SyscallRule r,
+                            ParseRule(ctx, Index("syscalls", i), rules[i], &expander));
       p.syscalls.push_back(std::move(r));
     }
   }
@@ -498,10 +622,10 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source,
 Result<Profile> LoadProfile(const std::string& path, const std::string& groups_path) {
   GroupMap groups;
   if (!groups_path.empty() && std::filesystem::exists(groups_path)) {
-    HIVE_ASSIGN_OR_RETURN(std::string gtext, ReadFile(groups_path));
+    HIVE_ASSIGN_OR_RETURN(std::string gtext, ReadInputFile(groups_path, kSeccompGroupsInput));
     HIVE_ASSIGN_OR_RETURN(groups, ParseGroups(gtext, groups_path));
   }
-  HIVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  HIVE_ASSIGN_OR_RETURN(std::string text, ReadInputFile(path, kSeccompProfileInput));
   return ParseProfile(text, path, groups);
 }
 

@@ -51,14 +51,6 @@ std::string CapName(int cap) {
   return name;
 }
 
-bool IsPathLike(const std::string& s) {
-  if (s.find('/') != std::string::npos) return true;
-  for (const char* ext : {".json", ".yaml", ".yml"}) {
-    size_t n = std::strlen(ext);
-    if (s.size() > n && s.compare(s.size() - n, n, ext) == 0) return true;
-  }
-  return false;
-}
 
 // Bump when the cache file's layout changes; compiler changes are covered by BuildId().
 constexpr int kCacheFormat = 2;
@@ -166,6 +158,15 @@ std::string ProfilesDir() {
   return std::string(HIVE_SOURCE_ROOT) + "/profiles";
 }
 
+bool IsPathLike(const std::string& s) {
+  if (s.find('/') != std::string::npos) return true;
+  for (const char* ext : {".json", ".yaml", ".yml"}) {
+    size_t n = std::strlen(ext);
+    if (s.size() > n && s.compare(s.size() - n, n, ext) == 0) return true;
+  }
+  return false;
+}
+
 Result<std::string> ResolveProfile(const std::string& name_or_path, const std::string& base_dir) {
   if (name_or_path.empty() || name_or_path == "unconfined" || name_or_path == "none")
     return std::string();
@@ -211,10 +212,10 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
   std::string text, groups_text;
   std::string groups_path = ProfilesDir() + "/groups.yaml";
   if (!spec.seccomp_profile.empty()) {
-    HIVE_ASSIGN_OR_RETURN(text, ReadFile(spec.seccomp_profile));
+    HIVE_ASSIGN_OR_RETURN(text, ReadInputFile(spec.seccomp_profile, kSeccompProfileInput));
     std::error_code ec;
     if (fs::exists(groups_path, ec)) {
-      HIVE_ASSIGN_OR_RETURN(groups_text, ReadFile(groups_path));
+      HIVE_ASSIGN_OR_RETURN(groups_text, ReadInputFile(groups_path, kSeccompGroupsInput));
     }
   }
   const scmp_version* v = seccomp_version();

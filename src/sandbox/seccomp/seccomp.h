@@ -135,6 +135,9 @@ bool NotifySupported();
 // <exe>/../share/hive-run/profiles when installed, else the source tree's profiles/.
 std::string ProfilesDir();
 
+// Whether ResolveProfile reads `name_or_path` as a path (it has a '/' or an extension) rather than
+// as the name of a shipped profile.
+bool IsPathLike(const std::string& name_or_path);
 // "default" -> <profiles dir>/default.yaml; a path (has a '/' or an extension) resolves
 // against `base_dir`; "unconfined" and "none" -> "" (no profile).
 Result<std::string> ResolveProfile(const std::string& name_or_path, const std::string& base_dir);

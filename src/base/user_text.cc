@@ -1,0 +1,95 @@
+#include "base/user_text.h"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace hive {
+
+Result<uint64_t> ParseUnsigned(std::string_view text, uint64_t min, uint64_t max) {
+  const char* kind = min > 0 ? "a positive" : "a non-negative";
+  if (text.empty()) return Error(Code::kInvalidArgument, fmt::format("expected {} integer", kind));
+  uint64_t v = 0;
+  bool overflow = false;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return Error(Code::kInvalidArgument,
+                   fmt::format("expected {} integer, got {}", kind, Quoted(text)));
+    }
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) overflow = true;
+    if (!overflow) v = v * 10 + digit;
+  }
+  if (overflow || v < min || v > max) {
+    // The text, not the value: a number past 2^64 has no value to show.
+    std::string shown(text.size() > kQuotedMax ? Quoted(text) : std::string(text));
+    return Error(Code::kInvalidArgument,
+                 fmt::format("{} is out of range ({}..{})", shown, min, max));
+  }
+  return v;
+}
+
+Result<double> ParseDecimal(std::string_view text, double min, double max) {
+  // [digits][.digits][e[+-]digits], as `policy show` writes numbers; no inf, nan or hex.
+  size_t i = 0, digits = 0;
+  auto run = [&] {
+    size_t n = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) ++n;
+    return n;
+  };
+  digits += run();
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    digits += run();
+  }
+  if (digits > 0 && i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (run() == 0) digits = 0;
+  }
+  if (digits == 0 || i != text.size()) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("expected a non-negative number, got {}", Quoted(text)));
+  }
+  const std::string s(text);
+  const double v = std::strtod(s.c_str(), nullptr);
+  if (!(v >= min && v <= max)) {
+    std::string shown(text.size() > kQuotedMax ? Quoted(text) : s);
+    return Error(Code::kInvalidArgument,
+                 fmt::format("{} is out of range ({}..{})", shown, min, max));
+  }
+  return v;
+}
+
+std::string Quoted(std::string_view text) {
+  std::string out = "\"";
+  size_t i = 0;
+  for (; i < text.size() && i < kQuotedMax; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (i < text.size()) {
+    // Cut inside a UTF-8 character: drop its first bytes too, so the message stays UTF-8.
+    auto top = [&] { return static_cast<unsigned char>(out.back()) & 0xc0; };
+    if ((static_cast<unsigned char>(text[i]) & 0xc0) == 0x80) {
+      while (out.size() > 1 && top() == 0x80) out.pop_back();
+      if (out.size() > 1 && top() == 0xc0) out.pop_back();
+    }
+    out += "…";
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace hive
