@@ -1,6 +1,7 @@
-// hive::Bundle: an OCI bundle directory (config.json + rootfs, optional policy.yml) loaded
-// into a plain model. Malformed input is refused with the JSON path of the bad field;
-// unknown properties are ignored, as the runtime-spec requires.
+// hive::Bundle: an OCI bundle directory (config.json + rootfs, optional policy.yml), read by the
+// OCI front end. config.json becomes a RunSpec holding what the file says and nothing else
+// (CompileRunSpec then puts it under the policy); malformed input is refused with the JSON
+// path of the bad field; unknown properties are ignored, as the runtime-spec requires.
 //
 //   HIVE_ASSIGN_OR_RETURN(hive::Bundle b, hive::LoadBundle("bundles/python"));
 //   b.config.process.args  // ["python3", ...]
@@ -11,38 +12,22 @@
 #include <string>
 #include <vector>
 
+#include "hive/policy.h"
 #include "hive/run_spec.h"
 #include "hive/status.h"
 
 namespace hive {
 
-struct OciConfig {
-  std::string oci_version;
-  ProcessSpec process;             // rlimits/capabilities as given (validated names)
-  std::vector<std::string> capability_names;  // union of the sets, for the ceiling check
-  std::string root_path;           // absolute after loading
-  bool root_readonly = false;
-  std::string hostname;
-  std::vector<MountSpec> mounts;
-  std::vector<std::string> namespaces;  // types listed in linux.namespaces
-  std::vector<IdMapping> uid_mappings, gid_mappings;
-  std::vector<std::string> masked_paths, readonly_paths;
-  std::optional<int64_t> memory_limit;  // bytes
-  std::optional<int64_t> pids_limit;
-  std::optional<double> cpus;           // quota / period
-  std::string cgroups_path;
-};
-
 struct Bundle {
   std::string dir;          // absolute
-  OciConfig config;
+  RunSpec config;  // config.json as written: only the namespaces and capabilities it lists
   std::string policy_path;  // <dir>/policy.yml when present
   std::optional<std::string> policy_text;  // its bytes, read with the bundle
 };
 
 // Refuses duplicate keys; errors quote at most the offending token.
-Result<OciConfig> ParseOciConfig(const std::string& json_text, const std::string& source,
-                                 const std::string& bundle_dir);
+Result<RunSpec> ParseOciConfig(const std::string& json_text, const std::string& source,
+                               const std::string& bundle_dir);
 // Reads config.json and policy.yml (when present) with the bounded reader, neither through a
 // path that leaves the bundle directory.
 Result<Bundle> LoadBundle(const std::string& dir);

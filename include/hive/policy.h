@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hive/run_spec.h"  // AlertThresholds
 #include "hive/status.h"
 
 namespace hive {
@@ -71,12 +72,6 @@ struct LandlockPolicy {
   bool best_effort = false;
 };
 
-struct AlertThresholds {
-  double cpu_usage = 80;       // % of the CPU time available over the wall time
-  double memory_usage = 90;    // % of memory_mb
-  double execution_time = 250; // seconds
-};
-
 struct MonitoringPolicy {
   std::string log_level = "INFO";
   AlertThresholds alert_thresholds;
@@ -125,5 +120,25 @@ Status CheckPolicyReferences(const Policy& policy);
 
 // Effective policy as YAML, every default filled in.
 std::string PolicyToYaml(const Policy& policy);
+
+// What a script, exec or bundle run asks of the policy front end, beyond the policy itself.
+struct SandboxRequest {
+  std::string run_id;
+  std::vector<std::string> command;  // for a bundle: replaces process.args when not empty
+  std::vector<std::string> binds;    // "SRC:DST[:rw]"
+  std::vector<std::string> env;      // "NAME=VALUE"
+  std::string workdir;
+  std::optional<double> timeout_seconds;
+  std::optional<uint64_t> memory_mb;
+  // The run directory's input (read-only at /run/hive/input) and output (writable at
+  // /run/hive/output); empty for none.
+  std::string input_dir, output_dir;
+};
+
+// The policy front end: `policy` (+ `request`) → RunSpec, in OCI units. `config` is a bundle's
+// config.json read by the OCI front end (ParseOciConfig); the policy is then its ceiling: a
+// config that asks for more than the policy allows is refused with both values named.
+Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& request,
+                               const RunSpec* config = nullptr);
 
 }  // namespace hive

@@ -57,20 +57,7 @@ bool RunUnderWay(const std::string& state_dir, const std::string& run_id);
 Status RecordLostRuns(const std::string& state_dir, audit::AuditLog* open_log = nullptr,
                       std::vector<std::string>* recorded = nullptr);
 
-// Pieces of the pipeline, public for `policy compile` and tests.
-struct RunPaths {
-  std::string run_dir;  // <state>/runs/<id>
-  std::string input;    // read-only in the sandbox at /run/hive/input
-  std::string output;   // writable in the sandbox at /run/hive/output
-  std::string logs;     // host only
-};
-
 // Interpreter for a script by extension or shebang: {"/usr/bin/python3"} or {"/bin/sh"}...
 Result<std::vector<std::string>> InterpreterFor(const std::string& script_path);
-
-// Policy (+ bundle config) → RunSpec. The policy is a ceiling: a config.json that asks for
-// more than it allows is refused with both values named.
-Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& request,
-                               const Bundle* bundle, const RunPaths* paths);
 
 }  // namespace hive

@@ -1,11 +1,15 @@
 // hive::RunSpec: the one plain struct every run is compiled into (DESIGN §1).
 //
-// A RunSpec is an OCI runtime-spec process/root/mounts/linux subset plus hive's own
-// extensions. It is built by CompileRunSpec() from a Policy and, for bundles, the bundle's
-// config.json; nothing after that re-validates it.
+// A RunSpec is an OCI runtime-spec (config.json) in memory — process, root, mounts, hostname,
+// hooks, annotations, linux — plus `hive`, the extensions no OCI field carries (wall timeout,
+// whole-sandbox CPU seconds, network, Landlock, blocked operations, alert thresholds, how the
+// built-in root is assembled). Two front ends fill it: the policy front end (a policy and a
+// script/exec/bundle request) and the OCI front end (a bundle's config.json, the policy then a
+// ceiling). Nothing after that re-validates it; the supervisor refuses, naming the field, what
+// it cannot honour yet (SupervisorRefusal).
 //
-//   HIVE_ASSIGN_OR_RETURN(hive::RunSpec spec, hive::CompileRunSpec(policy, bundle));
-//   hive::RunResult r = hive::Supervise(spec, options);
+//   HIVE_ASSIGN_OR_RETURN(hive::RunSpec spec, hive::policy::Compile(policy, request));
+//   nlohmann::json config = hive::RunSpecToOci(spec);   // what runc or crun would run
 #pragma once
 
 #include <sys/types.h>
@@ -14,20 +18,78 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include "hive/policy.h"
 
 namespace hive {
 
+// process.rlimits[]: `resource` is the RLIMIT_* number (config.json names it).
+struct RlimitSpec {
+  int resource = 0;
+  uint64_t soft = 0;  // UINT64_MAX is RLIM_INFINITY
+  uint64_t hard = 0;
+};
+
+struct UserSpec {
+  uint32_t uid = 0;  // inside the sandbox
+  uint32_t gid = 0;
+  std::vector<uint32_t> additional_gids;
+  std::optional<uint32_t> umask;
+};
+
+// process.capabilities: CAP_* numbers per set. hive-run keeps the same capabilities in
+// every set but ambient, so the policy front end fills them alike.
+struct CapabilitySets {
+  std::vector<int> bounding, effective, inheritable, permitted, ambient;
+  bool empty() const {
+    return bounding.empty() && effective.empty() && inheritable.empty() && permitted.empty() &&
+           ambient.empty();
+  }
+};
+
+struct ProcessSpec {
+  bool terminal = false;
+  UserSpec user;
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // "NAME=VALUE", already filtered: nothing else is passed
+  std::string cwd = "/";
+  CapabilitySets capabilities;
+  std::vector<RlimitSpec> rlimits;  // every per-process limit, policy and bundle merged
+  bool no_new_privileges = true;
+  std::optional<int> oom_score_adj;
+};
+
+// root: `path` is the rootfs directory on the host; empty means hive-run assembles the root
+// itself from hive.root (the built-in sandbox: the host's /usr read-only, a minimal /etc).
+struct RootSpec {
+  std::string path;
+  bool readonly = true;
+};
+
 struct MountSpec {
-  std::string destination;  // absolute path inside the sandbox
-  std::string type;         // "bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue"
-  std::string source;       // host path for binds (absolute), fs source otherwise
-  std::vector<std::string> options;  // OCI options, kept for `policy compile`
+  std::string destination;           // absolute path inside the sandbox
+  std::string type;                  // "bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue"
+  std::string source;                // host path for binds (absolute), fs source otherwise
+  std::vector<std::string> options;  // as config.json spells them
+  // Read from `options` by the front ends, so that no later step parses them again:
   bool read_only = true;
-  bool writable_by_owner = false;  // idmapped so files belong on the host to the invoking user
+  bool writable_by_owner = false;  // idmapped so files belong on the host to hive.owner
   std::string data;                // fs-specific data for non-bind mounts ("size=64m")
+};
+
+struct HookSpec {
+  std::string path;
+  std::vector<std::string> args, env;
+  std::optional<int> timeout;
+};
+
+struct HooksSpec {
+  std::vector<HookSpec> prestart, create_runtime, create_container, start_container, poststart,
+      poststop;
+  bool empty() const {
+    return prestart.empty() && create_runtime.empty() && create_container.empty() &&
+           start_container.empty() && poststart.empty() && poststop.empty();
+  }
 };
 
 struct IdMapping {
@@ -36,74 +98,125 @@ struct IdMapping {
   uint32_t size = 0;
 };
 
-struct RlimitSpec {
-  int resource = 0;  // RLIMIT_*
-  uint64_t soft = 0;
-  uint64_t hard = 0;
-};
-
-// How the root filesystem is assembled: the sandbox root is always a fresh tmpfs into which
-// each entry of `root_entries` is bound (a bundle's rootfs top-level entries, or the host's
-// /usr etc. for the built-in sandbox).
-struct RootSpec {
-  std::string bundle_rootfs;  // absolute; empty for the built-in sandbox
-  bool read_only = true;
-  // Host directories (or files) bound read-only at the same path for the built-in sandbox.
-  std::vector<std::string> host_binds;
-  // Symlinks created in the root (link -> target), e.g. /bin -> usr/bin.
-  std::vector<std::pair<std::string, std::string>> symlinks;
-  // Small files written into the root before it is made read-only (/etc/passwd, ...).
-  std::map<std::string, std::string> files;
-};
-
-struct ProcessSpec {
-  std::vector<std::string> args;
-  std::vector<std::string> env;  // "NAME=VALUE", already filtered: nothing else is passed
-  std::string cwd = "/";
-  uint32_t uid = 0;  // inside the sandbox
-  uint32_t gid = 0;
-  std::vector<uint32_t> additional_gids;
-  std::vector<RlimitSpec> rlimits;
-  std::vector<int> capabilities;  // CAP_* numbers kept in every set; empty = none
-  bool no_new_privileges = true;
-  bool terminal = false;
-};
-
+// linux.namespaces[]: "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"; a
+// `path` joins an existing namespace instead of creating one.
 struct NamespaceSpec {
-  bool user = true, mount = true, pid = true, net = true, uts = true, ipc = true,
-       cgroup = true;
+  std::string type;
+  std::string path;
+};
+
+// linux.resources, in the OCI's units. An absent limit is no limit.
+struct ThrottleDevice {
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;  // bytes per second
+};
+struct ResourcesSpec {
+  std::optional<int64_t> memory_limit;  // bytes
+  std::optional<int64_t> memory_swap;   // memory + swap, bytes; = memory_limit: no swap
+  std::optional<int64_t> pids_limit;
+  std::optional<uint64_t> cpu_shares;
+  std::optional<int64_t> cpu_quota;  // microseconds per period
+  std::optional<uint64_t> cpu_period;
+  std::vector<ThrottleDevice> read_bps, write_bps;  // blockIO.throttle{Read,Write}BpsDevice
+  bool empty() const {
+    return !memory_limit && !memory_swap && !pids_limit && !cpu_shares && !cpu_quota &&
+           read_bps.empty() && write_bps.empty();
+  }
+};
+
+struct DeviceSpec {
+  std::string type;  // "c", "b", "u", "p"
+  std::string path;
+  int64_t major = 0, minor = 0;
+};
+
+struct LinuxSpec {
+  std::vector<NamespaceSpec> namespaces;
+  std::vector<IdMapping> uid_mappings;  // container -> host
+  std::vector<IdMapping> gid_mappings;
+  std::map<std::string, std::string> sysctl;
+  ResourcesSpec resources;
+  std::string cgroups_path;  // relative = below hive-run's own cgroup
+  // linux.seccomp, held as the profile file it is compiled from (OCI JSON, Docker/podman
+  // JSON or hive YAML): the filter is compiled (and cached) from the file's bytes, and
+  // `policy compile` inlines it. `seccomp_inline` is a config.json's own linux.seccomp.
+  std::string seccomp_profile;  // resolved path; empty = no profile
+  bool seccomp_inline = false;
+  std::vector<DeviceSpec> devices;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  std::string rootfs_propagation;
+};
+
+struct AlertThresholds {
+  double cpu_usage = 80;        // % of the CPU time available over the wall time
+  double memory_usage = 90;     // % of the memory limit
+  double execution_time = 250;  // seconds
+};
+
+// The built-in sandbox's root: a fresh tmpfs holding the host directories bound read-only at
+// the same path, symlinks and small generated files.
+struct HiveRootSpec {
+  std::vector<std::string> host_binds;
+  std::vector<std::pair<std::string, std::string>> symlinks;  // link -> target
+  std::map<std::string, std::string> files;                   // path -> contents
+};
+
+struct NetworkSpec {
+  bool enabled = false;  // false: own netns with lo only
+  std::vector<std::string> allowed_domains;
+  std::vector<uint16_t> blocked_ports;
+};
+
+struct HiveExtensions {
+  std::string run_id;
+  double timeout_seconds = 0;  // wall clock, setup included; 0 = none
+  uint64_t cpu_seconds = 0;    // the whole sandbox's CPU time (RLIMIT_CPU counts one process)
+  uint64_t tmp_size_mb = 64;   // the private /tmp
+  HiveRootSpec root;
+  std::vector<std::string> writable_paths;  // inside the sandbox, for Landlock
+  std::vector<std::string> blocked_operations;
+  bool landlock_best_effort = false;
+  NetworkSpec network;
+  AlertThresholds alert_thresholds;
+  uid_t owner_uid = 0;  // host owner of files written into writable binds
+  gid_t owner_gid = 0;
+  // The payload ignores SIGXFSZ (Python): it starts with the signal blocked, so that a write
+  // past RLIMIT_FSIZE leaves it pending for the supervisor to see.
+  bool payload_ignores_sigxfsz = false;
+  std::string policy_source;
+  std::string policy_sha256;
+  std::vector<std::string> warnings;  // what compiling skipped, for the report
 };
 
 struct RunSpec {
-  std::string run_id;
-  std::string hostname = "hive";
+  std::string oci_version = "1.0.2";
   ProcessSpec process;
   RootSpec root;
+  std::string hostname = "hive";
   std::vector<MountSpec> mounts;  // applied in order after the root entries
-  std::vector<std::string> masked_paths;
-  std::vector<std::string> readonly_paths;
-  NamespaceSpec namespaces;
-  std::vector<IdMapping> uid_mappings;  // container -> host
-  std::vector<IdMapping> gid_mappings;
-  uid_t owner_uid = 0;  // host owner of files written into writable binds
-  gid_t owner_gid = 0;
-  std::string cgroups_path;  // relative = below hive-run's own cgroup
+  HooksSpec hooks;
+  std::map<std::string, std::string> annotations;
+  LinuxSpec linux;
+  HiveExtensions hive;
 
-  // hive extensions
-  ExecutionLimits limits;
-  std::vector<std::string> writable_paths;  // inside the sandbox, for Landlock
-  std::vector<std::string> blocked_operations;
-  std::string seccomp_profile;  // resolved path of the profile file, empty = none
-  bool landlock_best_effort = false;
-  bool network = false;  // false: own netns with lo only
-  std::vector<uint16_t> blocked_ports;
-  // The payload ignores SIGXFSZ (Python): it starts with the signal blocked, so that a write
-  // past file_size_mb leaves it pending for pid 1 to see (child.h).
-  bool payload_ignores_sigxfsz = false;
-  AlertThresholds alert_thresholds;
-  std::string policy_source;
-  std::string policy_sha256;
-  std::vector<std::string> warnings;  // what compiling weakened or skipped, for the report
+  bool HasNamespace(const std::string& type) const {
+    for (const NamespaceSpec& n : linux.namespaces) {
+      if (n.type == type) return true;
+    }
+    return false;
+  }
 };
+
+// The namespaces hive-run creates for every run, in config.json's names.
+inline const std::vector<std::string>& SandboxNamespaces() {
+  static const std::vector<std::string> kAll = {"user", "mount", "pid",   "network",
+                                                "uts",  "ipc",   "cgroup"};
+  return kAll;
+}
+
+// An RLIMIT_* number's config.json name ("RLIMIT_NOFILE"), and back (-1 when unknown).
+const char* RlimitName(int resource);
+int RlimitByName(const std::string& name);
 
 }  // namespace hive

@@ -14,7 +14,7 @@ namespace hive::cli {
 
 int PolicyCommand(int raw_argc, char** raw_argv) {
   constexpr const char* kUsage = "policy: usage: hive-run policy check FILE | show [FILE] | "
-                                 "compile [FILE] [-- CMD [ARG...]]";
+                                 "compile [--bundle DIR] [FILE] [-- CMD [ARG...]]";
   // The global --state-dir may stand before the verb; policies do not use it.
   std::vector<char*> args;
   for (int i = 0; i < raw_argc; ++i) {
@@ -30,7 +30,24 @@ int PolicyCommand(int raw_argc, char** raw_argv) {
   char** argv = args.data();
   if (argc < 2) return Fail(kUsage);
   std::string_view verb = argv[1];
-  std::string file = argc >= 3 && std::string_view(argv[2]) != "--" ? argv[2] : "";
+  std::string file, bundle_dir;
+  std::vector<std::string> command;
+  for (int i = 2; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      for (int k = i + 1; k < argc; ++k) command.emplace_back(argv[k]);
+      break;
+    }
+    if (verb == "compile" && a == "--bundle" && i + 1 < argc) {
+      bundle_dir = argv[++i];
+    } else if (verb == "compile" && a.substr(0, 9) == "--bundle=") {
+      bundle_dir = std::string(a.substr(9));
+    } else if (file.empty() && !a.empty() && a[0] != '-') {
+      file = a;
+    } else {
+      return Fail(kUsage);
+    }
+  }
   auto load = [&]() -> Result<Policy> {
     if (file.empty()) return DefaultPolicy();
     return LoadPolicyFile(file);
@@ -52,19 +69,22 @@ int PolicyCommand(int raw_argc, char** raw_argv) {
   if (verb == "compile") {
     auto p = load();
     if (!p.ok()) return Fail(p.status().message());
-    RunRequest req;
-    req.mode = RunMode::kExec;
+    SandboxRequest req;
     req.run_id = "compile";
-    for (int i = 2; i < argc; ++i) {
-      if (std::string_view(argv[i]) == "--") {
-        for (int k = i + 1; k < argc; ++k) req.command.emplace_back(argv[k]);
-        break;
-      }
-    }
-    if (req.command.empty()) req.command = {"/bin/sh"};
-    auto spec = CompileRunSpec(*p, req, nullptr, nullptr);
+    req.command = command.empty() ? std::vector<std::string>{"/bin/sh"} : command;
+    auto spec = CompileRunSpec(*p, req);
     if (!spec.ok()) return Fail(spec.status().message());
-    std::cout << RunSpecToOci(*spec).dump(2) << "\n";
+    if (!bundle_dir.empty()) {
+      if (Status s = WriteBundle(*spec, bundle_dir); !s.ok()) {
+        return Fail(s.Wrap("policy compile --bundle").message());
+      }
+      std::printf("wrote %s/config.json%s\n", bundle_dir.c_str(),
+                  spec->root.path.empty() ? " and its rootfs" : "");
+      return 0;
+    }
+    auto config = RunSpecToOci(*spec);
+    if (!config.ok()) return Fail(config.status().message());
+    std::cout << config->dump(2) << "\n";
     return 0;
   }
   return Fail(kUsage);

@@ -1,4 +1,6 @@
-// config.json → OciConfig. Every type error names the JSON path ("process.args[2]").
+// The OCI front end: config.json → RunSpec. Every type error names the JSON path
+// ("process.args[2]"); a field hive-run cannot honour is kept in the spec for the supervisor to
+// refuse by name (SupervisorRefusal), and unknown properties are ignored, as the spec requires.
 #include "hive/bundle.h"
 
 #include <fcntl.h>
@@ -16,7 +18,7 @@
 #include "base/unique_fd.h"
 #include "base/user_text.h"
 #include "hive/state_dir.h"
-#include "oci/json_input.h"
+#include "base/json_input.h"
 #include "sandbox/capabilities.h"
 #include "sandbox/seccomp/seccomp.h"
 
@@ -103,18 +105,7 @@ class Reader {
 
 constexpr size_t kMaxGroups = 65536;  // NGROUPS_MAX
 
-const std::pair<const char*, int> kRlimits[] = {
-    {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
-};
-
-Status ParseProcess(const Reader& r, const json& p, OciConfig* c) {
+Status ParseProcess(const Reader& r, const json& p, RunSpec* c) {
   HIVE_TRY(r.Object(p, "process"));
   ProcessSpec& proc = c->process;
   if (p.contains("terminal")) HIVE_TRY(r.Bool(p["terminal"], "process.terminal", &proc.terminal));
@@ -137,8 +128,13 @@ Status ParseProcess(const Reader& r, const json& p, OciConfig* c) {
   if (p.contains("user")) {
     const json& u = p["user"];
     HIVE_TRY(r.Object(u, "process.user"));
-    if (u.contains("uid")) HIVE_TRY(r.U32(u["uid"], "process.user.uid", &proc.uid, kMaxId));
-    if (u.contains("gid")) HIVE_TRY(r.U32(u["gid"], "process.user.gid", &proc.gid, kMaxId));
+    if (u.contains("uid")) HIVE_TRY(r.U32(u["uid"], "process.user.uid", &proc.user.uid, kMaxId));
+    if (u.contains("gid")) HIVE_TRY(r.U32(u["gid"], "process.user.gid", &proc.user.gid, kMaxId));
+    if (u.contains("umask")) {
+      uint32_t umask = 0;
+      HIVE_TRY(r.U32(u["umask"], "process.user.umask", &umask, 0777));
+      proc.user.umask = umask;
+    }
     if (u.contains("additionalGids")) {
       const json& g = u["additionalGids"];
       if (!g.is_array()) return r.Fail("process.user.additionalGids", "expected an array");
@@ -149,7 +145,7 @@ Status ParseProcess(const Reader& r, const json& p, OciConfig* c) {
       for (size_t i = 0; i < g.size(); ++i) {
         uint32_t v = 0;
         HIVE_TRY(r.U32(g[i], fmt::format("process.user.additionalGids[{}]", i), &v, kMaxId));
-        proc.additional_gids.push_back(v);
+        proc.user.additional_gids.push_back(v);
       }
     }
   }
@@ -159,22 +155,31 @@ Status ParseProcess(const Reader& r, const json& p, OciConfig* c) {
   if (p.contains("capabilities")) {
     const json& caps = p["capabilities"];
     HIVE_TRY(r.Object(caps, "process.capabilities"));
-    for (const char* set : {"bounding", "effective", "inheritable", "permitted", "ambient"}) {
+    CapabilitySets& sets = proc.capabilities;
+    for (auto [set, out] : {std::pair{"bounding", &sets.bounding},
+                            std::pair{"effective", &sets.effective},
+                            std::pair{"inheritable", &sets.inheritable},
+                            std::pair{"permitted", &sets.permitted},
+                            std::pair{"ambient", &sets.ambient}}) {
       if (!caps.contains(set)) continue;
       std::vector<std::string> names;
       std::string path = fmt::format("process.capabilities.{}", set);
       HIVE_TRY(r.StrList(caps[set], path, &names));
       for (size_t i = 0; i < names.size(); ++i) {
-        if (caps::FromName(names[i]) < 0) {
+        const int cap = caps::FromName(names[i]);
+        if (cap < 0) {
           return r.Fail(fmt::format("{}[{}]", path, i),
                         fmt::format("unknown capability {}", Quoted(names[i])));
         }
-        if (std::find(c->capability_names.begin(), c->capability_names.end(), names[i]) ==
-            c->capability_names.end()) {
-          c->capability_names.push_back(names[i]);
-        }
+        if (std::find(out->begin(), out->end(), cap) == out->end()) out->push_back(cap);
       }
     }
+  }
+  if (p.contains("oomScoreAdj")) {
+    int64_t v = 0;
+    HIVE_TRY(r.I64(p["oomScoreAdj"], "process.oomScoreAdj", &v, 1000));
+    if (v < -1000) return r.Fail("process.oomScoreAdj", fmt::format("{} is below -1000", v));
+    proc.oom_score_adj = static_cast<int>(v);
   }
   if (p.contains("rlimits")) {
     const json& rl = p["rlimits"];
@@ -186,10 +191,7 @@ Status ParseProcess(const Reader& r, const json& p, OciConfig* c) {
       if (!rl[i].contains("type")) return r.Fail(path + ".type", "missing");
       HIVE_TRY(r.Str(rl[i]["type"], path + ".type", &type));
       RlimitSpec spec;
-      spec.resource = -1;
-      for (const auto& [name, res] : kRlimits) {
-        if (type == name) spec.resource = res;
-      }
+      spec.resource = RlimitByName(type);
       if (spec.resource < 0) {
         return r.Fail(path + ".type", fmt::format("unknown rlimit {}", Quoted(type)));
       }
@@ -228,7 +230,131 @@ Status ParseIdMappings(const Reader& r, const json& j, const std::string& path,
   return Ok();
 }
 
-Status ParseLinux(const Reader& r, const json& l, OciConfig* c) {
+// The members of `j` (at `path`) must all be in `known`: any other is a limit hive-run would
+// otherwise leave unenforced without a word.
+Status OnlyKnown(const Reader& r, const json& j, const std::string& path,
+                 std::initializer_list<const char*> known) {
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_null()) continue;
+    bool ok = false;
+    for (const char* k : known) ok |= key == k;
+    if (!ok) {
+      return r.Fail(path + "." + key,
+                    fmt::format("not supported by hive-run (it supports {})",
+                                fmt::join(known, ", ")));
+    }
+  }
+  return Ok();
+}
+
+Status ParseThrottle(const Reader& r, const json& j, const std::string& path,
+                     std::vector<ThrottleDevice>* out) {
+  if (!j.is_array()) return r.Fail(path, "expected an array, got " + Reader::Kind(j));
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string p = fmt::format("{}[{}]", path, i);
+    HIVE_TRY(r.Object(j[i], p));
+    ThrottleDevice t;
+    for (auto [key, field] : {std::pair{"major", &t.major}, std::pair{"minor", &t.minor}}) {
+      if (!j[i].contains(key)) return r.Fail(p + "." + key, "missing");
+      HIVE_TRY(r.I64(j[i][key], p + "." + key, field, INT32_MAX));
+      if (*field < 0) return r.Fail(p + "." + key, "must not be negative");
+    }
+    if (!j[i].contains("rate")) return r.Fail(p + ".rate", "missing");
+    HIVE_TRY(r.U64(j[i]["rate"], p + ".rate", &t.rate, 1, kMaxBytesPerSecond));
+    out->push_back(t);
+  }
+  return Ok();
+}
+
+Status ParseResources(const Reader& r, const json& res, ResourcesSpec* out) {
+  HIVE_TRY(r.Object(res, "linux.resources"));
+  HIVE_TRY(OnlyKnown(r, res, "linux.resources", {"memory", "pids", "cpu", "blockIO", "devices"}));
+  // A limit of 0 or less is "none" (OCI: -1), which leaves the policy's limit in place.
+  if (res.contains("memory")) {
+    const json& m = res["memory"];
+    HIVE_TRY(r.Object(m, "linux.resources.memory"));
+    HIVE_TRY(OnlyKnown(r, m, "linux.resources.memory", {"limit", "swap"}));
+    for (auto [key, field] : {std::pair{"limit", &out->memory_limit},
+                              std::pair{"swap", &out->memory_swap}}) {
+      if (!m.contains(key)) continue;
+      int64_t v = 0;
+      HIVE_TRY(r.I64(m[key], std::string("linux.resources.memory.") + key, &v,
+                     static_cast<int64_t>(kMaxMegabytes << 20)));
+      if (v > 0) *field = v;
+    }
+  }
+  if (res.contains("pids")) {
+    HIVE_TRY(r.Object(res["pids"], "linux.resources.pids"));
+    HIVE_TRY(OnlyKnown(r, res["pids"], "linux.resources.pids", {"limit"}));
+    if (res["pids"].contains("limit")) {
+      int64_t v = 0;
+      HIVE_TRY(r.I64(res["pids"]["limit"], "linux.resources.pids.limit", &v,
+                     static_cast<int64_t>(kMaxProcesses)));
+      if (v > 0) out->pids_limit = v;
+    }
+  }
+  if (res.contains("cpu")) {
+    const json& cpu = res["cpu"];
+    HIVE_TRY(r.Object(cpu, "linux.resources.cpu"));
+    HIVE_TRY(OnlyKnown(r, cpu, "linux.resources.cpu", {"quota", "period", "shares"}));
+    if (cpu.contains("shares")) {
+      uint64_t shares = 0;
+      HIVE_TRY(r.U64(cpu["shares"], "linux.resources.cpu.shares", &shares, 2, 262144));
+      out->cpu_shares = shares;
+    }
+    if (cpu.contains("quota") && cpu.contains("period")) {
+      int64_t quota = 0;
+      uint64_t period = 0;
+      HIVE_TRY(r.I64(cpu["quota"], "linux.resources.cpu.quota", &quota, INT64_MAX));
+      // The kernel's CFS period is 1 ms..1 s.
+      HIVE_TRY(r.U64(cpu["period"], "linux.resources.cpu.period", &period, 1000, 1000000));
+      if (quota > 0) {
+        const double cpus = static_cast<double>(quota) / static_cast<double>(period);
+        if (cpus < kMinCpus || cpus > kMaxCpus) {
+          return r.Fail("linux.resources.cpu.quota",
+                        fmt::format("{} / period {} is {} CPUs, out of range ({}..{})", quota,
+                                    period, cpus, kMinCpus, kMaxCpus));
+        }
+        out->cpu_quota = quota;
+        out->cpu_period = period;
+      }
+    }
+  }
+  if (res.contains("blockIO")) {
+    const json& b = res["blockIO"];
+    HIVE_TRY(r.Object(b, "linux.resources.blockIO"));
+    HIVE_TRY(OnlyKnown(r, b, "linux.resources.blockIO",
+                       {"throttleReadBpsDevice", "throttleWriteBpsDevice"}));
+    if (b.contains("throttleReadBpsDevice")) {
+      HIVE_TRY(ParseThrottle(r, b["throttleReadBpsDevice"],
+                             "linux.resources.blockIO.throttleReadBpsDevice", &out->read_bps));
+    }
+    if (b.contains("throttleWriteBpsDevice")) {
+      HIVE_TRY(ParseThrottle(r, b["throttleWriteBpsDevice"],
+                             "linux.resources.blockIO.throttleWriteBpsDevice", &out->write_bps));
+    }
+  }
+  if (res.contains("devices")) {
+    // Device cgroup rules: the sandbox's /dev is hive-run's own minimal set and it may create
+    // no device node, so a rule that denies is already in force; one that allows is not.
+    const json& d = res["devices"];
+    if (!d.is_array()) return r.Fail("linux.resources.devices", "expected an array");
+    for (size_t i = 0; i < d.size(); ++i) {
+      const std::string p = fmt::format("linux.resources.devices[{}]", i);
+      HIVE_TRY(r.Object(d[i], p));
+      bool allow = false;
+      if (d[i].contains("allow")) HIVE_TRY(r.Bool(d[i]["allow"], p + ".allow", &allow));
+      if (allow) {
+        return r.Fail(p + ".allow",
+                      "device access rules that allow are not supported by hive-run (its /dev "
+                      "holds null, zero, full, random, urandom, tty and pts only)");
+      }
+    }
+  }
+  return Ok();
+}
+
+Status ParseLinux(const Reader& r, const json& l, RunSpec* c) {
   HIVE_TRY(r.Object(l, "linux"));
   static const std::vector<std::string> kNamespaces = {"pid", "network", "mount", "ipc",
                                                        "uts", "user",    "cgroup", "time"};
@@ -244,65 +370,61 @@ Status ParseLinux(const Reader& r, const json& l, OciConfig* c) {
       if (std::find(kNamespaces.begin(), kNamespaces.end(), type) == kNamespaces.end()) {
         return r.Fail(p + ".type", fmt::format("unknown namespace type {}", Quoted(type)));
       }
-      if (ns[i].contains("path")) {
-        // Joining another process's namespace would share its isolation (or lack of it).
-        return r.Fail(p + ".path", "joining an existing namespace is not supported");
-      }
-      c->namespaces.push_back(type);
+      NamespaceSpec n{type, ""};
+      if (ns[i].contains("path")) HIVE_TRY(r.Str(ns[i]["path"], p + ".path", &n.path));
+      c->linux.namespaces.push_back(n);
     }
   }
   if (l.contains("uidMappings")) {
-    HIVE_TRY(ParseIdMappings(r, l["uidMappings"], "linux.uidMappings", &c->uid_mappings));
+    HIVE_TRY(ParseIdMappings(r, l["uidMappings"], "linux.uidMappings", &c->linux.uid_mappings));
   }
   if (l.contains("gidMappings")) {
-    HIVE_TRY(ParseIdMappings(r, l["gidMappings"], "linux.gidMappings", &c->gid_mappings));
+    HIVE_TRY(ParseIdMappings(r, l["gidMappings"], "linux.gidMappings", &c->linux.gid_mappings));
   }
   if (l.contains("maskedPaths")) {
-    HIVE_TRY(r.StrList(l["maskedPaths"], "linux.maskedPaths", &c->masked_paths));
+    HIVE_TRY(r.StrList(l["maskedPaths"], "linux.maskedPaths", &c->linux.masked_paths));
   }
   if (l.contains("readonlyPaths")) {
-    HIVE_TRY(r.StrList(l["readonlyPaths"], "linux.readonlyPaths", &c->readonly_paths));
+    HIVE_TRY(r.StrList(l["readonlyPaths"], "linux.readonlyPaths", &c->linux.readonly_paths));
   }
   if (l.contains("cgroupsPath")) {
-    HIVE_TRY(r.Str(l["cgroupsPath"], "linux.cgroupsPath", &c->cgroups_path));
+    HIVE_TRY(r.Str(l["cgroupsPath"], "linux.cgroupsPath", &c->linux.cgroups_path));
   }
-  if (l.contains("resources")) {
-    const json& res = l["resources"];
-    HIVE_TRY(r.Object(res, "linux.resources"));
-    // A limit of 0 or less is "none" (OCI: -1), which leaves the policy's limit in place.
-    if (res.contains("memory") && res["memory"].contains("limit")) {
-      int64_t v = 0;
-      HIVE_TRY(r.I64(res["memory"]["limit"], "linux.resources.memory.limit", &v,
-                     static_cast<int64_t>(kMaxMegabytes << 20)));
-      if (v > 0) c->memory_limit = v;
+  if (l.contains("resources")) HIVE_TRY(ParseResources(r, l["resources"], &c->linux.resources));
+  if (l.contains("sysctl")) {
+    HIVE_TRY(r.Object(l["sysctl"], "linux.sysctl"));
+    for (const auto& [k, v] : l["sysctl"].items()) {
+      std::string value;
+      HIVE_TRY(r.Str(v, "linux.sysctl." + k, &value));
+      c->linux.sysctl[k] = value;
     }
-    if (res.contains("pids") && res["pids"].contains("limit")) {
-      int64_t v = 0;
-      HIVE_TRY(r.I64(res["pids"]["limit"], "linux.resources.pids.limit", &v,
-                     static_cast<int64_t>(kMaxProcesses)));
-      if (v > 0) c->pids_limit = v;
+  }
+  if (l.contains("devices")) {
+    const json& d = l["devices"];
+    if (!d.is_array()) return r.Fail("linux.devices", "expected an array, got " + Reader::Kind(d));
+    for (size_t i = 0; i < d.size(); ++i) {
+      const std::string p = fmt::format("linux.devices[{}]", i);
+      HIVE_TRY(r.Object(d[i], p));
+      DeviceSpec dev;
+      if (d[i].contains("type")) HIVE_TRY(r.Str(d[i]["type"], p + ".type", &dev.type));
+      if (d[i].contains("path")) HIVE_TRY(r.Str(d[i]["path"], p + ".path", &dev.path));
+      c->linux.devices.push_back(dev);
     }
-    if (res.contains("cpu") && res["cpu"].contains("quota") && res["cpu"].contains("period")) {
-      int64_t quota = 0;
-      uint64_t period = 0;
-      HIVE_TRY(r.I64(res["cpu"]["quota"], "linux.resources.cpu.quota", &quota, INT64_MAX));
-      // The kernel's CFS period is 1 ms..1 s.
-      HIVE_TRY(r.U64(res["cpu"]["period"], "linux.resources.cpu.period", &period, 1000, 1000000));
-      if (quota > 0) {
-        const double cpus = static_cast<double>(quota) / static_cast<double>(period);
-        if (cpus < kMinCpus || cpus > kMaxCpus) {
-          return r.Fail("linux.resources.cpu.quota",
-                        fmt::format("{} / period {} is {} CPUs, out of range ({}..{})", quota,
-                                    period, cpus, kMinCpus, kMaxCpus));
-        }
-        c->cpus = cpus;
-      }
-    }
+  }
+  // The profile itself is read when the supervisor can honour it (issue: OCI runtime); its
+  // presence is what the spec keeps.
+  if (l.contains("seccomp") && !l["seccomp"].is_null()) {
+    HIVE_TRY(r.Object(l["seccomp"], "linux.seccomp"));
+    c->linux.seccomp_inline = true;
+  }
+  if (l.contains("rootfsPropagation")) {
+    HIVE_TRY(r.Str(l["rootfsPropagation"], "linux.rootfsPropagation",
+                   &c->linux.rootfs_propagation));
   }
   return Ok();
 }
 
-Status ParseMounts(const Reader& r, const json& m, const std::string& bundle_dir, OciConfig* c) {
+Status ParseMounts(const Reader& r, const json& m, const std::string& bundle_dir, RunSpec* c) {
   if (!m.is_array()) return r.Fail("mounts", "expected an array, got " + Reader::Kind(m));
   for (size_t i = 0; i < m.size(); ++i) {
     std::string p = fmt::format("mounts[{}]", i);
@@ -350,13 +472,47 @@ Status ParseMounts(const Reader& r, const json& m, const std::string& bundle_dir
   return Ok();
 }
 
+Status ParseHooks(const Reader& r, const json& h, HooksSpec* out) {
+  HIVE_TRY(r.Object(h, "hooks"));
+  for (auto [kind, list] : {std::pair{"prestart", &out->prestart},
+                            std::pair{"createRuntime", &out->create_runtime},
+                            std::pair{"createContainer", &out->create_container},
+                            std::pair{"startContainer", &out->start_container},
+                            std::pair{"poststart", &out->poststart},
+                            std::pair{"poststop", &out->poststop}}) {
+    if (!h.contains(kind)) continue;
+    const json& hooks = h[kind];
+    const std::string path = std::string("hooks.") + kind;
+    if (!hooks.is_array()) return r.Fail(path, "expected an array, got " + Reader::Kind(hooks));
+    for (size_t i = 0; i < hooks.size(); ++i) {
+      const std::string p = fmt::format("{}[{}]", path, i);
+      HIVE_TRY(r.Object(hooks[i], p));
+      HookSpec hook;
+      if (!hooks[i].contains("path")) return r.Fail(p + ".path", "missing");
+      HIVE_TRY(r.Str(hooks[i]["path"], p + ".path", &hook.path));
+      if (hooks[i].contains("args")) HIVE_TRY(r.StrList(hooks[i]["args"], p + ".args", &hook.args));
+      if (hooks[i].contains("env")) HIVE_TRY(r.StrList(hooks[i]["env"], p + ".env", &hook.env));
+      if (hooks[i].contains("timeout")) {
+        uint64_t t = 0;
+        HIVE_TRY(r.U64(hooks[i]["timeout"], p + ".timeout", &t, 1, kMaxSeconds));
+        hook.timeout = static_cast<int>(t);
+      }
+      list->push_back(hook);
+    }
+  }
+  return Ok();
+}
+
 }  // namespace
 
-Result<OciConfig> ParseOciConfig(const std::string& json_text, const std::string& source,
-                                 const std::string& bundle_dir) {
+Result<RunSpec> ParseOciConfig(const std::string& json_text, const std::string& source,
+                               const std::string& bundle_dir) {
   HIVE_ASSIGN_OR_RETURN(json j, ParseJsonInput(json_text, source));
   Reader r(source);
-  OciConfig c;
+  RunSpec c;
+  // What config.json does not say is not asked for: no namespace, no capability.
+  c.linux.namespaces.clear();
+  c.root.readonly = false;
   if (!j.is_object()) return r.Fail("(root)", "expected an object, got " + Reader::Kind(j));
   if (j.contains("ociVersion")) HIVE_TRY(r.Str(j["ociVersion"], "ociVersion", &c.oci_version));
   if (!j.contains("process")) return r.Fail("process", "missing");
@@ -364,12 +520,22 @@ Result<OciConfig> ParseOciConfig(const std::string& json_text, const std::string
   if (!j.contains("root")) return r.Fail("root", "missing");
   HIVE_TRY(r.Object(j["root"], "root"));
   if (!j["root"].contains("path")) return r.Fail("root.path", "missing");
-  HIVE_TRY(r.Str(j["root"]["path"], "root.path", &c.root_path));
-  c.root_path = AbsolutePath(c.root_path, bundle_dir);
+  HIVE_TRY(r.Str(j["root"]["path"], "root.path", &c.root.path));
+  c.root.path = AbsolutePath(c.root.path, bundle_dir);
   if (j["root"].contains("readonly")) {
-    HIVE_TRY(r.Bool(j["root"]["readonly"], "root.readonly", &c.root_readonly));
+    HIVE_TRY(r.Bool(j["root"]["readonly"], "root.readonly", &c.root.readonly));
   }
+  c.hostname.clear();
   if (j.contains("hostname")) HIVE_TRY(r.Str(j["hostname"], "hostname", &c.hostname));
+  if (j.contains("hooks") && !j["hooks"].is_null()) HIVE_TRY(ParseHooks(r, j["hooks"], &c.hooks));
+  if (j.contains("annotations")) {
+    HIVE_TRY(r.Object(j["annotations"], "annotations"));
+    for (const auto& [k, v] : j["annotations"].items()) {
+      std::string value;
+      HIVE_TRY(r.Str(v, "annotations." + k, &value));
+      c.annotations[k] = value;
+    }
+  }
   if (j.contains("mounts")) HIVE_TRY(ParseMounts(r, j["mounts"], bundle_dir, &c));
   if (j.contains("linux")) HIVE_TRY(ParseLinux(r, j["linux"], &c));
   return c;
@@ -389,10 +555,10 @@ Result<Bundle> LoadBundle(const std::string& dir) {
   if (!text.ok()) return text.status().Wrap(fmt::format("bundle `{}`", b.dir));
   HIVE_ASSIGN_OR_RETURN(b.config, ParseOciConfig(*text, config_path, b.dir));
   struct stat st;
-  if (::stat(b.config.root_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (::stat(b.config.root.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Error(Code::kNotFound,
                  fmt::format("{}: root.path: rootfs `{}` is not a directory", config_path,
-                             b.config.root_path));
+                             b.config.root.path));
   }
   auto policy = ReadInputFileBeneath(dir_fd.get(), b.dir, "policy.yml", kPolicyInput);
   if (policy.ok()) {

@@ -1,19 +1,18 @@
-// Policy + bundle + request → RunSpec: one function per rule, the policy a ceiling.
+// The policy front end: Policy + request (+ a bundle's config.json) → RunSpec, one function per
+// rule, in OCI units. The policy is a ceiling: a config that asks for more is refused.
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
-#include <fmt/format.h>
-
-#include "base/files.h"
+#include "base/block_devices.h"
 #include "base/user_text.h"
-#include "hive/run.h"
+#include "hive/policy.h"
 #include "hive/state_dir.h"
 #include "sandbox/capabilities.h"
 #include "sandbox/namespaces.h"
@@ -23,14 +22,16 @@ namespace hive {
 namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+constexpr uint64_t kCpuPeriodUs = 100000;
 
 // The OCI defaults for paths under /proc and /sys a sandbox must not read or write.
 const std::vector<std::string> kMaskedPaths = {
-    "/proc/acpi",       "/proc/asound",      "/proc/kcore",       "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",       "/proc/sysrq-trigger", "/sys/firmware",   "/proc/interrupts"};
-const std::vector<std::string> kReadonlyPaths = {"/proc/bus", "/proc/fs", "/proc/irq",
-                                                 "/proc/sys", "/proc/sysrq-trigger"};
+    "/proc/acpi",          "/proc/asound",        "/proc/kcore",       "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list",    "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi",          "/proc/sysrq-trigger", "/sys/firmware",     "/proc/interrupts"};
+const std::vector<std::string> kReadonlyPaths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                                 "/proc/sysrq-trigger"};
 
 Status Refuse(const std::string& field, const std::string& what) {
   return Error(Code::kInvalidArgument, fmt::format("{}: {}", field, what));
@@ -43,35 +44,37 @@ bool Exists(const std::string& p) {
 
 // The built-in sandbox's root: the host's /usr (and the usr-merge links), a minimal /etc.
 void BuiltinRoot(RunSpec* spec) {
-  spec->root.read_only = true;
+  spec->root.path.clear();
+  spec->root.readonly = true;
+  HiveRootSpec& root = spec->hive.root;
   for (const char* p : {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
     struct stat st;
     if (lstat(p, &st) != 0) continue;
     if (S_ISLNK(st.st_mode)) {
       char buf[4096];
       ssize_t n = readlink(p, buf, sizeof buf - 1);
-      if (n > 0) spec->root.symlinks.emplace_back(p, std::string(buf, static_cast<size_t>(n)));
+      if (n > 0) root.symlinks.emplace_back(p, std::string(buf, static_cast<size_t>(n)));
     } else {
-      spec->root.host_binds.push_back(p);
+      root.host_binds.push_back(p);
     }
   }
   // Host configuration the dynamic linker and `alternatives` links need; nothing else of /etc.
   for (const char* p : {"/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime"}) {
-    if (Exists(p)) {
-      MountSpec m;
-      m.destination = p;
-      m.type = "bind";
-      m.source = p;
-      m.read_only = true;
-      spec->mounts.push_back(m);
-    }
+    if (!Exists(p)) continue;
+    MountSpec m;
+    m.destination = p;
+    m.type = "bind";
+    m.source = p;
+    m.options = {"rbind", "ro", "nosuid", "nodev"};
+    m.read_only = true;
+    spec->mounts.push_back(m);
   }
-  spec->root.files["/etc/passwd"] =
+  root.files["/etc/passwd"] =
       "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
-  spec->root.files["/etc/group"] = "root:x:0:\nnogroup:x:65534:\n";
-  spec->root.files["/etc/hostname"] = spec->hostname + "\n";
-  spec->root.files["/etc/hosts"] = "127.0.0.1 localhost " + spec->hostname + "\n::1 localhost\n";
-  spec->root.files["/etc/nsswitch.conf"] = "passwd: files\ngroup: files\nhosts: files\n";
+  root.files["/etc/group"] = "root:x:0:\nnogroup:x:65534:\n";
+  root.files["/etc/hostname"] = spec->hostname + "\n";
+  root.files["/etc/hosts"] = "127.0.0.1 localhost " + spec->hostname + "\n::1 localhost\n";
+  root.files["/etc/nsswitch.conf"] = "passwd: files\ngroup: files\nhosts: files\n";
 }
 
 void AddBind(RunSpec* spec, const std::string& src, const std::string& dst, bool writable) {
@@ -83,15 +86,15 @@ void AddBind(RunSpec* spec, const std::string& src, const std::string& dst, bool
   m.writable_by_owner = writable;
   m.options = {"rbind", writable ? "rw" : "ro", "nosuid", "nodev"};
   spec->mounts.push_back(m);
-  if (writable) spec->writable_paths.push_back(dst);
+  if (writable) spec->hive.writable_paths.push_back(dst);
 }
 
-Status ApplyPolicyPaths(const Policy& policy, RunSpec* spec, std::vector<std::string>* warnings) {
+Status ApplyPolicyPaths(const Policy& policy, RunSpec* spec) {
   for (const std::string& p : policy.filesystem.allowed_paths) {
     // Every sandbox has its own private /tmp; the host's is never shared.
     if (p == "/tmp") continue;
     if (!Exists(p)) {
-      warnings->push_back(
+      spec->hive.warnings.push_back(
           fmt::format("security.filesystem.allowed_paths: `{}` does not exist; not bound", p));
       continue;
     }
@@ -99,7 +102,7 @@ Status ApplyPolicyPaths(const Policy& policy, RunSpec* spec, std::vector<std::st
   }
   for (const std::string& p : policy.filesystem.read_only_paths) {
     if (!Exists(p)) {
-      warnings->push_back(
+      spec->hive.warnings.push_back(
           fmt::format("security.filesystem.read_only_paths: `{}` does not exist; not bound", p));
       continue;
     }
@@ -108,7 +111,7 @@ Status ApplyPolicyPaths(const Policy& policy, RunSpec* spec, std::vector<std::st
   return Ok();
 }
 
-Status ApplyCliBinds(const RunRequest& req, RunSpec* spec) {
+Status ApplyCliBinds(const SandboxRequest& req, RunSpec* spec) {
   for (const std::string& b : req.binds) {
     size_t c1 = b.find(':');
     std::string src = b.substr(0, c1);
@@ -118,11 +121,15 @@ Status ApplyCliBinds(const RunRequest& req, RunSpec* spec) {
     std::string dst = rest.substr(0, c2);
     if (c2 != std::string::npos) {
       std::string mode = rest.substr(c2 + 1);
-      if (mode == "rw") writable = true;
-      else if (mode != "ro") return Refuse("--bind", fmt::format("bad mode `{}` in `{}` (ro or rw)", mode, b));
+      if (mode == "rw") {
+        writable = true;
+      } else if (mode != "ro") {
+        return Refuse("--bind", fmt::format("bad mode `{}` in `{}` (ro or rw)", mode, b));
+      }
     }
     if (src.empty() || dst.empty() || dst[0] != '/') {
-      return Refuse("--bind", fmt::format("expected SRC:DST[:rw] with an absolute DST, got `{}`", b));
+      return Refuse("--bind",
+                    fmt::format("expected SRC:DST[:rw] with an absolute DST, got `{}`", b));
     }
     src = AbsolutePath(src, "");
     if (!Exists(src)) return Refuse("--bind", fmt::format("source `{}` does not exist", src));
@@ -131,7 +138,7 @@ Status ApplyCliBinds(const RunRequest& req, RunSpec* spec) {
   return Ok();
 }
 
-std::vector<std::string> BuildEnv(const Policy& policy, const RunRequest& req,
+std::vector<std::string> BuildEnv(const Policy& policy, const SandboxRequest& req,
                                   const std::vector<std::string>& bundle_env) {
   // In first-set order, a later source overriding an earlier one in place; the index keeps
   // this linear in the number of variables (config.json may list many thousands).
@@ -165,70 +172,149 @@ std::vector<std::string> BuildEnv(const Policy& policy, const RunRequest& req,
   return out;
 }
 
-// config.json may tighten the policy, never loosen it.
-Status ApplyBundleCeiling(const Policy& policy, const OciConfig& c, RunSpec* spec) {
-  if (!c.root_readonly) {
+// Sets `resource` to at most `value` (soft and hard), adding it when absent.
+void Tighten(std::vector<RlimitSpec>* rlimits, int resource, uint64_t soft, uint64_t hard) {
+  for (RlimitSpec& r : *rlimits) {
+    if (r.resource == resource) {
+      r.soft = std::min(r.soft, soft);
+      r.hard = std::min(r.hard, hard);
+      return;
+    }
+  }
+  rlimits->push_back({resource, soft, hard});
+}
+
+// The policy's per-process limits, merged into process.rlimits (the stricter wins): CPU
+// seconds (soft: SIGXCPU, which the report names cpu_limit; hard one second later: the SIGKILL
+// backstop for a process that ignores SIGXCPU), file size, open files, no core dumps.
+void ApplyRlimits(const ExecutionLimits& lim, ProcessSpec* process) {
+  if (lim.cpu_seconds > 0) {
+    Tighten(&process->rlimits, RLIMIT_CPU, lim.cpu_seconds, lim.cpu_seconds + 1);
+  }
+  if (lim.file_size_mb > 0) {
+    Tighten(&process->rlimits, RLIMIT_FSIZE, lim.file_size_mb * kMiB, lim.file_size_mb * kMiB);
+  }
+  Tighten(&process->rlimits, RLIMIT_NOFILE, lim.max_open_files, lim.max_open_files);
+  Tighten(&process->rlimits, RLIMIT_CORE, 0, 0);
+}
+
+// The effective cgroup limits as linux.resources. io limits go to the disks that back what
+// the sandbox reads and writes: its writable binds and its root.
+Status ApplyResources(const ExecutionLimits& lim, RunSpec* spec) {
+  ResourcesSpec& r = spec->linux.resources;
+  if (lim.memory_mb > 0) {
+    r.memory_limit = static_cast<int64_t>(lim.memory_mb * kMiB);
+    r.memory_swap = r.memory_limit;  // memory + swap = memory: no swap
+  }
+  if (lim.max_processes > 0) r.pids_limit = static_cast<int64_t>(lim.max_processes);
+  if (lim.cpus > 0) {
+    // The kernel refuses quotas below 1 ms.
+    r.cpu_quota = std::max<int64_t>(1000, std::llround(lim.cpus * kCpuPeriodUs));
+    r.cpu_period = kCpuPeriodUs;
+  }
+  if (lim.io_read_bps > 0 || lim.io_write_bps > 0) {
+    std::vector<std::string> paths;
+    for (const MountSpec& m : spec->mounts) {
+      if (m.type == "bind" && !m.read_only) paths.push_back(m.source);
+    }
+    paths.push_back(spec->root.path.empty() ? "/" : spec->root.path);
+    std::vector<std::string> unresolved;
+    for (const auto& [major, minor] : BlockDevicesFor(paths, &unresolved)) {
+      if (lim.io_read_bps > 0) r.read_bps.push_back({major, minor, lim.io_read_bps});
+      if (lim.io_write_bps > 0) r.write_bps.push_back({major, minor, lim.io_write_bps});
+    }
+    if (r.read_bps.empty() && r.write_bps.empty()) {
+      return Refuse("security.execution.io",
+                    fmt::format("no block device backs what the sandbox reads and writes ({}): "
+                                "the limit cannot be enforced",
+                                fmt::join(unresolved, "; ")));
+    }
+    for (const std::string& u : unresolved) {
+      spec->hive.warnings.push_back("io limits do not apply here: " + u);
+    }
+  }
+  return Ok();
+}
+
+// Every capability a config.json set names must be one the policy keeps.
+Status CheckCapabilities(const Policy& policy, const CapabilitySets& sets, const char* field) {
+  for (const std::vector<int>* set :
+       {&sets.bounding, &sets.effective, &sets.inheritable, &sets.permitted, &sets.ambient}) {
+    for (int cap : *set) {
+      bool kept = false;
+      for (const std::string& name : policy.process.capabilities)
+        kept |= caps::FromName(name) == cap;
+      if (!kept) {
+        return Refuse(field,
+                      fmt::format("config.json asks for {}; security.process.capabilities "
+                                  "allows [{}]",
+                                  caps::Name(cap), fmt::join(policy.process.capabilities, ", ")));
+      }
+    }
+  }
+  return Ok();
+}
+
+// config.json may tighten the policy, never loosen it: each limit it sets must be within the
+// policy's, and becomes the run's.
+Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimits* lim) {
+  if (!c.root.readonly) {
     return Refuse("root.readonly",
                   "config.json asks for a writable rootfs; the policy allows a read-only rootfs "
                   "only (set \"readonly\": true)");
   }
-  for (const std::string& cap : c.capability_names) {
-    if (std::find(policy.process.capabilities.begin(), policy.process.capabilities.end(), cap) ==
-        policy.process.capabilities.end()) {
-      return Refuse("process.capabilities",
-                    fmt::format("config.json asks for {}; security.process.capabilities allows "
-                                "[{}]",
-                                cap, fmt::join(policy.process.capabilities, ", ")));
-    }
-  }
-  const ExecutionLimits& lim = policy.execution;
-  if (c.memory_limit) {
-    uint64_t want_mb = static_cast<uint64_t>(*c.memory_limit) >> 20;
-    if (lim.memory_mb > 0 && static_cast<uint64_t>(*c.memory_limit) > (lim.memory_mb << 20)) {
+  HIVE_TRY(CheckCapabilities(policy, c.process.capabilities, "process.capabilities"));
+  const ResourcesSpec& res = c.linux.resources;
+  if (res.memory_limit && *res.memory_limit > 0) {
+    const uint64_t want = static_cast<uint64_t>(*res.memory_limit);
+    if (lim->memory_mb > 0 && want > lim->memory_mb * kMiB) {
       return Refuse("linux.resources.memory.limit",
                     fmt::format("config.json asks for {} bytes; security.execution.memory_mb is {}",
-                                *c.memory_limit, lim.memory_mb));
+                                want, lim->memory_mb));
     }
-    spec->limits.memory_mb = std::max<uint64_t>(want_mb, 1);
+    lim->memory_mb = std::max<uint64_t>(want / kMiB, 1);
   }
-  if (c.pids_limit) {
-    if (lim.max_processes > 0 && static_cast<uint64_t>(*c.pids_limit) > lim.max_processes) {
+  if (res.pids_limit && *res.pids_limit > 0) {
+    const uint64_t want = static_cast<uint64_t>(*res.pids_limit);
+    if (lim->max_processes > 0 && want > lim->max_processes) {
       return Refuse("linux.resources.pids.limit",
                     fmt::format("config.json asks for {}; security.execution.max_processes is {}",
-                                *c.pids_limit, lim.max_processes));
+                                want, lim->max_processes));
     }
-    spec->limits.max_processes = static_cast<uint64_t>(*c.pids_limit);
+    lim->max_processes = want;
   }
-  if (c.cpus) {
-    if (lim.cpus > 0 && *c.cpus > lim.cpus) {
+  if (res.cpu_quota && *res.cpu_quota > 0) {
+    const double cpus =
+        static_cast<double>(*res.cpu_quota) / static_cast<double>(res.cpu_period.value_or(100000));
+    if (lim->cpus > 0 && cpus > lim->cpus) {
       return Refuse("linux.resources.cpu",
-                    fmt::format("config.json asks for {} CPUs; security.execution.cpus is {}",
-                                *c.cpus, lim.cpus));
+                    fmt::format("config.json asks for {} CPUs; security.execution.cpus is {}", cpus,
+                                lim->cpus));
     }
-    spec->limits.cpus = *c.cpus;
+    lim->cpus = cpus;
   }
   for (const RlimitSpec& r : c.process.rlimits) {
     uint64_t ceiling = UINT64_MAX;
     const char* key = nullptr;
     if (r.resource == RLIMIT_NOFILE) {
-      ceiling = lim.max_open_files;
+      ceiling = lim->max_open_files;
       key = "max_open_files";
-    } else if (r.resource == RLIMIT_CPU && lim.cpu_seconds > 0) {
-      ceiling = lim.cpu_seconds + 1;
+    } else if (r.resource == RLIMIT_CPU && lim->cpu_seconds > 0) {
+      ceiling = lim->cpu_seconds + 1;
       key = "cpu_seconds";
-    } else if (r.resource == RLIMIT_FSIZE && lim.file_size_mb > 0) {
-      ceiling = lim.file_size_mb << 20;
+    } else if (r.resource == RLIMIT_FSIZE && lim->file_size_mb > 0) {
+      ceiling = lim->file_size_mb * kMiB;
       key = "file_size_mb";
     }
     if (key && r.hard > ceiling) {
       return Refuse("process.rlimits",
-                    fmt::format("config.json asks for a hard limit of {} for resource {}; the "
-                                "policy's security.execution.{} allows {}",
-                                r.hard, r.resource, key, ceiling));
+                    fmt::format("config.json asks for a hard {} of {}; the policy's "
+                                "security.execution.{} allows {}",
+                                RlimitName(r.resource), r.hard, key, ceiling));
     }
   }
-  // The source or one of its parents is an allowed path: a set lookup per parent, not a scan
-  // of the policy's list per mount.
+  // A writable bind's source or one of its parents is an allowed path: a set lookup per
+  // parent, not a scan of the policy's list per mount.
   const std::unordered_set<std::string> allowed_paths(policy.filesystem.allowed_paths.begin(),
                                                       policy.filesystem.allowed_paths.end());
   for (const MountSpec& m : c.mounts) {
@@ -240,16 +326,62 @@ Status ApplyBundleCeiling(const Policy& policy, const OciConfig& c, RunSpec* spe
       p.resize(slash == std::string::npos ? 0 : slash);
     }
     if (!allowed) {
-      return Refuse("mounts",
-                    fmt::format("config.json binds `{}` writable at `{}`; the policy's "
-                                "security.filesystem.allowed_paths does not include it",
-                                m.source, m.destination));
+      return Refuse("mounts", fmt::format("config.json binds `{}` writable at `{}`; the policy's "
+                                          "security.filesystem.allowed_paths does not include it",
+                                          m.source, m.destination));
     }
   }
-  for (const std::string& ns : c.namespaces) {
-    (void)ns;  // hive-run always creates all of them; listing fewer cannot weaken a run
+  for (const auto* maps : {&c.linux.uid_mappings, &c.linux.gid_mappings}) {
+    for (const IdMapping& m : *maps) {
+      if (m.host_id == 0) {
+        return Refuse(maps == &c.linux.uid_mappings ? "linux.uidMappings" : "linux.gidMappings",
+                      "a mapping onto host id 0 is refused");
+      }
+    }
   }
   return Ok();
+}
+
+// What a bundle's config.json contributes once it is within the policy: its process, root,
+// mounts and the linux fields the supervisor judges (SupervisorRefusal).
+void TakeConfig(const RunSpec& c, RunSpec* spec) {
+  spec->oci_version = c.oci_version;
+  spec->root = c.root;
+  if (!c.hostname.empty()) spec->hostname = c.hostname;
+  // Its capability sets are within the policy's (checked); what it leaves out stays out.
+  spec->process = c.process;
+  spec->hooks = c.hooks;
+  spec->annotations = c.annotations;
+  spec->linux.namespaces = c.linux.namespaces;
+  spec->linux.sysctl = c.linux.sysctl;
+  spec->linux.devices = c.linux.devices;
+  spec->linux.seccomp_inline = c.linux.seccomp_inline;
+  spec->linux.rootfs_propagation = c.linux.rootfs_propagation;
+  spec->linux.cgroups_path = c.linux.cgroups_path;
+  if (!c.linux.uid_mappings.empty()) spec->linux.uid_mappings = c.linux.uid_mappings;
+  if (!c.linux.gid_mappings.empty()) spec->linux.gid_mappings = c.linux.gid_mappings;
+  auto add_unique = [](const std::vector<std::string>& from, std::vector<std::string>* to) {
+    std::unordered_set<std::string> seen(to->begin(), to->end());
+    for (const std::string& p : from) {
+      if (seen.insert(p).second) to->push_back(p);
+    }
+  };
+  add_unique(c.linux.masked_paths, &spec->linux.masked_paths);
+  add_unique(c.linux.readonly_paths, &spec->linux.readonly_paths);
+  for (const MountSpec& m : c.mounts) {
+    // The sandbox provides its own /proc, /dev (with pts, shm) and /tmp.
+    if ((m.type == "proc" && m.destination == "/proc") ||
+        (m.type == "tmpfs" && (m.destination == "/dev" || m.destination == "/dev/shm")) ||
+        (m.type == "devpts" && m.destination == "/dev/pts")) {
+      continue;
+    }
+    MountSpec copy = m;
+    if (copy.type == "bind" && !copy.read_only) {
+      copy.writable_by_owner = true;
+      spec->hive.writable_paths.push_back(copy.destination);
+    }
+    spec->mounts.push_back(copy);
+  }
 }
 
 // The child becomes root of its namespace before setup and then the process's user: both ids
@@ -261,8 +393,24 @@ Status CheckMapped(const std::vector<IdMapping>& maps, uint32_t id, const char* 
     for (const IdMapping& m : maps) {
       if (want >= m.container_id && want - m.container_id < m.size) found = true;
     }
-    if (!found) {
-      return Refuse(field, fmt::format("container {} {} is not mapped", what, want));
+    if (!found) return Refuse(field, fmt::format("container {} {} is not mapped", what, want));
+  }
+  return Ok();
+}
+
+// Files written into writable binds belong to whoever invoked hive-run (through sudo too).
+Status ApplyOwner(RunSpec* spec) {
+  spec->hive.owner_uid = getuid();
+  spec->hive.owner_gid = getgid();
+  if (const char* su = std::getenv("SUDO_UID"); su && getuid() == 0) {
+    // Through the shared parser: "-1" would be (uid_t)-1, "no owner", and a long number wraps.
+    Result<uint64_t> uid = ParseUnsigned(su, 0, kMaxId);
+    if (!uid.ok()) return Refuse("SUDO_UID", uid.status().message());
+    spec->hive.owner_uid = static_cast<uid_t>(*uid);
+    if (const char* sg = std::getenv("SUDO_GID")) {
+      Result<uint64_t> gid = ParseUnsigned(sg, 0, kMaxId);
+      if (!gid.ok()) return Refuse("SUDO_GID", gid.status().message());
+      spec->hive.owner_gid = static_cast<gid_t>(*gid);
     }
   }
   return Ok();
@@ -270,70 +418,26 @@ Status CheckMapped(const std::vector<IdMapping>& maps, uint32_t id, const char* 
 
 }  // namespace
 
-Result<std::vector<std::string>> InterpreterFor(const std::string& script_path) {
-  auto ends = [&](const char* ext) {
-    std::string e = ext;
-    return script_path.size() > e.size() &&
-           script_path.compare(script_path.size() - e.size(), e.size(), e) == 0;
-  };
-  if (ends(".py")) return std::vector<std::string>{"python3"};
-  if (ends(".sh")) return std::vector<std::string>{"/bin/sh"};
-  if (ends(".pl")) return std::vector<std::string>{"perl"};
-  if (ends(".rb")) return std::vector<std::string>{"ruby"};
-  if (ends(".js")) return std::vector<std::string>{"node"};
-  // Only the first line is read, but the file is opened like every input: a FIFO must not
-  // block hive-run.
-  HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenInputFile(script_path, kScriptInput));
-  char line[512] = {};
-  ssize_t got = 0;
-  do {
-    got = ::read(fd.get(), line, sizeof line - 1);
-  } while (got < 0 && errno == EINTR);
-  if (got < 0) return Errno(fmt::format("read script `{}`", script_path));
-  line[got] = '\0';
-  if (char* nl = std::strchr(line, '\n')) *nl = '\0';
-  if (got >= 2 && line[0] == '#' && line[1] == '!') {
-    std::string s(line + 2);
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-    std::vector<std::string> words;
-    size_t i = 0;
-    while (i < s.size()) {
-      while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-      size_t j = i;
-      while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
-      if (j > i) words.push_back(s.substr(i, j - i));
-      i = j;
-    }
-    if (!words.empty() && words[0] == "/usr/bin/env" && words.size() > 1) {
-      words.erase(words.begin());
-    }
-    if (!words.empty()) return words;
-  }
-  return Error(Code::kInvalidArgument,
-               fmt::format("script `{}`: no interpreter known for its extension and no #! line",
-                           script_path));
-}
-
 Status CheckPolicyReferences(const Policy& policy) {
-  RunRequest req;
-  req.mode = RunMode::kExec;
+  SandboxRequest req;
   req.run_id = "check";
   req.command = {"/bin/true"};
-  HIVE_ASSIGN_OR_RETURN(RunSpec spec, CompileRunSpec(policy, req, nullptr, nullptr));
+  HIVE_ASSIGN_OR_RETURN(RunSpec spec, CompileRunSpec(policy, req));
   return seccomp::Prepare(spec).status();
 }
 
-Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, const Bundle* bundle,
-                               const RunPaths* paths) {
+Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
+                               const RunSpec* config) {
   RunSpec spec;
-  spec.run_id = req.run_id;
-  spec.limits = policy.execution;
-  if (req.timeout_seconds) spec.limits.timeout_seconds = *req.timeout_seconds;
-  if (req.memory_mb) spec.limits.memory_mb = *req.memory_mb;
-  spec.blocked_operations = policy.filesystem.blocked_operations;
+  HiveExtensions& hive = spec.hive;
+  hive.run_id = req.run_id;
+  ExecutionLimits lim = policy.execution;
+  if (req.timeout_seconds) lim.timeout_seconds = *req.timeout_seconds;
+  if (req.memory_mb) lim.memory_mb = *req.memory_mb;
+  hive.blocked_operations = policy.filesystem.blocked_operations;
   {
     // A profile name or a path relative to the policy file; the RunSpec holds the file.
-    std::string policy_dir = "";
+    std::string policy_dir;
     if (size_t slash = policy.source.rfind('/'); slash != std::string::npos) {
       policy_dir = policy.source.substr(0, slash);
     }
@@ -341,90 +445,37 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, cons
     if (!profile.ok()) {
       return Refuse("security.process.seccomp_profile", profile.status().message());
     }
-    spec.seccomp_profile = *profile;
+    spec.linux.seccomp_profile = *profile;
   }
-  spec.landlock_best_effort = policy.landlock.best_effort;
-  spec.network = false;
-  spec.blocked_ports = policy.network.blocked_ports;
-  spec.alert_thresholds = policy.monitoring.alert_thresholds;
-  spec.policy_source = policy.source;
-  spec.policy_sha256 = policy.sha256;
-  spec.uid_mappings = ns::DefaultMappings();
-  spec.gid_mappings = ns::DefaultMappings();
-  spec.masked_paths = kMaskedPaths;
-  spec.readonly_paths = kReadonlyPaths;
-  // Files written into writable binds belong to whoever invoked hive-run (through sudo too).
-  spec.owner_uid = getuid();
-  spec.owner_gid = getgid();
-  if (const char* su = std::getenv("SUDO_UID"); su && getuid() == 0) {
-    // Through the shared parser: "-1" would be (uid_t)-1, "no owner", and a long number wraps.
-    Result<uint64_t> uid = ParseUnsigned(su, 0, kMaxId);
-    if (!uid.ok()) return Refuse("SUDO_UID", uid.status().message());
-    spec.owner_uid = static_cast<uid_t>(*uid);
-    if (const char* sg = std::getenv("SUDO_GID")) {
-      Result<uint64_t> gid = ParseUnsigned(sg, 0, kMaxId);
-      if (!gid.ok()) return Refuse("SUDO_GID", gid.status().message());
-      spec.owner_gid = static_cast<gid_t>(*gid);
-    }
-  }
+  hive.landlock_best_effort = policy.landlock.best_effort;
+  hive.network.enabled = false;
+  hive.network.allowed_domains = policy.network.allowed_domains;
+  hive.network.blocked_ports = policy.network.blocked_ports;
+  hive.alert_thresholds = policy.monitoring.alert_thresholds;
+  hive.policy_source = policy.source;
+  hive.policy_sha256 = policy.sha256;
+  for (const std::string& type : SandboxNamespaces()) spec.linux.namespaces.push_back({type, ""});
+  spec.linux.uid_mappings = ns::DefaultMappings();
+  spec.linux.gid_mappings = ns::DefaultMappings();
+  spec.linux.masked_paths = kMaskedPaths;
+  spec.linux.readonly_paths = kReadonlyPaths;
+  HIVE_TRY(ApplyOwner(&spec));
+  CapabilitySets kept;
   for (const std::string& name : policy.process.capabilities) {
     int cap = caps::FromName(name);
     if (cap < 0) return Refuse("security.process.capabilities", "unknown capability " + name);
-    spec.process.capabilities.push_back(cap);
+    for (std::vector<int>* set :
+         {&kept.bounding, &kept.effective, &kept.inheritable, &kept.permitted}) {
+      set->push_back(cap);
+    }
   }
+  spec.process.capabilities = kept;
 
-  std::vector<std::string> bundle_env;
-  if (bundle) {
-    const OciConfig& c = bundle->config;
-    HIVE_TRY(ApplyBundleCeiling(policy, c, &spec).Wrap(bundle->dir + "/config.json"));
-    spec.root.bundle_rootfs = c.root_path;
-    spec.root.read_only = true;
-    if (!c.hostname.empty()) spec.hostname = c.hostname;
-    spec.process.args = c.process.args;
-    spec.process.cwd = c.process.cwd;
-    spec.process.uid = c.process.uid;
-    spec.process.gid = c.process.gid;
-    spec.process.additional_gids = c.process.additional_gids;
-    spec.process.rlimits = c.process.rlimits;
-    spec.process.terminal = c.process.terminal;
-    bundle_env = c.process.env;
-    auto add_unique = [](const std::vector<std::string>& from, std::vector<std::string>* to) {
-      std::unordered_set<std::string> seen(to->begin(), to->end());
-      for (const std::string& p : from) {
-        if (seen.insert(p).second) to->push_back(p);
-      }
-    };
-    add_unique(c.masked_paths, &spec.masked_paths);
-    add_unique(c.readonly_paths, &spec.readonly_paths);
-    if (!c.uid_mappings.empty()) {
-      for (const IdMapping& m : c.uid_mappings) {
-        if (m.host_id == 0) {
-          return Refuse("linux.uidMappings", "a mapping onto host uid 0 is refused");
-        }
-      }
-      spec.uid_mappings = c.uid_mappings;
-    }
-    if (!c.gid_mappings.empty()) {
-      for (const IdMapping& m : c.gid_mappings) {
-        if (m.host_id == 0) return Refuse("linux.gidMappings", "a mapping onto host gid 0 is refused");
-      }
-      spec.gid_mappings = c.gid_mappings;
-    }
-    spec.cgroups_path = c.cgroups_path;
-    for (const MountSpec& m : c.mounts) {
-      // The sandbox provides its own /proc, /dev (with pts, shm) and /tmp.
-      if ((m.type == "proc" && m.destination == "/proc") ||
-          (m.type == "tmpfs" && (m.destination == "/dev" || m.destination == "/dev/shm")) ||
-          (m.type == "devpts" && m.destination == "/dev/pts")) {
-        continue;
-      }
-      MountSpec copy = m;
-      if (copy.type == "bind" && !copy.read_only) {
-        copy.writable_by_owner = true;
-        spec.writable_paths.push_back(copy.destination);
-      }
-      spec.mounts.push_back(copy);
-    }
+  std::vector<std::string> config_env;
+  if (config) {
+    HIVE_TRY(ApplyConfigCeiling(policy, *config, &lim));
+    TakeConfig(*config, &spec);
+    config_env = config->process.env;
     if (!req.command.empty()) spec.process.args = req.command;
   } else {
     BuiltinRoot(&spec);
@@ -432,27 +483,29 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const RunRequest& req, cons
     spec.process.cwd = "/";
   }
   if (spec.process.args.empty()) return Refuse("command", "nothing to run");
-  HIVE_TRY(CheckMapped(spec.uid_mappings, spec.process.uid, "linux.uidMappings", "uid"));
-  HIVE_TRY(CheckMapped(spec.gid_mappings, spec.process.gid, "linux.gidMappings", "gid"));
+  HIVE_TRY(CheckMapped(spec.linux.uid_mappings, spec.process.user.uid, "linux.uidMappings", "uid"));
+  HIVE_TRY(CheckMapped(spec.linux.gid_mappings, spec.process.user.gid, "linux.gidMappings", "gid"));
 
-  std::vector<std::string> warnings;
-  HIVE_TRY(ApplyPolicyPaths(policy, &spec, &warnings));
+  HIVE_TRY(ApplyPolicyPaths(policy, &spec));
   HIVE_TRY(ApplyCliBinds(req, &spec));
-  if (paths) {
-    AddBind(&spec, paths->input, "/run/hive/input", false);
-    AddBind(&spec, paths->output, "/run/hive/output", true);
-    if (!bundle) spec.process.cwd = "/run/hive/output";
+  if (!req.input_dir.empty()) AddBind(&spec, req.input_dir, "/run/hive/input", false);
+  if (!req.output_dir.empty()) {
+    AddBind(&spec, req.output_dir, "/run/hive/output", true);
+    if (!config) spec.process.cwd = "/run/hive/output";
   }
   if (!req.workdir.empty()) {
     if (req.workdir[0] != '/') return Refuse("--workdir", "must be absolute: " + req.workdir);
     spec.process.cwd = req.workdir;
   }
-  spec.process.env = BuildEnv(policy, req, bundle_env);
-  if (paths) {
-    spec.process.env.push_back("HIVE_INPUT=/run/hive/input");
-    spec.process.env.push_back("HIVE_OUTPUT=/run/hive/output");
-  }
-  spec.warnings = std::move(warnings);
+  spec.process.env = BuildEnv(policy, req, config_env);
+  if (!req.input_dir.empty()) spec.process.env.push_back("HIVE_INPUT=/run/hive/input");
+  if (!req.output_dir.empty()) spec.process.env.push_back("HIVE_OUTPUT=/run/hive/output");
+
+  hive.timeout_seconds = lim.timeout_seconds;
+  hive.cpu_seconds = lim.cpu_seconds;
+  hive.tmp_size_mb = lim.tmp_size_mb;
+  ApplyRlimits(lim, &spec.process);
+  HIVE_TRY(ApplyResources(lim, &spec));
   return spec;
 }
 

@@ -21,17 +21,28 @@ Plan::~Plan() {
   if (state) cap_free(state);
 }
 
-Status Prepare(const std::vector<int>& kept, Plan* plan) {
-  plan->kept = kept;
+std::string Name(int cap) {
+  char* text = cap_to_name(static_cast<cap_value_t>(cap));
+  if (text == nullptr) return std::to_string(cap);
+  std::string out;
+  for (const char* c = text; *c; ++c) out += static_cast<char>(std::toupper(*c));
+  cap_free(text);
+  return out;
+}
+
+Status Prepare(const CapabilitySets& sets, Plan* plan) {
+  plan->bounding = sets.bounding;
+  plan->ambient = sets.ambient;
   plan->state = cap_init();  // all sets empty
   if (!plan->state) return Errno("cap_init");
-  if (!kept.empty()) {
-    std::vector<cap_value_t> values(kept.begin(), kept.end());
-    for (cap_flag_t flag : {CAP_PERMITTED, CAP_EFFECTIVE, CAP_INHERITABLE}) {
-      if (cap_set_flag(plan->state, flag, static_cast<int>(values.size()), values.data(),
-                       CAP_SET) != 0) {
-        return Errno("cap_set_flag");
-      }
+  for (auto [flag, set] : {std::pair{CAP_PERMITTED, &sets.permitted},
+                           std::pair{CAP_EFFECTIVE, &sets.effective},
+                           std::pair{CAP_INHERITABLE, &sets.inheritable}}) {
+    if (set->empty()) continue;
+    std::vector<cap_value_t> values(set->begin(), set->end());
+    if (cap_set_flag(plan->state, flag, static_cast<int>(values.size()), values.data(), CAP_SET) !=
+        0) {
+      return Errno("cap_set_flag");
     }
   }
   return Ok();
@@ -40,7 +51,7 @@ Status Prepare(const std::vector<int>& kept, Plan* plan) {
 int Apply(const Plan& plan, const char** step) noexcept {
   const int last = static_cast<int>(cap_max_bits()) - 1;
   for (int c = 0; c <= last; ++c) {
-    if (std::find(plan.kept.begin(), plan.kept.end(), c) != plan.kept.end()) continue;
+    if (std::find(plan.bounding.begin(), plan.bounding.end(), c) != plan.bounding.end()) continue;
     if (cap_drop_bound(c) != 0 && errno != EINVAL) {
       *step = "drop capability from the bounding set";
       return -errno;
@@ -53,6 +64,13 @@ int Apply(const Plan& plan, const char** step) noexcept {
   if (cap_set_proc(plan.state) != 0) {
     *step = "set capabilities";
     return -errno;
+  }
+  // Ambient capabilities need to be permitted and inheritable already: set after the state.
+  for (int c : plan.ambient) {
+    if (cap_set_ambient(static_cast<cap_value_t>(c), CAP_SET) != 0) {
+      *step = "raise an ambient capability";
+      return -errno;
+    }
   }
   return 0;
 }

@@ -6,22 +6,25 @@
 #include <string>
 #include <vector>
 
+#include "hive/run_spec.h"
 #include "hive/status.h"
 
 namespace hive::caps {
 
 // CAP_* number for "CAP_NET_ADMIN" (or "net_admin"), -1 when unknown.
 int FromName(const std::string& name);
+// "CAP_NET_ADMIN" for its number.
+std::string Name(int cap);
 
 // Prepared in the parent so the child only makes system calls.
 struct Plan {
-  cap_t state = nullptr;  // permitted = effective = inheritable = kept
-  std::vector<int> kept;
+  cap_t state = nullptr;  // permitted, effective, inheritable
+  std::vector<int> bounding, ambient;
   ~Plan();
 };
-Status Prepare(const std::vector<int>& kept, Plan* plan);
+Status Prepare(const CapabilitySets& sets, Plan* plan);
 
-// Child: drops the bounding set to `kept`, clears ambient, sets the prepared state.
+// Child: drops the bounding set to `bounding`, sets the prepared state, raises `ambient`.
 // Returns 0 or -errno; `step` names what failed.
 int Apply(const Plan& plan, const char** step) noexcept;
 

@@ -9,6 +9,7 @@
 
 #include "base/unique_fd.h"
 #include "hive/run_spec.h"
+#include "hive/status.h"
 
 namespace hive::ns {
 

@@ -6,37 +6,6 @@
 #include <cerrno>
 
 namespace hive::rlimits {
-namespace {
-
-void Tighten(std::vector<RlimitSpec>* out, int resource, uint64_t value) {
-  for (RlimitSpec& r : *out) {
-    if (r.resource == resource) {
-      r.soft = std::min<uint64_t>(r.soft, value);
-      r.hard = std::min<uint64_t>(r.hard, value);
-      return;
-    }
-  }
-  out->push_back({resource, value, value});
-}
-
-}  // namespace
-
-std::vector<RlimitSpec> FromLimits(const ExecutionLimits& limits,
-                                   const std::vector<RlimitSpec>& bundle) {
-  std::vector<RlimitSpec> out = bundle;
-  // The soft CPU limit sends SIGXCPU, which the report names cpu_limit; the hard limit one
-  // second later is the SIGKILL backstop for a process that ignores SIGXCPU.
-  if (limits.cpu_seconds > 0) {
-    Tighten(&out, RLIMIT_CPU, limits.cpu_seconds + 1);
-    for (RlimitSpec& r : out) {
-      if (r.resource == RLIMIT_CPU) r.soft = std::min<uint64_t>(r.soft, limits.cpu_seconds);
-    }
-  }
-  if (limits.file_size_mb > 0) Tighten(&out, RLIMIT_FSIZE, limits.file_size_mb << 20);
-  Tighten(&out, RLIMIT_NOFILE, limits.max_open_files);
-  Tighten(&out, RLIMIT_CORE, 0);
-  return out;
-}
 
 int Apply(const std::vector<RlimitSpec>& rlimits, int* failed) noexcept {
   for (const RlimitSpec& r : rlimits) {

@@ -4,13 +4,9 @@
 #include <vector>
 
 #include "hive/run_spec.h"
+#include "hive/status.h"
 
 namespace hive::rlimits {
-
-// Policy limits (cpu seconds, file size, open files, no core dumps) merged with the bundle's
-// rlimits, the stricter of the two winning.
-std::vector<RlimitSpec> FromLimits(const ExecutionLimits& limits,
-                                   const std::vector<RlimitSpec>& bundle);
 
 // Child: 0 or -errno; *failed is the resource that could not be set.
 int Apply(const std::vector<RlimitSpec>& rlimits, int* failed) noexcept;

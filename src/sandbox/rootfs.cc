@@ -78,8 +78,8 @@ bool Provided(const std::string& name) {
 }
 
 Status AddBundleRoot(const RunSpec& spec, Plan* plan) {
-  DIR* dir = opendir(spec.root.bundle_rootfs.c_str());
-  if (!dir) return Errno(fmt::format("open rootfs `{}`", spec.root.bundle_rootfs));
+  DIR* dir = opendir(spec.root.path.c_str());
+  if (!dir) return Errno(fmt::format("open rootfs `{}`", spec.root.path));
   std::vector<std::string> names;
   while (struct dirent* e = readdir(dir)) {
     std::string n = e->d_name;
@@ -88,7 +88,7 @@ Status AddBundleRoot(const RunSpec& spec, Plan* plan) {
   closedir(dir);
   std::sort(names.begin(), names.end());
   for (const std::string& n : names) {
-    std::string src = spec.root.bundle_rootfs + "/" + n;
+    std::string src = spec.root.path + "/" + n;
     struct stat st;
     if (lstat(src.c_str(), &st) != 0) return Errno(fmt::format("rootfs entry `{}`", src));
     if (S_ISLNK(st.st_mode)) {
@@ -97,7 +97,7 @@ Status AddBundleRoot(const RunSpec& spec, Plan* plan) {
       if (len < 0) return Errno(fmt::format("read symlink `{}`", src));
       plan->steps.push_back(LinkStep("/" + n, std::string(buf, static_cast<size_t>(len))));
     } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-      HIVE_TRY(AddTree(plan, src, "/" + n, spec.root.read_only, true, "rootfs"));
+      HIVE_TRY(AddTree(plan, src, "/" + n, spec.root.readonly, true, "rootfs"));
     }
     // Device nodes, sockets and fifos at the top of a rootfs are not carried over.
   }
@@ -339,19 +339,19 @@ int ReadonlyPath(const char* path) noexcept {
 
 Result<Plan> Prepare(const RunSpec& spec) {
   Plan plan;
-  plan.root_readonly = spec.root.read_only;
-  if (!spec.root.bundle_rootfs.empty()) {
+  plan.root_readonly = spec.root.readonly;
+  if (!spec.root.path.empty()) {
     HIVE_TRY(AddBundleRoot(spec, &plan));
   }
-  for (const std::string& host : spec.root.host_binds) {
+  for (const std::string& host : spec.hive.root.host_binds) {
     struct stat st;
     if (stat(host.c_str(), &st) != 0) continue;  // /lib64 and friends differ between hosts
     HIVE_TRY(AddTree(&plan, host, host, true, false, "built-in rootfs"));
   }
-  for (const auto& [link, target] : spec.root.symlinks) {
+  for (const auto& [link, target] : spec.hive.root.symlinks) {
     plan.steps.push_back(LinkStep(link, target));
   }
-  for (const auto& [path, contents] : spec.root.files) {
+  for (const auto& [path, contents] : spec.hive.root.files) {
     Step s;
     s.kind = Step::Kind::kFile;
     s.target = Rel(path);
@@ -364,7 +364,7 @@ Result<Plan> Prepare(const RunSpec& spec) {
   HIVE_TRY(AddDev(&plan));
   plan.steps.push_back(
       FsStep("tmpfs", "/tmp",
-             {{"mode", "1777"}, {"size", std::to_string(spec.limits.tmp_size_mb << 20)}},
+             {{"mode", "1777"}, {"size", std::to_string(spec.hive.tmp_size_mb << 20)}},
              MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
 
   // Deeper destinations after their parents, so a bind into a bound directory lands on top.
@@ -399,8 +399,8 @@ Result<Plan> Prepare(const RunSpec& spec) {
                                           m->destination));
     }
   }
-  plan.masked_paths = spec.masked_paths;
-  plan.readonly_paths = spec.readonly_paths;
+  plan.masked_paths = spec.linux.masked_paths;
+  plan.readonly_paths = spec.linux.readonly_paths;
   return plan;
 }
 

@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,9 +58,12 @@ void NoopHandler(int) {}
   if (ctx.payload_ignores_sigxfsz) sigaddset(&none, SIGXFSZ);
   sigprocmask(SIG_SETMASK, &none, nullptr);
 
+  if (ctx.umask >= 0) umask(static_cast<mode_t>(ctx.umask));
+
   // Last before execve: the seccomp filter. The parent answers its denials, so it must hold
   // the listener before we exec (the listener is close-on-exec; without a holder every
   // denial would answer ENOSYS, unrecorded).
+  int listener = -1;
   if (ctx.seccomp && !ctx.seccomp->program.empty()) {
     const bool handoff = ctx.seccomp->notify;
     if (handoff) {
@@ -74,18 +78,16 @@ void NoopHandler(int) {}
       }
       close(self);
     }
-    int listener = -1;
     if (int r = seccomp::Install(*ctx.seccomp, &listener); r < 0) {
       Fail(ctx.sync_fd, "install the seccomp filter", ctx.seccomp->profile_name.c_str(), -r);
     }
-    if (handoff) {
-      // sync 3b and 4, with read(2) and write(2) only from here on.
-      sync::Message taken;
-      if (!sync::Write(ctx.sync_fd, sync::Msg::kListenerFd, listener) ||
-          !sync::Read(ctx.sync_fd, &taken) || taken.type != sync::Msg::kListenerTaken) {
-        _exit(125);
-      }
-    }
+  }
+  // sync 3b: ready, with the listener's fd number (or -1); sync 4: wait for the start, which
+  // comes once the parent holds the listener. read(2) and write(2) only from here on.
+  sync::Message start;
+  if (!sync::Write(ctx.sync_fd, sync::Msg::kReady, listener) ||
+      !sync::Read(ctx.sync_fd, &start) || start.type != sync::Msg::kStart) {
+    _exit(125);
   }
 
   int err = ENOENT;

@@ -24,6 +24,7 @@ struct ChildContext {
   gid_t gid = 0;
   std::vector<gid_t> groups;
   const char* cwd = "/";
+  int umask = -1;  // process.user.umask; -1 = inherited
   // execve candidates: args[0] itself when it has a slash, else each PATH entry joined with it.
   std::vector<std::string> exec_paths;
   std::vector<char*> argv;  // null-terminated

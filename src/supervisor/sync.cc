@@ -15,8 +15,8 @@ const char* MsgName(Msg m) {
   switch (m) {
     case Msg::kGo: return "Go";
     case Msg::kSetupFailed: return "SetupFailed";
-    case Msg::kListenerFd: return "ListenerFd";
-    case Msg::kListenerTaken: return "ListenerTaken";
+    case Msg::kReady: return "Ready";
+    case Msg::kStart: return "Start";
     case Msg::kExecOk: return "ExecOk";
     case Msg::kExecFailed: return "ExecFailed";
     case Msg::kExited: return "Exited";

@@ -4,9 +4,10 @@
 //   sync 2 (child → parent)  kSetupFailed   a setup step failed: {step, detail, err}
 //   sync 3 (child → parent)  kPayloadPidfd  the payload's pidfd (SCM_RIGHTS), sent before its
 //                                           seccomp filter is on
-//   sync 3b(child → parent)  kListenerFd    {value = the listener's fd number in the payload};
-//                                           the parent takes it with pidfd_getfd
-//   sync 4 (parent → child)  kListenerTaken the parent holds the listener; exec may proceed
+//   sync 3b(child → parent)  kReady         set up, blocked before execve: {value = the
+//                                           listener's fd number in the payload, or -1}; the
+//                                           parent takes it with pidfd_getfd
+//   sync 4 (parent → child)  kStart         the parent holds the listener; exec may proceed
 //   sync 5 (child → parent)  kExecOk / kExecFailed {err}
 //   sync 6 (child → parent)  kExited {value = wait status of the payload}
 #pragma once
@@ -21,8 +22,8 @@ namespace hive::sync {
 enum class Msg : uint32_t {
   kGo = 1,
   kSetupFailed,
-  kListenerFd,
-  kListenerTaken,
+  kReady,
+  kStart,
   kExecOk,
   kExecFailed,
   kExited,

@@ -13,6 +13,7 @@
 #include "base/files.h"
 #include "hive/bundle.h"
 #include "hive/run.h"
+#include "supervisor/container.h"
 #include "temp_dir.h"
 
 namespace {
@@ -36,8 +37,8 @@ TEST_CASE("minimal config parses; unknown properties are ignored") {
   auto c = hive::ParseOciConfig(kMinimal, "config.json", "/b");
   REQUIRE(c.ok());
   CHECK(c->process.args == std::vector<std::string>{"sh"});
-  CHECK(c->root_path == "/b/rootfs");
-  CHECK(c->root_readonly);
+  CHECK(c->root.path == "/b/rootfs");
+  CHECK(c->root.readonly);
 }
 
 TEST_CASE("type errors name the JSON path") {
@@ -58,10 +59,44 @@ TEST_CASE("type errors name the JSON path") {
   CHECK(ErrorOf("{").find("invalid JSON") != std::string::npos);
 }
 
-TEST_CASE("joining an existing namespace is refused") {
+TEST_CASE("fields the supervisor cannot honour yet are kept, then refused by name") {
+  auto c = hive::ParseOciConfig(R"({"process": {"args": ["sh"]}, "root": {"path": "r"},
+      "linux": {"namespaces": [{"type": "user"}, {"type": "mount"}, {"type": "pid"},
+      {"type": "network", "path": "/proc/1/ns/net"}, {"type": "uts"}, {"type": "ipc"},
+      {"type": "cgroup"}]}})", "config.json", "/b");
+  REQUIRE(c.ok());
+  CHECK(c->linux.namespaces[3].path == "/proc/1/ns/net");
+  hive::Status s = hive::SupervisorRefusal(*c);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("linux.namespaces[3].path") != std::string::npos);
+
+  auto refused = [](const std::string& linux_or_top, const char* field) {
+    auto spec = hive::ParseOciConfig(
+        R"({"process": {"args": ["sh"]}, "root": {"path": "r"}, )" + linux_or_top + "}",
+        "config.json", "/b");
+    REQUIRE_MESSAGE(spec.ok(), spec.status().message());
+    for (const std::string& t : hive::SandboxNamespaces()) {
+      if (!spec->HasNamespace(t)) spec->linux.namespaces.push_back({t, ""});
+    }
+    hive::Status st = hive::SupervisorRefusal(*spec);
+    CHECK_FALSE(st.ok());
+    CHECK_MESSAGE(st.message().rfind(field, 0) == 0, st.message());
+  };
+  refused(R"("hooks": {"prestart": [{"path": "/bin/true"}]})", "hooks");
+  refused(R"("linux": {"sysctl": {"net.ipv4.ip_forward": "1"}})", "linux.sysctl");
+  refused(R"("linux": {"devices": [{"type": "c", "path": "/dev/fuse"}]})", "linux.devices");
+  refused(R"("linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}})", "linux.seccomp");
+  refused(R"("linux": {"rootfsPropagation": "shared"})", "linux.rootfsPropagation");
+  refused(R"("linux": {"resources": {"cpu": {"shares": 512}}})", "linux.resources.cpu.shares");
+  // A config that leaves a namespace out would run with less isolation than it says.
+  auto few = hive::ParseOciConfig(R"({"process": {"args": ["sh"]}, "root": {"path": "r"},
+      "linux": {"namespaces": [{"type": "pid"}]}})", "config.json", "/b");
+  REQUIRE(few.ok());
+  CHECK(hive::SupervisorRefusal(*few).message().find("no `user` namespace") != std::string::npos);
+  // A resource hive-run does not apply is refused when read, never dropped.
   CHECK(ErrorOf(R"({"process": {"args": ["sh"]}, "root": {"path": "r"},
-                   "linux": {"namespaces": [{"type": "network", "path": "/proc/1/ns/net"}]}})")
-            .find("linux.namespaces[0].path") != std::string::npos);
+                   "linux": {"resources": {"memory": {"reservation": 1}}}})")
+            .find("linux.resources.memory.reservation: not supported") != std::string::npos);
 }
 
 TEST_CASE("ceiling: the config may tighten the policy but not loosen it") {
@@ -73,15 +108,14 @@ TEST_CASE("ceiling: the config may tighten the policy but not loosen it") {
   REQUIRE(c.ok());
   b.config = *c;
   hive::Policy policy = hive::DefaultPolicy();
-  hive::RunRequest req;
-  req.mode = hive::RunMode::kBundle;
-  auto spec = hive::CompileRunSpec(policy, req, &b, nullptr);
+  hive::SandboxRequest req;
+  auto spec = hive::CompileRunSpec(policy, req, &b.config);
   REQUIRE(spec.ok());
-  CHECK(spec->limits.memory_mb == 100);
-  CHECK(spec->limits.max_processes == 10);
+  CHECK(spec->linux.resources.memory_limit == int64_t{100} << 20);
+  CHECK(spec->linux.resources.pids_limit == 10);
 
   policy.execution.max_processes = 5;
-  auto refused = hive::CompileRunSpec(policy, req, &b, nullptr);
+  auto refused = hive::CompileRunSpec(policy, req, &b.config);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("asks for 10; security.execution.max_processes is 5") !=
         std::string::npos);
@@ -94,37 +128,37 @@ TEST_CASE("ceiling: a writable rootfs and extra capabilities are refused") {
       {"bounding": ["CAP_NET_RAW"]}}, "root": {"path": "r", "readonly": true}})", "config.json", "/b");
   REQUIRE(c.ok());
   b.config = *c;
-  hive::RunRequest req;
-  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b, nullptr);
+  hive::SandboxRequest req;
+  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b.config);
   REQUIRE_FALSE(spec.ok());
   CHECK(spec.status().message().find("CAP_NET_RAW") != std::string::npos);
-  b.config.capability_names.clear();
-  b.config.root_readonly = false;
-  spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b, nullptr);
+  b.config.process.capabilities = hive::CapabilitySets{};
+  b.config.root.readonly = false;
+  spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b.config);
   REQUIRE_FALSE(spec.ok());
   CHECK(spec.status().message().find("root.readonly") != std::string::npos);
 }
 
 TEST_CASE("rlimits from the policy: cpu soft below hard, no core dumps") {
   hive::Policy policy = hive::DefaultPolicy();
-  hive::RunRequest req;
+  hive::SandboxRequest req;
   req.command = {"/bin/true"};
-  auto spec = hive::CompileRunSpec(policy, req, nullptr, nullptr);
+  auto spec = hive::CompileRunSpec(policy, req);
   REQUIRE(spec.ok());
   CHECK(spec->process.args == std::vector<std::string>{"/bin/true"});
-  CHECK(spec->uid_mappings.at(0).host_id != 0);
+  CHECK(spec->linux.uid_mappings.at(0).host_id != 0);
 }
 
 TEST_CASE("SUDO_UID goes through the number parser") {
   if (::getuid() != 0) return;  // read only when hive-run runs as root
-  hive::RunRequest req;
+  hive::SandboxRequest req;
   req.command = {"/bin/true"};
   ::setenv("SUDO_UID", "-1", 1);  // (uid_t)-1: files would belong to "no one"
-  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req);
   ::setenv("SUDO_UID", "4294967297", 1);
-  auto wrapped = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  auto wrapped = hive::CompileRunSpec(hive::DefaultPolicy(), req);
   ::setenv("SUDO_UID", "1000", 1);
-  auto ok = hive::CompileRunSpec(hive::DefaultPolicy(), req, nullptr, nullptr);
+  auto ok = hive::CompileRunSpec(hive::DefaultPolicy(), req);
   ::unsetenv("SUDO_UID");
   REQUIRE_FALSE(spec.ok());
   CHECK(spec.status().message() ==
@@ -132,7 +166,7 @@ TEST_CASE("SUDO_UID goes through the number parser") {
   REQUIRE_FALSE(wrapped.ok());
   CHECK(wrapped.status().message() == "SUDO_UID: 4294967297 is out of range (0..4294967294)");
   REQUIRE(ok.ok());
-  CHECK(ok->owner_uid == 1000);
+  CHECK(ok->hive.owner_uid == 1000);
 }
 
 TEST_CASE("interpreter by extension") {
@@ -185,8 +219,8 @@ TEST_CASE("numbers are range-checked, never wrapped") {
       "linux": {"resources": {"memory": {"limit": -1}, "pids": {"limit": -1}}}})", "config.json",
                                 "/b");
   REQUIRE(c.ok());
-  CHECK_FALSE(c->memory_limit.has_value());
-  CHECK_FALSE(c->pids_limit.has_value());
+  CHECK_FALSE(c->linux.resources.memory_limit.has_value());
+  CHECK_FALSE(c->linux.resources.pids_limit.has_value());
 }
 
 TEST_CASE("errors quote at most the offending token") {
@@ -300,10 +334,9 @@ TEST_CASE("many environment variables: first-set order, later sources override i
   hive::Bundle b;
   b.dir = "/b";
   b.config = *c;
-  hive::RunRequest req;
-  req.mode = hive::RunMode::kBundle;
+  hive::SandboxRequest req;
   req.env = {"V9=cli"};
-  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b, nullptr);
+  auto spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b.config);
   REQUIRE(spec.ok());
   const std::vector<std::string>& out = spec->process.env;
   REQUIRE(out.size() >= kVars);

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -26,6 +28,9 @@
 #include <string>
 #include <thread>
 
+#include "base/block_devices.h"
+#include "hive/policy.h"
+#include "runtime/report_builder.h"
 #include "sandbox/cgroups/backends.h"
 #include "sandbox/cgroups/cgroup_dir.h"
 #include "sandbox/cgroups/layout.h"
@@ -70,6 +75,31 @@ CgroupDir AdoptOrFail(const std::string& path) {
   Result<CgroupDir> d = CgroupDir::Adopt(path);
   REQUIRE_MESSAGE(d.ok(), d.status().message());
   return std::move(d).value();
+}
+
+// The tests write limits in the policy's units; the module takes the spec's (linux.resources):
+// the same conversion the policy front end makes. `devices` are "MAJ:MIN" for io limits.
+Limits L(const ExecutionLimits& lim, const std::vector<std::string>& devices = {}) {
+  Limits l;
+  l.memory_bytes = lim.memory_mb << 20;
+  l.pids = lim.max_processes;
+  if (lim.cpus > 0) l.cpu_quota_us = std::max<uint64_t>(1000, std::llround(lim.cpus * 100000));
+  for (const std::string& d : devices) {
+    ThrottleDevice t;
+    std::sscanf(d.c_str(), "%ld:%ld", &t.major, &t.minor);
+    if (lim.io_read_bps > 0) l.read_bps.push_back({t.major, t.minor, lim.io_read_bps});
+    if (lim.io_write_bps > 0) l.write_bps.push_back({t.major, t.minor, lim.io_write_bps});
+  }
+  l.cpu_accounting = lim.cpu_seconds > 0;
+  return l;
+}
+
+std::vector<std::string> DevicesOf(const std::vector<std::string>& paths) {
+  std::vector<std::string> unresolved, out;
+  for (const auto& [major, minor] : BlockDevicesFor(paths, &unresolved)) {
+    out.push_back(fmt::format("{}:{}", major, minor));
+  }
+  return out;
 }
 
 ExecutionLimits NoLimits() {
@@ -204,13 +234,14 @@ TEST_SUITE("plan") {
     lim.cpus = 0.5;
     lim.io_write_bps = 1 << 20;
     lim.cpu_seconds = 5;
-    Plan p = MakePlan(l, lim, {});
+    Plan p = MakePlan(l, L(lim, {"8:0"}), {});
     CHECK(p.v2_dir);
     CHECK(p.v2_controllers.empty());
     CHECK(p.v1_controllers == std::set<std::string>{"blkio", "cpu", "memory", "pids"});
-    CHECK(p.v1_limits.memory_mb == 64);
-    CHECK(p.v1_limits.io_write_bps == 1 << 20);
-    CHECK(p.v2_limits.memory_mb == 0);
+    CHECK(p.v1_limits.memory_bytes == 64 << 20);
+    REQUIRE(p.v1_limits.write_bps.size() == 1);
+    CHECK(p.v1_limits.write_bps[0].rate == 1 << 20);
+    CHECK(p.v2_limits.memory_bytes == 0);
     CHECK(p.unenforced.empty());
   }
 
@@ -218,7 +249,7 @@ TEST_SUITE("plan") {
     Layout l = ParseLayout(kHybridMountinfo, kHybridCgroup).value();
     ExecutionLimits lim = NoLimits();
     lim.max_processes = 4;
-    Plan p = MakePlan(l, lim, {});
+    Plan p = MakePlan(l, L(lim), {});
     CHECK(p.v1_controllers == std::set<std::string>{"pids"});
   }
 
@@ -226,7 +257,7 @@ TEST_SUITE("plan") {
     Layout l = ParseLayout(kLegacyMountinfo, kLegacyCgroup).value();
     ExecutionLimits lim = NoLimits();
     lim.cpu_seconds = 1;
-    Plan p = MakePlan(l, lim, {});
+    Plan p = MakePlan(l, L(lim), {});
     CHECK_FALSE(p.v2_dir);
     CHECK(p.v1_controllers == std::set<std::string>{"cpuacct", "freezer"});
   }
@@ -237,10 +268,10 @@ TEST_SUITE("plan") {
     lim.memory_mb = 100;
     lim.max_processes = 10;
     lim.io_read_bps = 100;
-    Plan p = MakePlan(l, lim, {"cpu", "io", "memory", "pids"});
+    Plan p = MakePlan(l, L(lim, {"8:0"}), {"cpu", "io", "memory", "pids"});
     CHECK(p.v2_dir);
     CHECK(p.v2_controllers == std::set<std::string>{"io", "memory", "pids"});
-    CHECK(p.v2_limits.memory_mb == 100);
+    CHECK(p.v2_limits.memory_bytes == 100 << 20);
     CHECK(p.v1_controllers.empty());
     CHECK(p.unenforced.empty());
   }
@@ -250,10 +281,10 @@ TEST_SUITE("plan") {
     ExecutionLimits lim = NoLimits();
     lim.memory_mb = 100;
     lim.max_processes = 10;
-    Plan p = MakePlan(l, lim, {"pids"});
+    Plan p = MakePlan(l, L(lim), {"pids"});
     REQUIRE(p.unenforced.size() == 1);
     const std::string text = p.unenforced[0].Text();
-    CHECK(text.find("memory_mb=100 not enforced") == 0);
+    CHECK(text.find("linux.resources.memory.limit=104857600 not enforced") == 0);
     CHECK(text.find("session-2.scope/cgroup.controllers") != std::string::npos);
   }
 
@@ -263,7 +294,7 @@ TEST_SUITE("plan") {
     lim.memory_mb = 1;
     lim.max_processes = 1;
     lim.cpus = 1;
-    Plan p = MakePlan(l, lim, {});
+    Plan p = MakePlan(l, L(lim), {});
     CHECK(p.unenforced.size() == 3);
     CHECK(p.unenforced[0].why.message() == "no cgroup filesystem is mounted");
   }
@@ -327,7 +358,7 @@ TEST_SUITE("v2 backend") {
     lim.cpus = 1.5;
     lim.io_read_bps = 1000;
     lim.io_write_bps = 2000;
-    std::vector<Unenforced> failed = m.ApplyLimits(lim, {"254:0"});
+    std::vector<Unenforced> failed = m.ApplyLimits(L(lim, {"254:0"}));
     CHECK(failed.empty());
     CHECK(t.Get("memory.max") == "67108864");
     CHECK(t.Get("memory.swap.max") == "0");
@@ -343,7 +374,7 @@ TEST_SUITE("v2 backend") {
     V2Manager m(AdoptOrFail(t.path()));
     ExecutionLimits lim = NoLimits();
     lim.io_write_bps = 5;
-    CHECK(m.ApplyLimits(lim, {"8:0"}).empty());
+    CHECK(m.ApplyLimits(L(lim, {"8:0"})).empty());
     CHECK(t.Get("memory.max").empty());
     CHECK(t.Get("io.max") == "8:0 wbps=5");
   }
@@ -354,20 +385,11 @@ TEST_SUITE("v2 backend") {
     V2Manager m(AdoptOrFail(t.path()));
     ExecutionLimits lim = NoLimits();
     lim.max_processes = 8;
-    std::vector<Unenforced> failed = m.ApplyLimits(lim, {});
+    std::vector<Unenforced> failed = m.ApplyLimits(L(lim, {}));
     REQUIRE(failed.size() == 1);
-    CHECK(failed[0].limit == "max_processes=8");
+    CHECK(failed[0].limit == "linux.resources.pids.limit=8");
     CHECK(failed[0].Text().find("`" + t.path() + "/pids.max`") != std::string::npos);
     CHECK(failed[0].Text().find("`8`") != std::string::npos);
-  }
-
-  TEST_CASE("io limits without a block device are unenforced") {
-    TempDir t;
-    MakeV2Fixture(t);
-    V2Manager m(AdoptOrFail(t.path()));
-    ExecutionLimits lim = NoLimits();
-    lim.io_read_bps = 1;
-    CHECK(m.ApplyLimits(lim, {}).size() == 1);
   }
 
   TEST_CASE("stats come from cpu.stat, memory.peak/events, pids.peak/events, io.stat") {
@@ -376,16 +398,16 @@ TEST_SUITE("v2 backend") {
     V2Manager m(AdoptOrFail(t.path()));
     Result<Stats> st = m.ReadStats();
     REQUIRE_MESSAGE(st.ok(), st.status().message());
-    CHECK(st->usage.cpu_user_ms == 1200);
-    CHECK(st->usage.cpu_system_ms == 300);
+    CHECK(st->cpu_user_ms == 1200);
+    CHECK(st->cpu_system_ms == 300);
     CHECK(st->cpu_usage_ns == 1500000000ULL);
-    CHECK(st->usage.memory_peak_bytes == 67108864);
+    CHECK(st->memory_peak_bytes == 67108864);
     CHECK(st->oom_killed);
     CHECK(st->oom_kill_count == 1);
-    CHECK(st->usage.pids_peak == 8);
+    CHECK(st->pids_peak == 8);
     CHECK(st->pids_limit_hit);
-    CHECK(st->usage.io_read_bytes == 4096);
-    CHECK(st->usage.io_write_bytes == 12582912);
+    CHECK(st->io_read_bytes == 4096);
+    CHECK(st->io_write_bytes == 12582912);
   }
 
   TEST_CASE("a v2 cgroup without controllers still accounts CPU; no OOM seen") {
@@ -395,8 +417,8 @@ TEST_SUITE("v2 backend") {
     V2Manager m(AdoptOrFail(t.path()));
     Result<Stats> st = m.ReadStats();
     REQUIRE(st.ok());
-    CHECK(st->usage.cpu_user_ms == 7);
-    CHECK(st->usage.memory_peak_bytes == 0);
+    CHECK(st->cpu_user_ms == 7);
+    CHECK(st->memory_peak_bytes == 0);
     CHECK_FALSE(st->oom_killed);
     CHECK_FALSE(st->pids_limit_hit);
   }
@@ -406,9 +428,9 @@ TEST_SUITE("v2 backend") {
     t.Put("cpu.stat", "usage_usec 0\n");
     t.Put("pids.current", "5\n");
     V2Manager m(AdoptOrFail(t.path()));
-    CHECK(m.ReadStats()->usage.pids_peak == 5);
+    CHECK(m.ReadStats()->pids_peak == 5);
     t.Put("pids.current", "2\n");
-    CHECK(m.ReadStats()->usage.pids_peak == 5);
+    CHECK(m.ReadStats()->pids_peak == 5);
   }
 
   TEST_CASE("join writes the pid, kill writes cgroup.kill, destroy waits on cgroup.events") {
@@ -476,7 +498,7 @@ TEST_SUITE("v1 backend") {
     lim.cpus = 0.25;
     lim.io_read_bps = 3000;
     lim.io_write_bps = 4000;
-    std::vector<Unenforced> failed = m.ApplyLimits(lim, {"254:0"});
+    std::vector<Unenforced> failed = m.ApplyLimits(L(lim, {"254:0"}));
     CHECK(failed.empty());
     CHECK(t.Get("memory/memory.limit_in_bytes") == "67108864");
     CHECK(t.Get("memory/memory.memsw.limit_in_bytes") == "67108864");
@@ -493,7 +515,7 @@ TEST_SUITE("v1 backend") {
     V1Manager m(MakeV1Fixture(t));
     ExecutionLimits lim = NoLimits();
     lim.cpus = 0.001;
-    CHECK(m.ApplyLimits(lim, {}).empty());
+    CHECK(m.ApplyLimits(L(lim, {})).empty());
     CHECK(t.Get("cpu/cpu.cfs_quota_us") == "1000");
   }
 
@@ -507,9 +529,9 @@ TEST_SUITE("v1 backend") {
     ExecutionLimits lim = NoLimits();
     lim.memory_mb = 10;
     lim.max_processes = 3;
-    std::vector<Unenforced> failed = m.ApplyLimits(lim, {});
+    std::vector<Unenforced> failed = m.ApplyLimits(L(lim, {}));
     REQUIRE(failed.size() == 1);
-    CHECK(failed[0].Text() == "memory_mb=10 not enforced: no `memory` cgroup for this run");
+    CHECK(failed[0].Text() == "linux.resources.memory.limit=10485760 not enforced: no `memory` cgroup for this run");
     CHECK(t.Get("pids/pids.max") == "3");
   }
 
@@ -518,16 +540,16 @@ TEST_SUITE("v1 backend") {
     V1Manager m(MakeV1Fixture(t));
     Result<Stats> st = m.ReadStats();
     REQUIRE_MESSAGE(st.ok(), st.status().message());
-    CHECK(st->usage.memory_peak_bytes == 66977792);
+    CHECK(st->memory_peak_bytes == 66977792);
     CHECK(st->oom_killed);
     CHECK(st->oom_kill_count == 1);
-    CHECK(st->usage.pids_peak == 8);
+    CHECK(st->pids_peak == 8);
     CHECK(st->pids_limit_hit);
-    CHECK(st->usage.cpu_user_ms == 2000);
-    CHECK(st->usage.cpu_system_ms == 500);
+    CHECK(st->cpu_user_ms == 2000);
+    CHECK(st->cpu_system_ms == 500);
     CHECK(st->cpu_usage_ns == 2500000000ULL);
-    CHECK(st->usage.io_read_bytes == 8192);
-    CHECK(st->usage.io_write_bytes == 4194304);
+    CHECK(st->io_read_bytes == 8192);
+    CHECK(st->io_write_bytes == 4194304);
   }
 
   TEST_CASE("cpuacct.stat ticks are used where usage_user is missing") {
@@ -541,8 +563,8 @@ TEST_SUITE("v1 backend") {
     Result<Stats> st = m.ReadStats();
     REQUIRE(st.ok());
     const uint64_t hz = static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
-    CHECK(st->usage.cpu_user_ms == 150 * 1000 / hz);
-    CHECK(st->usage.cpu_system_ms == 50 * 1000 / hz);
+    CHECK(st->cpu_user_ms == 150 * 1000 / hz);
+    CHECK(st->cpu_system_ms == 50 * 1000 / hz);
   }
 
   TEST_CASE("join writes every hierarchy; kill freezes, then thaws") {
@@ -627,7 +649,7 @@ TEST_SUITE("outcome and alerts") {
     lim.max_processes = 5;
     Stats st;
     st.pids_limit_hit = true;
-    st.usage.pids_peak = 5;
+    st.pids_peak = 5;
     auto hit = ClassifyLimit(st, lim, 1, 0);
     REQUIRE(hit.has_value());
     CHECK(hit->outcome == Outcome::kPidsLimit);
@@ -757,8 +779,8 @@ std::vector<pid_t> ListProcs(const std::string& run_id) {
 bool Alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
 
 std::unique_ptr<CgroupManager> MakeOrFail(const std::string& id, const ExecutionLimits& lim,
-                                          const std::vector<std::string>& io_paths = {}) {
-  auto m = CreateForRun(id, lim, "", io_paths);
+                                          const std::vector<std::string>& io_paths = {"/"}) {
+  auto m = CreateForRun(id, L(lim, DevicesOf(io_paths)));
   REQUIRE_MESSAGE(m.ok(), m.status().message());
   for (const auto& w : m.value()->Warnings()) MESSAGE("warning: ", w);
   return std::move(m).value();
@@ -827,8 +849,8 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     CHECK(st->oom_killed);
     CHECK(st->oom_kill_count >= 1);
     const double limit = 64.0 * 1024 * 1024;
-    const double peak = static_cast<double>(st->usage.memory_peak_bytes);
-    MESSAGE("memory_mb=64: peak ", st->usage.memory_peak_bytes, " bytes (", peak / limit * 100,
+    const double peak = static_cast<double>(st->memory_peak_bytes);
+    MESSAGE("memory_mb=64: peak ", st->memory_peak_bytes, " bytes (", peak / limit * 100,
             "% of the limit), oom_kill ", st->oom_kill_count);
     CHECK(peak >= 0.75 * limit);
     CHECK(peak <= 1.25 * limit);
@@ -851,8 +873,8 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
     Result<Stats> st = m->ReadStats();
     REQUIRE_MESSAGE(st.ok(), st.status().message());
-    MESSAGE("max_processes=8: pids_peak ", st->usage.pids_peak, ", limit hit ", st->pids_limit_hit);
-    CHECK(st->usage.pids_peak == 8);
+    MESSAGE("max_processes=8: pids_peak ", st->pids_peak, ", limit hit ", st->pids_limit_hit);
+    CHECK(st->pids_peak == 8);
     CHECK(st->pids_limit_hit);
     auto hit = ClassifyLimit(*st, lim, 2, 0);
     REQUIRE(hit.has_value());
@@ -882,7 +904,7 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
       const std::string id = NewRunId("kill");
       ExecutionLimits lim = NoLimits();
       lim.max_processes = 16;
-      auto made = CreateWithLayout(*layout, id, lim, "", {});
+      auto made = CreateWithLayout(*layout, id, L(lim), "");
       REQUIRE_MESSAGE(made.ok(), made.status().message());
       CgroupManager& m = **made;
       CHECK((layout == &host) == (m.CloneIntoFd() >= 0 || host.Unified() == nullptr));
@@ -935,10 +957,10 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     Result<Stats> st = m->ReadStats();
     REQUIRE_MESSAGE(st.ok(), st.status().message());
     const double cpu_s = static_cast<double>(st->cpu_usage_ns) / 1e9;
-    MESSAGE("cpus=0.5 over 2 s: ", cpu_s, " s CPU (user ", st->usage.cpu_user_ms, " ms, system ",
-            st->usage.cpu_system_ms, " ms)");
+    MESSAGE("cpus=0.5 over 2 s: ", cpu_s, " s CPU (user ", st->cpu_user_ms, " ms, system ",
+            st->cpu_system_ms, " ms)");
     CHECK(cpu_s == doctest::Approx(1.0).epsilon(0.2));
-    CHECK(static_cast<double>(st->usage.cpu_user_ms + st->usage.cpu_system_ms) ==
+    CHECK(static_cast<double>(st->cpu_user_ms + st->cpu_system_ms) ==
           doctest::Approx(cpu_s * 1000).epsilon(0.05));
     DestroyAndCheckGone(*m, id);
   }
@@ -974,10 +996,10 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     Result<Stats> st = m->ReadStats();
     REQUIRE(st.ok());
     MESSAGE("io.write_bps=4194304: 12 MiB in ", secs, " s = ", rate, " B/s (",
-            rate / lim.io_write_bps * 100, "%), io_write_bytes ", st->usage.io_write_bytes);
+            rate / lim.io_write_bps * 100, "%), io_write_bytes ", st->io_write_bytes);
     CHECK(rate >= 0.8 * static_cast<double>(lim.io_write_bps));
     CHECK(rate <= 1.2 * static_cast<double>(lim.io_write_bps));
-    CHECK(st->usage.io_write_bytes >= 12u * 1024 * 1024);
+    CHECK(st->io_write_bytes >= 12u * 1024 * 1024);
     DestroyAndCheckGone(*m, id);
     fs::remove_all(tmp);
   }
@@ -986,7 +1008,7 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     const std::string id = NewRunId("nest");
     ExecutionLimits lim = NoLimits();
     lim.max_processes = 4;
-    auto m = CreateForRun(id, lim, "hive-nest-" + id + "/inner");
+    auto m = CreateForRun(id, L(lim), "hive-nest-" + id + "/inner");
     REQUIRE_MESSAGE(m.ok(), m.status().message());
     const pid_t pid = Spawn(**m, "exec true");
     CHECK(WIFEXITED(WaitFor(pid, 5)));
@@ -1000,7 +1022,7 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     ExecutionLimits lim = NoLimits();
     lim.max_processes = 4;
     auto a = MakeOrFail(id, lim);
-    auto b = CreateForRun(id, lim);
+    auto b = CreateForRun(id, L(lim));
     REQUIRE_FALSE(b.ok());
     CHECK(b.status().message().find("already exists") != std::string::npos);
     DestroyAndCheckGone(*a, id);
@@ -1018,10 +1040,10 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     ExecutionLimits lim = NoLimits();
     lim.memory_mb = 64;
     lim.max_processes = 4;
-    auto refused = CreateWithLayout(no_memory, id, lim, "", {});
+    auto refused = CreateWithLayout(no_memory, id, L(lim), "");
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.status().code() == Code::kFailedPrecondition);
-    CHECK(refused.status().message().find("memory_mb=64 not enforced") != std::string::npos);
+    CHECK(refused.status().message().find("linux.resources.memory.limit=67108864 not enforced") != std::string::npos);
     // The cgroups made before the refusal (pids, v2) are gone with it.
     CHECK(CgroupsNamed(id).empty());
   }
@@ -1054,7 +1076,7 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
           (void)SweepStale(layout);
           const std::string tag = fmt::format("race{}x{}", w, r);
           const std::string id = NewRunId(tag.c_str());
-          auto m = CreateWithLayout(layout, id, lim, "", {});
+          auto m = CreateWithLayout(layout, id, L(lim), "");
           if (!m.ok()) std::fprintf(stderr, "create failed: %s\n", m.status().message().c_str());
           if (!m.ok() || !exists(id)) ++bad;
           (void)SweepStale(layout);
@@ -1121,7 +1143,7 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
         ExecutionLimits lim = NoLimits();
         lim.memory_mb = 64;
         lim.max_processes = 8;
-        auto m = CreateForRun(id, lim);
+        auto m = CreateForRun(id, L(lim));
         std::string text = m.ok() ? "ok\n" : "error\n" + m.status().message() + "\n";
         if (m.ok()) {
           for (const auto& w : (*m)->Warnings()) text += w + "\n";
@@ -1141,8 +1163,8 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
       REQUIRE(WEXITSTATUS(status) == 0);
       CAPTURE(text);
       CHECK(text.rfind("error\n", 0) == 0);
-      CHECK(text.find("memory_mb=64 not enforced") != std::string::npos);
-      CHECK(text.find("max_processes=8 not enforced") != std::string::npos);
+      CHECK(text.find("linux.resources.memory.limit=67108864 not enforced") != std::string::npos);
+      CHECK(text.find("linux.resources.pids.limit=8 not enforced") != std::string::npos);
       CHECK(text.find("Permission denied") != std::string::npos);
       CHECK(CgroupsNamed(id).empty());
     }

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/report_builder.h"
+
 namespace stdfs = std::filesystem;
 using namespace hive::landlock;
 
@@ -38,9 +40,9 @@ const PathRule* Find(const Prepared& p, const std::string& path) {
 hive::RunSpec Spec(std::vector<std::string> writable, std::vector<std::string> blocked = {},
                    bool network = false) {
   hive::RunSpec s;
-  s.writable_paths = std::move(writable);
-  s.blocked_operations = std::move(blocked);
-  s.network = network;
+  s.hive.writable_paths = std::move(writable);
+  s.hive.blocked_operations = std::move(blocked);
+  s.hive.network.enabled = network;
   return s;
 }
 
@@ -137,7 +139,7 @@ TEST_CASE("an older kernel is refused unless best effort, and the gap is named")
     CHECK(p.status().message().find("needs Landlock ABI") != std::string::npos);
     CHECK(p.status().message().find("best_effort") != std::string::npos);
     auto spec = Spec({});
-    spec.landlock_best_effort = true;
+    spec.hive.landlock_best_effort = true;
     auto q = PrepareForAbi(spec, 3);
     REQUIRE(q.ok());
     CHECK(q->abi == 3);
@@ -148,7 +150,7 @@ TEST_CASE("an older kernel is refused unless best effort, and the gap is named")
   }
   SUBCASE("ABI 2 cannot block truncate") {
     auto spec = Spec({}, {"truncate"}, true);
-    spec.landlock_best_effort = true;
+    spec.hive.landlock_best_effort = true;
     auto q = PrepareForAbi(spec, 2);
     REQUIRE(q.ok());
     CHECK(std::any_of(q->not_enforced.begin(), q->not_enforced.end(), [](const std::string& s) {
@@ -159,12 +161,12 @@ TEST_CASE("an older kernel is refused unless best effort, and the gap is named")
   SUBCASE("no Landlock at all") {
     CHECK_FALSE(PrepareForAbi(Spec({}, {}, true), 0).ok());
     auto spec = Spec({}, {}, true);
-    spec.landlock_best_effort = true;
+    spec.hive.landlock_best_effort = true;
     auto q = PrepareForAbi(spec, 0);
     REQUIRE(q.ok());
     CHECK(q->abi == 0);
     CHECK(Apply(*q) == 0);
-    CHECK(Enforced(*q)["applied"] == false);
+    CHECK(hive::LandlockEnforced(*q)["applied"] == false);
   }
 }
 
@@ -180,7 +182,7 @@ TEST_CASE("a confined child writes only where allowed") {
   std::ofstream(in + "/keep") << "data";
   std::ofstream(out + "/keep") << "data";
   auto spec = Spec({in}, {"delete", "truncate"});
-  spec.landlock_best_effort = true;  // so the test runs on older kernels too
+  spec.hive.landlock_best_effort = true;  // so the test runs on older kernels too
   auto p = Prepare(spec);
   REQUIRE(p.ok());
   std::vector<long> r = RunConfined(*p, [&] {
@@ -252,7 +254,7 @@ TEST_CASE("a confined child cannot reach TCP, signal its parent or its abstract 
 TEST_CASE("enforced section names what was applied") {
   auto p = PrepareForAbi(Spec({"/work/out"}, {"delete"}), 7);
   REQUIRE(p.ok());
-  nlohmann::json j = Enforced(*p);
+  nlohmann::json j = hive::LandlockEnforced(*p);
   CHECK(j["abi"] == 7);
   CHECK(j["applied"] == true);
   CHECK(j["filesystem"]["read_execute"][0] == "/");

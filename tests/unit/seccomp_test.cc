@@ -77,7 +77,7 @@ long Try(long rc) { return rc < 0 ? errno : 0; }
 // answers notifications until the child exits; violations go to *violations.
 std::vector<long> RunFiltered(const Filter& f, const std::function<std::vector<long>()>& body,
                               bool listen = false,
-                              std::vector<hive::Violation>* violations = nullptr) {
+                              std::vector<hive::seccomp::Denial>* violations = nullptr) {
   int results[2], fdpipe[2];
   REQUIRE(pipe2(results, O_CLOEXEC) == 0);
   REQUIRE(pipe2(fdpipe, O_CLOEXEC) == 0);
@@ -115,7 +115,7 @@ std::vector<long> RunFiltered(const Filter& f, const std::function<std::vector<l
       if (pfd[0].revents & POLLIN) REQUIRE(l.HandleOne().ok());
       if (pfd[1].revents & POLLIN) break;
     }
-    if (violations) *violations = l.Violations();
+    if (violations) *violations = l.Denials();
   }
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
@@ -149,7 +149,7 @@ int RunProgramFiltered(const Filter& f, const std::vector<std::string>& argv) {
   return status;
 }
 
-uint64_t Count(const std::vector<hive::Violation>& vs, const std::string& type,
+uint64_t Count(const std::vector<hive::seccomp::Denial>& vs, const std::string& type,
                const std::string& detail) {
   for (const auto& v : vs) {
     if (v.type == type && v.detail == detail) return v.count;
@@ -381,8 +381,8 @@ TEST_CASE("resolve profile names and paths") {
 TEST_CASE("Prepare caches compiled filters in-process and on disk") {
   TempDir dir;
   hive::RunSpec spec;
-  spec.seccomp_profile = Shipped("default");
-  spec.blocked_operations = {"delete", "chmod"};
+  spec.linux.seccomp_profile = Shipped("default");
+  spec.hive.blocked_operations = {"delete", "chmod"};
   ClearProcessCache();
   auto first = Prepare(spec, dir.path);
   REQUIRE(first.ok());
@@ -414,7 +414,7 @@ TEST_CASE("Prepare caches compiled filters in-process and on disk") {
   CHECK_FALSE(fourth->from_cache);
 
   // Anything that changes the filter changes the key.
-  spec.blocked_operations = {"delete"};
+  spec.hive.blocked_operations = {"delete"};
   auto fifth = Prepare(spec, dir.path);
   REQUIRE(fifth.ok());
   CHECK_FALSE(fifth->from_cache);
@@ -529,7 +529,7 @@ TEST_CASE("denials reach the listener, get the profile's errno, and are counted 
   o.deny_inet_sockets = true;
   Filter f = Build(Shipped("default"), o);
   REQUIRE(f.notify);
-  std::vector<hive::Violation> v;
+  std::vector<hive::seccomp::Denial> v;
   std::vector<long> r = RunFiltered(
       f,
       [] {

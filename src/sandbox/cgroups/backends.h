@@ -20,13 +20,9 @@ namespace hive::cgroups {
 // The limits a cgroup enforces, each with its controller in either version.
 enum class Kind { kMemory, kPids, kCpu, kIo };
 
-// How a limit is named in warnings and errors: "memory_mb=64", "io.read_bps=1,io.write_bps=2".
-std::string LimitName(Kind k, const ExecutionLimits& limits);
-
-constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint64_t kCpuPeriodUs = 100000;
-// The bandwidth quota per kCpuPeriodUs for `cpus`; the kernel refuses quotas below 1 ms.
-uint64_t CpuQuotaUs(double cpus);
+// How a limit is named in errors, by its config.json field: "linux.resources.memory.limit=
+// 67108864", "linux.resources.blockIO (8:0 write 4194304 B/s)".
+std::string LimitName(Kind k, const Limits& limits);
 
 // A limit that is not enforced: which one ("memory_mb=512") and why.
 struct Unenforced {
@@ -43,9 +39,8 @@ class V2Manager final : public CgroupManager {
   ~V2Manager() override;
 
   // Writes memory.max (+ memory.swap.max 0), pids.max, cpu.max and io.max for the limits that
-  // are set in `limits`; `io_devices` are "MAJ:MIN". Returns what could not be written.
-  std::vector<Unenforced> ApplyLimits(const ExecutionLimits& limits,
-                                      const std::vector<std::string>& io_devices);
+  // are set in `limits`. Returns what could not be written.
+  std::vector<Unenforced> ApplyLimits(const Limits& limits);
 
   int CloneIntoFd() const override { return dir_.fd(); }
   Status Join(pid_t pid, bool in_v2) override;
@@ -53,6 +48,8 @@ class V2Manager final : public CgroupManager {
   Status Kill() override;
   Status Destroy() override;
   std::vector<std::string> Warnings() const override { return {}; }
+  std::vector<std::string> Paths() const override { return {dir_.path()}; }
+  void Release() override;
 
   Result<bool> Populated() const;
   // Waits for cgroup.events to read "populated 0" (poll POLLPRI; no sleeping loop).
@@ -90,8 +87,7 @@ class V1Manager final : public CgroupManager {
 
   // Writes memory.limit_in_bytes (+ memsw), pids.max, cpu.cfs_quota_us and
   // blkio.throttle.*_bps_device for the limits that are set.
-  std::vector<Unenforced> ApplyLimits(const ExecutionLimits& limits,
-                                      const std::vector<std::string>& io_devices);
+  std::vector<Unenforced> ApplyLimits(const Limits& limits);
 
   int CloneIntoFd() const override { return -1; }
   Status Join(pid_t pid, bool in_v2) override;
@@ -101,6 +97,8 @@ class V1Manager final : public CgroupManager {
   Status Kill() override;
   Status Destroy() override;
   std::vector<std::string> Warnings() const override { return {}; }
+  std::vector<std::string> Paths() const override;
+  void Release() override;
 
   Result<bool> Populated() const;
   Status WaitEmpty(Clock::time_point deadline) const;
@@ -126,6 +124,8 @@ class CompositeManager final : public CgroupManager {
   Status Kill() override;
   Status Destroy() override;
   std::vector<std::string> Warnings() const override { return warnings_; }
+  std::vector<std::string> Paths() const override;
+  void Release() override;
 
  private:
   std::unique_ptr<V1Manager> v1_;
@@ -139,18 +139,13 @@ struct Plan {
   bool v2_dir = false;                   // create a v2 directory (clone-into, kill, cpu.stat)
   std::set<std::string> v2_controllers;  // to enable below hive-run's own v2 cgroup
   std::set<std::string> v1_controllers;  // v1 hierarchies to create a directory in
-  ExecutionLimits v1_limits;             // cgroup limits each backend writes (others zero)
-  ExecutionLimits v2_limits;
+  Limits v1_limits;                      // cgroup limits each backend writes (others zero)
+  Limits v2_limits;
   std::vector<Unenforced> unenforced;
 };
 // `v2_available`: the controllers in hive-run's own v2 cgroup.controllers.
-Plan MakePlan(const Layout& layout, const ExecutionLimits& limits,
+Plan MakePlan(const Layout& layout, const Limits& limits,
               const std::set<std::string>& v2_available);
-
-// "MAJ:MIN" of the whole disks backing `paths` (a partition's disk: the kernel throttles
-// whole request queues). Paths on no block device are added to `unresolved`.
-std::vector<std::string> BlockDevicesFor(const std::vector<std::string>& paths,
-                                         std::vector<std::string>* unresolved);
 
 // Whether any swap is configured (swap limits matter only then).
 bool HostHasSwap();

@@ -134,6 +134,12 @@ Result<CgroupDir> CgroupDir::Adopt(const std::string& path) {
   return dir;
 }
 
+Result<CgroupDir> CgroupDir::AdoptOwned(const std::string& path) {
+  HIVE_ASSIGN_OR_RETURN(CgroupDir dir, Adopt(path));
+  dir.owned_ = true;
+  return dir;
+}
+
 bool CgroupDir::Has(const std::string& name) const {
   return fd_.valid() && ::faccessat(fd_.get(), name.c_str(), F_OK, 0) == 0;
 }

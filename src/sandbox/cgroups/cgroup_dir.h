@@ -40,6 +40,10 @@ class CgroupDir {
   static Result<CgroupDir> Create(const std::string& base, const std::string& rel);
   // An existing directory that this object never removes (fixture trees in tests).
   static Result<CgroupDir> Adopt(const std::string& path);
+  // The same, owning it: Remove() removes it (a run's directory adopted from another process).
+  static Result<CgroupDir> AdoptOwned(const std::string& path);
+  // No longer removed when dropped.
+  void Release() { owned_ = false; }
 
   const std::string& path() const { return path_; }
   int fd() const { return fd_.get(); }

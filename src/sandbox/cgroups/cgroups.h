@@ -7,13 +7,14 @@
 // Join() for the rest) before it runs any code, reads the kernel's counters after it exits,
 // and always destroys the cgroups.
 //
-//   HIVE_ASSIGN_OR_RETURN(auto cg, hive::cgroups::CreateForRun(spec.run_id, spec.limits,
-//                                                                spec.cgroups_path, io_paths));
+//   const auto limits = hive::cgroups::LimitsFor(spec.linux.resources, spec.hive.cpu_seconds > 0);
+//   HIVE_ASSIGN_OR_RETURN(auto cg, hive::cgroups::CreateForRun(spec.hive.run_id, limits,
+//                                                                spec.linux.cgroups_path));
 //   clone_args.cgroup = cg->CloneIntoFd();            // CLONE_INTO_CGROUP when >= 0
 //   HIVE_TRY(cg->Join(child_pid, cloned_into));       // before the child's go-ahead
 //   ...                                               // on timeout: cg->Kill()
 //   HIVE_ASSIGN_OR_RETURN(hive::cgroups::Stats st, cg->ReadStats());
-//   report.usage = st.usage;
+//   usage.memory_peak_bytes = st.memory_peak_bytes;
 //   HIVE_TRY(cg->Destroy());
 #pragma once
 
@@ -25,16 +26,33 @@
 #include <string>
 #include <vector>
 
-#include "hive/policy.h"
-#include "hive/report.h"
+#include "hive/run_spec.h"
 #include "hive/status.h"
 
 namespace hive::cgroups {
 
 struct Layout;
 
+// The cgroup limits of one run, from its spec's linux.resources (OCI units); 0 = none.
+struct Limits {
+  uint64_t memory_bytes = 0;  // swap off
+  uint64_t pids = 0;
+  uint64_t cpu_quota_us = 0;  // per cpu_period_us
+  uint64_t cpu_period_us = 100000;
+  std::vector<ThrottleDevice> read_bps, write_bps;
+  // The run's CPU time is watched as a whole (hive.cpu_seconds): v1 then needs cpuacct.
+  bool cpu_accounting = false;
+};
+// linux.resources as the cgroup module takes it.
+Limits LimitsFor(const ResourcesSpec& resources, bool cpu_accounting);
+
 struct Stats {
-  Usage usage;                  // cpu user/system ms, memory peak, pids peak, io bytes
+  uint64_t cpu_user_ms = 0;
+  uint64_t cpu_system_ms = 0;
+  uint64_t memory_peak_bytes = 0;
+  uint64_t pids_peak = 0;
+  uint64_t io_read_bytes = 0;
+  uint64_t io_write_bytes = 0;
   bool oom_killed = false;      // the kernel's OOM killer fired inside the sandbox
   uint64_t oom_kill_count = 0;  // memory.events oom_kill / memory.oom_control oom_kill
   bool pids_limit_hit = false;  // a fork failed at pids.max (pids.events max)
@@ -60,29 +78,29 @@ class CgroupManager {
   // Kills what is left, waits until the cgroups are empty and removes every directory that
   // was created. Called again, it does nothing.
   virtual Status Destroy() = 0;
-  // Limits that are not enforced, and why ("memory_mb=512 not enforced: ...").
+  // Notes on how the limits are held (io limits on paths no block device backs, ...).
   virtual std::vector<std::string> Warnings() const = 0;
+  // The run's cgroup directories, for AdoptRun in another process.
+  virtual std::vector<std::string> Paths() const = 0;
+  // Gives the directories up: they are no longer removed when this manager goes.
+  virtual void Release() = 0;
 };
 
 // Creates the run's cgroups and writes the limits that are set (cgroups only for those).
 // `cgroups_path`: empty = `hive-run-<run_id>` below hive-run's own cgroup; relative = below
-// hive-run's own cgroup; absolute = there. `io_paths` are the paths whose block devices get
-// the io limits (the writable binds and the rootfs); empty means the device of `/`.
-// A limit that cannot be enforced becomes a warning, or an error when
-// `limits.require_limits` is set.
+// hive-run's own cgroup; absolute = there. A limit that cannot be enforced refuses the run,
+// naming the limit and why.
 Result<std::unique_ptr<CgroupManager>> CreateForRun(const std::string& run_id,
-                                                    const ExecutionLimits& limits,
-                                                    const std::string& cgroups_path = "",
-                                                    const std::vector<std::string>& io_paths = {});
+                                                    const Limits& limits,
+                                                    const std::string& cgroups_path = "");
 
 // CreateForRun() on a layout the caller detected (DetectLayout(), layout.h), so that one
 // reading of mountinfo serves the run's cgroups and SweepStale. Tests pass fixture layouts
 // only to MakePlan; this one touches the cgroup filesystem.
 Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
                                                         const std::string& run_id,
-                                                        const ExecutionLimits& limits,
-                                                        const std::string& cgroups_path,
-                                                        const std::vector<std::string>& io_paths);
+                                                        const Limits& limits,
+                                                        const std::string& cgroups_path);
 
 // Removes `hive-run-*` cgroups below hive-run's own cgroup that a crashed hive-run left
 // behind: ones with no process inside and not held (flock) by a live hive-run. `layout` is
@@ -90,20 +108,9 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
 Status SweepStale(const Layout& layout);
 Status SweepStale();
 
-// Which limit ended the run, from the kernel's counters and the way the process died; for
-// the report's `outcome` and `killed_by`. `exit_code` is the process's own code (-1 when it
-// did not exit), `term_signal` the signal that ended it (0 when it exited). Returns nothing
-// when no limit ended the run (a limit hit by a run that still exited 0 is not its fate).
-struct LimitHit {
-  Outcome outcome;
-  std::string killed_by;  // "memory_limit", "pids_limit", "cpu_limit", "file_size_limit"
-  std::string detail;     // "OOM killer fired 1 time(s) at memory_mb=64"
-};
-std::optional<LimitHit> ClassifyLimit(const Stats& stats, const ExecutionLimits& limits,
-                                      int exit_code, int term_signal);
-
-// `monitoring.alert_thresholds` applied to the measured usage (DESIGN §5).
-std::vector<Alert> AlertsFor(const Usage& usage, const ExecutionLimits& limits,
-                             const AlertThresholds& thresholds, uint64_t wall_ms);
+// A manager over the directories another process created (CgroupManager::Paths) and released:
+// it reads, kills and, at Destroy, removes them.
+Result<std::unique_ptr<CgroupManager>> AdoptRun(const Layout& layout,
+                                                const std::vector<std::string>& dirs);
 
 }  // namespace hive::cgroups

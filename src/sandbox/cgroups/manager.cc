@@ -37,48 +37,44 @@ const char* V1Controller(Kind k) {
 
 const char* V2Controller(Kind k) { return k == Kind::kIo ? "io" : V1Controller(k); }
 
-bool IsSet(Kind k, const ExecutionLimits& l) {
+bool IsSet(Kind k, const Limits& l) {
   switch (k) {
     case Kind::kMemory:
-      return l.memory_mb > 0;
+      return l.memory_bytes > 0;
     case Kind::kPids:
-      return l.max_processes > 0;
+      return l.pids > 0;
     case Kind::kCpu:
-      return l.cpus > 0;
+      return l.cpu_quota_us > 0;
     case Kind::kIo:
-      return l.io_read_bps > 0 || l.io_write_bps > 0;
+      return !l.read_bps.empty() || !l.write_bps.empty();
   }
   return false;
 }
 
 // Copies limit `k` from `from` into `to`; with `from` null, clears it in `to`.
-void CopyLimit(Kind k, const ExecutionLimits* from, ExecutionLimits* to) {
-  static const ExecutionLimits kNone = [] {
-    ExecutionLimits l;
-    l.memory_mb = l.max_processes = l.io_read_bps = l.io_write_bps = 0;
-    l.cpus = 0;
-    return l;
-  }();
+void CopyLimit(Kind k, const Limits* from, Limits* to) {
+  static const Limits kNone;
   if (from == nullptr) from = &kNone;
   switch (k) {
     case Kind::kMemory:
-      to->memory_mb = from->memory_mb;
+      to->memory_bytes = from->memory_bytes;
       break;
     case Kind::kPids:
-      to->max_processes = from->max_processes;
+      to->pids = from->pids;
       break;
     case Kind::kCpu:
-      to->cpus = from->cpus;
+      to->cpu_quota_us = from->cpu_quota_us;
+      to->cpu_period_us = from->cpu_period_us;
       break;
     case Kind::kIo:
-      to->io_read_bps = from->io_read_bps;
-      to->io_write_bps = from->io_write_bps;
+      to->read_bps = from->read_bps;
+      to->write_bps = from->write_bps;
       break;
   }
 }
 
-ExecutionLimits WithoutCgroupLimits(const ExecutionLimits& l) {
-  ExecutionLimits out = l;
+Limits WithoutCgroupLimits(const Limits& l) {
+  Limits out = l;
   for (Kind k : kKinds) CopyLimit(k, nullptr, &out);
   return out;
 }
@@ -130,12 +126,12 @@ Layout WithoutUnified(const Layout& layout) {
 Stats Merge(const Stats& a, const Stats& b) {
   // Each backend measures what its controllers hold and leaves the rest zero.
   Stats m;
-  m.usage.cpu_user_ms = std::max(a.usage.cpu_user_ms, b.usage.cpu_user_ms);
-  m.usage.cpu_system_ms = std::max(a.usage.cpu_system_ms, b.usage.cpu_system_ms);
-  m.usage.memory_peak_bytes = std::max(a.usage.memory_peak_bytes, b.usage.memory_peak_bytes);
-  m.usage.pids_peak = std::max(a.usage.pids_peak, b.usage.pids_peak);
-  m.usage.io_read_bytes = std::max(a.usage.io_read_bytes, b.usage.io_read_bytes);
-  m.usage.io_write_bytes = std::max(a.usage.io_write_bytes, b.usage.io_write_bytes);
+  m.cpu_user_ms = std::max(a.cpu_user_ms, b.cpu_user_ms);
+  m.cpu_system_ms = std::max(a.cpu_system_ms, b.cpu_system_ms);
+  m.memory_peak_bytes = std::max(a.memory_peak_bytes, b.memory_peak_bytes);
+  m.pids_peak = std::max(a.pids_peak, b.pids_peak);
+  m.io_read_bytes = std::max(a.io_read_bytes, b.io_read_bytes);
+  m.io_write_bytes = std::max(a.io_write_bytes, b.io_write_bytes);
   m.oom_killed = a.oom_killed || b.oom_killed;
   m.oom_kill_count = std::max(a.oom_kill_count, b.oom_kill_count);
   m.pids_limit_hit = a.pids_limit_hit || b.pids_limit_hit;
@@ -147,29 +143,53 @@ Stats Merge(const Stats& a, const Stats& b) {
 
 }  // namespace
 
-std::string LimitName(Kind k, const ExecutionLimits& l) {
-  switch (k) {
-    case Kind::kMemory:
-      return fmt::format("memory_mb={}", l.memory_mb);
-    case Kind::kPids:
-      return fmt::format("max_processes={}", l.max_processes);
-    case Kind::kCpu:
-      return fmt::format("cpus={}", l.cpus);
-    case Kind::kIo:
-      return fmt::format("io.read_bps={},io.write_bps={}", l.io_read_bps, l.io_write_bps);
+Limits LimitsFor(const ResourcesSpec& r, bool cpu_accounting) {
+  Limits l;
+  if (r.memory_limit && *r.memory_limit > 0) {
+    l.memory_bytes = static_cast<uint64_t>(*r.memory_limit);
   }
-  return "";
+  if (r.pids_limit && *r.pids_limit > 0) l.pids = static_cast<uint64_t>(*r.pids_limit);
+  if (r.cpu_quota && *r.cpu_quota > 0) {
+    l.cpu_quota_us = static_cast<uint64_t>(*r.cpu_quota);
+    l.cpu_period_us = r.cpu_period.value_or(100000);
+  }
+  l.read_bps = r.read_bps;
+  l.write_bps = r.write_bps;
+  l.cpu_accounting = cpu_accounting;
+  return l;
 }
 
-uint64_t CpuQuotaUs(double cpus) {
-  return std::max<uint64_t>(1000, static_cast<uint64_t>(std::llround(cpus * kCpuPeriodUs)));
+std::string LimitName(Kind k, const Limits& l) {
+  auto devices = [](const char* what, const std::vector<ThrottleDevice>& list) {
+    std::string out;
+    for (const ThrottleDevice& d : list) {
+      out += fmt::format("{}{}:{} {} {} B/s", out.empty() ? "" : ", ", d.major, d.minor, what,
+                         d.rate);
+    }
+    return out;
+  };
+  switch (k) {
+    case Kind::kMemory:
+      return fmt::format("linux.resources.memory.limit={}", l.memory_bytes);
+    case Kind::kPids:
+      return fmt::format("linux.resources.pids.limit={}", l.pids);
+    case Kind::kCpu:
+      return fmt::format("linux.resources.cpu.quota={}/period={}", l.cpu_quota_us,
+                         l.cpu_period_us);
+    case Kind::kIo: {
+      std::string r = devices("read", l.read_bps), w = devices("write", l.write_bps);
+      return fmt::format("linux.resources.blockIO ({}{}{})", r, r.empty() || w.empty() ? "" : ", ",
+                         w);
+    }
+  }
+  return "";
 }
 
 std::string Unenforced::Text() const {
   return fmt::format("{} not enforced: {}", limit, why.message());
 }
 
-Plan MakePlan(const Layout& layout, const ExecutionLimits& limits,
+Plan MakePlan(const Layout& layout, const Limits& limits,
               const std::set<std::string>& v2_available) {
   Plan plan;
   plan.v1_limits = WithoutCgroupLimits(limits);
@@ -213,7 +233,7 @@ Plan MakePlan(const Layout& layout, const ExecutionLimits& limits,
       return h != nullptr && !h->own_dir.empty();
     };
     if (usable("freezer")) plan.v1_controllers.insert("freezer");
-    if ((limits.cpu_seconds > 0 || limits.cpus > 0) && usable("cpuacct")) {
+    if ((limits.cpu_accounting || limits.cpu_quota_us > 0) && usable("cpuacct")) {
       plan.v1_controllers.insert("cpuacct");
     }
   }
@@ -227,40 +247,10 @@ bool HostHasSwap() {
   return std::count(swaps->begin(), swaps->end(), '\n') > 1;
 }
 
-std::vector<std::string> BlockDevicesFor(const std::vector<std::string>& paths,
-                                         std::vector<std::string>* unresolved) {
-  std::vector<std::string> out;
-  for (const auto& path : paths) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-      unresolved->push_back(Errno(fmt::format("stat `{}`", path)).message());
-      continue;
-    }
-    if (::major(st.st_dev) == 0) {
-      unresolved->push_back(
-          fmt::format("`{}` is on no block device (tmpfs, overlay or a btrfs subvolume)", path));
-      continue;
-    }
-    std::string dev = fmt::format("{}:{}", ::major(st.st_dev), ::minor(st.st_dev));
-    // The kernel refuses throttling on a partition: it throttles the disk's request queue.
-    const std::string sys = "/sys/dev/block/" + dev;
-    if (::access((sys + "/partition").c_str(), F_OK) == 0) {
-      Result<std::string> parent = ReadFile(sys + "/../dev");
-      if (parent.ok()) {
-        dev = *parent;
-        while (!dev.empty() && dev.back() == '\n') dev.pop_back();
-      }
-    }
-    if (std::find(out.begin(), out.end(), dev) == out.end()) out.push_back(dev);
-  }
-  return out;
-}
-
 Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
                                                         const std::string& run_id,
-                                                        const ExecutionLimits& limits,
-                                                        const std::string& cgroups_path,
-                                                        const std::vector<std::string>& io_paths) {
+                                                        const Limits& limits,
+                                                        const std::string& cgroups_path) {
   HIVE_TRY(CheckRunId(run_id));
   if (cgroups_path.find(':') != std::string::npos && cgroups_path.front() != '/') {
     return Error(Code::kUnsupported,
@@ -275,16 +265,8 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
   std::vector<Unenforced> unenforced = plan.unenforced;
   std::vector<std::string> notes;
 
-  std::vector<std::string> devices;
-  if (IsSet(Kind::kIo, limits)) {
-    std::vector<std::string> unresolved;
-    devices =
-        BlockDevicesFor(io_paths.empty() ? std::vector<std::string>{"/"} : io_paths, &unresolved);
-    for (const auto& u : unresolved) notes.push_back("io limits do not apply here: " + u);
-  }
-
   // Marks every limit routed to `controllers` as unenforced because of `why`.
-  auto lose = [&](ExecutionLimits* routed, const std::vector<std::string>& controllers, bool v2,
+  auto lose = [&](Limits* routed, const std::vector<std::string>& controllers, bool v2,
                   const Status& why) {
     for (Kind k : kKinds) {
       const std::string c = v2 ? V2Controller(k) : V1Controller(k);
@@ -306,7 +288,7 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
     Result<CgroupDir> dir = CgroupDir::Create(where.first, where.second);
     if (dir.ok()) {
       v2 = std::make_unique<V2Manager>(std::move(dir).value(), /*retain_controllers=*/true);
-      for (auto& u : v2->ApplyLimits(plan.v2_limits, devices)) unenforced.push_back(u);
+      for (auto& u : v2->ApplyLimits(plan.v2_limits)) unenforced.push_back(u);
     } else if (dir.status().code() == Code::kInvalidArgument) {
       return dir.status();  // the name is taken: never share another run's cgroup
     } else {
@@ -335,7 +317,7 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
   std::unique_ptr<V1Manager> v1;
   if (!groups.empty()) {
     v1 = std::make_unique<V1Manager>(std::move(groups));
-    for (auto& u : v1->ApplyLimits(plan.v1_limits, devices)) unenforced.push_back(u);
+    for (auto& u : v1->ApplyLimits(plan.v1_limits)) unenforced.push_back(u);
   }
   if (!v2 && !v1) {
     notes.push_back(
@@ -349,7 +331,7 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
 
   // A limit the policy sets is enforced, or the run does not start.
   if (!unenforced.empty()) {
-    std::string msg = "the policy sets limits that cannot be enforced here";
+    std::string msg = "the run's limits cannot be enforced here";
     for (const auto& u : unenforced) msg += "; " + u.Text();
     return Error(Code::kFailedPrecondition, msg);
   }
@@ -361,11 +343,10 @@ Result<std::unique_ptr<CgroupManager>> CreateWithLayout(const Layout& layout,
 }
 
 Result<std::unique_ptr<CgroupManager>> CreateForRun(const std::string& run_id,
-                                                    const ExecutionLimits& limits,
-                                                    const std::string& cgroups_path,
-                                                    const std::vector<std::string>& io_paths) {
+                                                    const Limits& limits,
+                                                    const std::string& cgroups_path) {
   HIVE_ASSIGN_OR_RETURN(Layout layout, DetectLayout());
-  return CreateWithLayout(layout, run_id, limits, cgroups_path, io_paths);
+  return CreateWithLayout(layout, run_id, limits, cgroups_path);
 }
 
 Status SweepStale() {
@@ -435,6 +416,47 @@ Status CompositeManager::Kill() {
   if (v2_) return v2_->Kill();
   if (v1_) return v1_->Kill();
   return Error(Code::kUnsupported, "no cgroup to kill the sandbox through");
+}
+
+std::vector<std::string> CompositeManager::Paths() const {
+  std::vector<std::string> out;
+  if (v2_) out = v2_->Paths();
+  if (v1_) {
+    for (std::string& p : v1_->Paths()) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void CompositeManager::Release() {
+  if (v2_) v2_->Release();
+  if (v1_) v1_->Release();
+  destroyed_ = true;
+}
+
+Result<std::unique_ptr<CgroupManager>> AdoptRun(const Layout& layout,
+                                                const std::vector<std::string>& dirs) {
+  std::unique_ptr<V2Manager> v2;
+  std::vector<V1Manager::Group> groups;
+  for (const std::string& dir : dirs) {
+    const Hierarchy* found = nullptr;
+    for (const Hierarchy& h : layout.hierarchies) {
+      if (dir.compare(0, h.mount_point.size() + 1, h.mount_point + "/") == 0) found = &h;
+    }
+    if (found == nullptr) {
+      return Error(Code::kNotFound,
+                   fmt::format("cgroup `{}` is in no cgroup hierarchy mounted here", dir));
+    }
+    HIVE_ASSIGN_OR_RETURN(CgroupDir d, CgroupDir::AdoptOwned(dir));
+    if (found->unified) {
+      v2 = std::make_unique<V2Manager>(std::move(d));
+    } else {
+      groups.push_back({found->controllers, std::move(d)});
+    }
+  }
+  std::unique_ptr<V1Manager> v1;
+  if (!groups.empty()) v1 = std::make_unique<V1Manager>(std::move(groups));
+  return std::unique_ptr<CgroupManager>(
+      std::make_unique<CompositeManager>(std::move(v1), std::move(v2), std::vector<std::string>{}));
 }
 
 Status CompositeManager::Destroy() {

@@ -25,6 +25,17 @@ V1Manager::~V1Manager() {
   if (!destroyed_) (void)Destroy();
 }
 
+std::vector<std::string> V1Manager::Paths() const {
+  std::vector<std::string> out;
+  for (const auto& g : groups_) out.push_back(g.dir.path());
+  return out;
+}
+
+void V1Manager::Release() {
+  for (auto& g : groups_) g.dir.Release();
+  destroyed_ = true;
+}
+
 const CgroupDir* V1Manager::For(const std::string& controller) const {
   for (const auto& g : groups_) {
     if (std::find(g.controllers.begin(), g.controllers.end(), controller) != g.controllers.end())
@@ -33,8 +44,7 @@ const CgroupDir* V1Manager::For(const std::string& controller) const {
   return nullptr;
 }
 
-std::vector<Unenforced> V1Manager::ApplyLimits(const ExecutionLimits& limits,
-                                               const std::vector<std::string>& io_devices) {
+std::vector<Unenforced> V1Manager::ApplyLimits(const Limits& limits) {
   std::vector<Unenforced> out;
   auto need = [&](const std::string& controller, const std::string& limit) -> const CgroupDir* {
     const CgroupDir* d = For(controller);
@@ -47,10 +57,10 @@ std::vector<Unenforced> V1Manager::ApplyLimits(const ExecutionLimits& limits,
   auto apply = [&](const std::string& limit, const Status& s) {
     if (!s.ok()) out.push_back({limit, s});
   };
-  if (limits.memory_mb > 0) {
+  if (limits.memory_bytes > 0) {
     const std::string name = LimitName(Kind::kMemory, limits);
     if (const CgroupDir* d = need("memory", name)) {
-      const std::string bytes = std::to_string(limits.memory_mb * kMiB);
+      const std::string bytes = std::to_string(limits.memory_bytes);
       // memsw (memory + swap) must stay >= limit_in_bytes, so it is written second; equal
       // values mean no swap at all.
       Status s = d->Write("memory.limit_in_bytes", bytes);
@@ -68,36 +78,30 @@ std::vector<Unenforced> V1Manager::ApplyLimits(const ExecutionLimits& limits,
       apply(name, s);
     }
   }
-  if (limits.max_processes > 0) {
+  if (limits.pids > 0) {
     const std::string name = LimitName(Kind::kPids, limits);
     if (const CgroupDir* d = need("pids", name)) {
-      apply(name, d->Write("pids.max", std::to_string(limits.max_processes)));
+      apply(name, d->Write("pids.max", std::to_string(limits.pids)));
     }
   }
-  if (limits.cpus > 0) {
+  if (limits.cpu_quota_us > 0) {
     const std::string name = LimitName(Kind::kCpu, limits);
     if (const CgroupDir* d = need("cpu", name)) {
-      const uint64_t quota = CpuQuotaUs(limits.cpus);
-      Status s = d->Write("cpu.cfs_period_us", std::to_string(kCpuPeriodUs));
-      if (s.ok()) s = d->Write("cpu.cfs_quota_us", std::to_string(quota));
+      Status s = d->Write("cpu.cfs_period_us", std::to_string(limits.cpu_period_us));
+      if (s.ok()) s = d->Write("cpu.cfs_quota_us", std::to_string(limits.cpu_quota_us));
       apply(name, s);
     }
   }
-  if (limits.io_read_bps > 0 || limits.io_write_bps > 0) {
+  if (!limits.read_bps.empty() || !limits.write_bps.empty()) {
     const std::string name = LimitName(Kind::kIo, limits);
     if (const CgroupDir* d = need("blkio", name)) {
-      if (io_devices.empty()) {
-        apply(name, Error(Code::kFailedPrecondition, "no block device backs the writable paths"));
+      for (const ThrottleDevice& t : limits.read_bps) {
+        apply(name, d->Write("blkio.throttle.read_bps_device",
+                             fmt::format("{}:{} {}", t.major, t.minor, t.rate)));
       }
-      for (const auto& dev : io_devices) {
-        if (limits.io_read_bps > 0) {
-          apply(name, d->Write("blkio.throttle.read_bps_device",
-                               fmt::format("{} {}", dev, limits.io_read_bps)));
-        }
-        if (limits.io_write_bps > 0) {
-          apply(name, d->Write("blkio.throttle.write_bps_device",
-                               fmt::format("{} {}", dev, limits.io_write_bps)));
-        }
+      for (const ThrottleDevice& t : limits.write_bps) {
+        apply(name, d->Write("blkio.throttle.write_bps_device",
+                             fmt::format("{}:{} {}", t.major, t.minor, t.rate)));
       }
     }
   }
@@ -112,7 +116,7 @@ Status V1Manager::Join(pid_t pid, bool /*in_v2*/) {
 Result<Stats> V1Manager::ReadStats() {
   Stats st;
   if (const CgroupDir* d = For("memory")) {
-    HIVE_ASSIGN_OR_RETURN(st.usage.memory_peak_bytes, d->ReadU64("memory.max_usage_in_bytes"));
+    HIVE_ASSIGN_OR_RETURN(st.memory_peak_bytes, d->ReadU64("memory.max_usage_in_bytes"));
     // "oom_kill N" appeared in 4.13; older kernels only say under_oom.
     HIVE_ASSIGN_OR_RETURN(auto oom, d->ReadKeyed("memory.oom_control"));
     st.oom_kill_count = oom["oom_kill"];
@@ -120,11 +124,11 @@ Result<Stats> V1Manager::ReadStats() {
   }
   if (const CgroupDir* d = For("pids")) {
     if (d->Has("pids.peak")) {
-      HIVE_ASSIGN_OR_RETURN(st.usage.pids_peak, d->ReadU64("pids.peak"));
+      HIVE_ASSIGN_OR_RETURN(st.pids_peak, d->ReadU64("pids.peak"));
     } else {
       HIVE_ASSIGN_OR_RETURN(uint64_t now, d->ReadU64("pids.current"));
       pids_seen_peak_ = std::max(pids_seen_peak_, now);
-      st.usage.pids_peak = pids_seen_peak_;
+      st.pids_peak = pids_seen_peak_;
     }
     HIVE_ASSIGN_OR_RETURN(auto ev, d->ReadKeyed("pids.events"));
     st.pids_limit_hit = ev["max"] > 0;
@@ -133,32 +137,32 @@ Result<Stats> V1Manager::ReadStats() {
     if (d->Has("cpuacct.usage_user")) {
       HIVE_ASSIGN_OR_RETURN(uint64_t user_ns, d->ReadU64("cpuacct.usage_user"));
       HIVE_ASSIGN_OR_RETURN(uint64_t sys_ns, d->ReadU64("cpuacct.usage_sys"));
-      st.usage.cpu_user_ms = user_ns / 1000000;
-      st.usage.cpu_system_ms = sys_ns / 1000000;
+      st.cpu_user_ms = user_ns / 1000000;
+      st.cpu_system_ms = sys_ns / 1000000;
     } else {
       // cpuacct.stat counts USER_HZ ticks.
       HIVE_ASSIGN_OR_RETURN(auto ticks, d->ReadKeyed("cpuacct.stat"));
       const uint64_t hz = static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
-      st.usage.cpu_user_ms = ticks["user"] * 1000 / hz;
-      st.usage.cpu_system_ms = ticks["system"] * 1000 / hz;
+      st.cpu_user_ms = ticks["user"] * 1000 / hz;
+      st.cpu_system_ms = ticks["system"] * 1000 / hz;
     }
     HIVE_ASSIGN_OR_RETURN(st.cpu_usage_ns, d->ReadU64("cpuacct.usage"));
     // The user/system split is sampled at each tick and can be off by tens of percent for a
     // short run; cpuacct.usage is exact. Keep the split, scale it to the exact total.
-    const uint64_t split_ms = st.usage.cpu_user_ms + st.usage.cpu_system_ms;
+    const uint64_t split_ms = st.cpu_user_ms + st.cpu_system_ms;
     const uint64_t total_ms = st.cpu_usage_ns / 1000000;
     if (split_ms > 0) {
-      st.usage.cpu_user_ms = total_ms * st.usage.cpu_user_ms / split_ms;
-      st.usage.cpu_system_ms = total_ms - st.usage.cpu_user_ms;
+      st.cpu_user_ms = total_ms * st.cpu_user_ms / split_ms;
+      st.cpu_system_ms = total_ms - st.cpu_user_ms;
     } else {
-      st.usage.cpu_user_ms = total_ms;
+      st.cpu_user_ms = total_ms;
     }
   }
   if (const CgroupDir* d = For("blkio")) {
     HIVE_ASSIGN_OR_RETURN(std::string text, d->Read("blkio.throttle.io_service_bytes_recursive"));
     const IoBytes b = ParseBlkioServiceBytes(text);
-    st.usage.io_read_bytes = b.read;
-    st.usage.io_write_bytes = b.write;
+    st.io_read_bytes = b.read;
+    st.io_write_bytes = b.write;
     st.io_measured = true;
   }
   return st;

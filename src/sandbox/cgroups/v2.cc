@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -124,15 +125,14 @@ V2Manager::~V2Manager() {
   if (!destroyed_) (void)Destroy();
 }
 
-std::vector<Unenforced> V2Manager::ApplyLimits(const ExecutionLimits& limits,
-                                               const std::vector<std::string>& io_devices) {
+std::vector<Unenforced> V2Manager::ApplyLimits(const Limits& limits) {
   std::vector<Unenforced> out;
   auto apply = [&](const std::string& limit, const Status& s) {
     if (!s.ok()) out.push_back({limit, s});
   };
-  if (limits.memory_mb > 0) {
+  if (limits.memory_bytes > 0) {
     const std::string name = LimitName(Kind::kMemory, limits);
-    Status s = dir_.Write("memory.max", std::to_string(limits.memory_mb * kMiB));
+    Status s = dir_.Write("memory.max", std::to_string(limits.memory_bytes));
     // Swap off: without it the limit only moves the overflow to swap.
     if (s.ok() && dir_.Has("memory.swap.max")) {
       s = dir_.Write("memory.swap.max", "0");
@@ -144,25 +144,25 @@ std::vector<Unenforced> V2Manager::ApplyLimits(const ExecutionLimits& limits,
     }
     apply(name, s);
   }
-  if (limits.max_processes > 0) {
-    apply(LimitName(Kind::kPids, limits),
-          dir_.Write("pids.max", std::to_string(limits.max_processes)));
+  if (limits.pids > 0) {
+    apply(LimitName(Kind::kPids, limits), dir_.Write("pids.max", std::to_string(limits.pids)));
   }
-  if (limits.cpus > 0) {
-    const uint64_t quota = CpuQuotaUs(limits.cpus);
+  if (limits.cpu_quota_us > 0) {
     apply(LimitName(Kind::kCpu, limits),
-          dir_.Write("cpu.max", fmt::format("{} {}", quota, kCpuPeriodUs)));
+          dir_.Write("cpu.max", fmt::format("{} {}", limits.cpu_quota_us, limits.cpu_period_us)));
   }
-  if (limits.io_read_bps > 0 || limits.io_write_bps > 0) {
+  if (!limits.read_bps.empty() || !limits.write_bps.empty()) {
     const std::string name = LimitName(Kind::kIo, limits);
-    if (io_devices.empty()) {
-      apply(name, Error(Code::kFailedPrecondition, "no block device backs the writable paths"));
+    // One io.max line per device, with both directions where both are set.
+    std::map<std::pair<int64_t, int64_t>, std::string> lines;
+    for (const ThrottleDevice& t : limits.read_bps) {
+      lines[{t.major, t.minor}] += fmt::format(" rbps={}", t.rate);
     }
-    for (const auto& dev : io_devices) {
-      std::string line = dev;
-      if (limits.io_read_bps > 0) line += fmt::format(" rbps={}", limits.io_read_bps);
-      if (limits.io_write_bps > 0) line += fmt::format(" wbps={}", limits.io_write_bps);
-      apply(name, dir_.Write("io.max", line));
+    for (const ThrottleDevice& t : limits.write_bps) {
+      lines[{t.major, t.minor}] += fmt::format(" wbps={}", t.rate);
+    }
+    for (const auto& [dev, rates] : lines) {
+      apply(name, dir_.Write("io.max", fmt::format("{}:{}{}", dev.first, dev.second, rates)));
     }
   }
   return out;
@@ -176,11 +176,11 @@ Result<Stats> V2Manager::ReadStats() {
   Stats st;
   // cpu.stat is there without the cpu controller: the core accounts every cgroup.
   HIVE_ASSIGN_OR_RETURN(auto cpu, dir_.ReadKeyed("cpu.stat"));
-  st.usage.cpu_user_ms = cpu["user_usec"] / 1000;
-  st.usage.cpu_system_ms = cpu["system_usec"] / 1000;
+  st.cpu_user_ms = cpu["user_usec"] / 1000;
+  st.cpu_system_ms = cpu["system_usec"] / 1000;
   st.cpu_usage_ns = cpu["usage_usec"] * 1000;
   if (dir_.Has("memory.peak")) {
-    HIVE_ASSIGN_OR_RETURN(st.usage.memory_peak_bytes, dir_.ReadU64("memory.peak"));
+    HIVE_ASSIGN_OR_RETURN(st.memory_peak_bytes, dir_.ReadU64("memory.peak"));
   }
   if (dir_.Has("memory.events")) {
     HIVE_ASSIGN_OR_RETURN(auto ev, dir_.ReadKeyed("memory.events"));
@@ -188,11 +188,11 @@ Result<Stats> V2Manager::ReadStats() {
     st.oom_killed = st.oom_kill_count > 0;
   }
   if (dir_.Has("pids.peak")) {
-    HIVE_ASSIGN_OR_RETURN(st.usage.pids_peak, dir_.ReadU64("pids.peak"));
+    HIVE_ASSIGN_OR_RETURN(st.pids_peak, dir_.ReadU64("pids.peak"));
   } else if (dir_.Has("pids.current")) {
     HIVE_ASSIGN_OR_RETURN(uint64_t now, dir_.ReadU64("pids.current"));
     pids_seen_peak_ = std::max(pids_seen_peak_, now);
-    st.usage.pids_peak = pids_seen_peak_;
+    st.pids_peak = pids_seen_peak_;
   }
   if (dir_.Has("pids.events")) {
     HIVE_ASSIGN_OR_RETURN(auto ev, dir_.ReadKeyed("pids.events"));
@@ -201,8 +201,8 @@ Result<Stats> V2Manager::ReadStats() {
   if (dir_.Has("io.stat")) {
     HIVE_ASSIGN_OR_RETURN(std::string io, dir_.Read("io.stat"));
     const IoBytes b = ParseIoStat(io);
-    st.usage.io_read_bytes = b.read;
-    st.usage.io_write_bytes = b.write;
+    st.io_read_bytes = b.read;
+    st.io_write_bytes = b.write;
     st.io_measured = true;
     st.io_buffered_writes_seen = true;
   }
@@ -240,6 +240,12 @@ Status V2Manager::WaitEmpty(Clock::time_point deadline) const {
       return Errno(fmt::format("poll `{}`", dir_.File("cgroup.events")));
     }
   }
+}
+
+void V2Manager::Release() {
+  dir_.Release();
+  destroyed_ = true;
+  if (retains_controllers_) ReleaseControllers();
 }
 
 Status V2Manager::Destroy() {

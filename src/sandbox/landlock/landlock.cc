@@ -100,17 +100,17 @@ Result<Prepared> PrepareForAbi(const RunSpec& spec, int abi) {
     int abi;
   };
   std::vector<Need> needs = {{"filesystem rules", 1}, {"signal and abstract socket scoping", 6}};
-  if (!spec.network) needs.push_back({"TCP bind/connect denial (network off)", 4});
+  if (!spec.hive.network.enabled) needs.push_back({"TCP bind/connect denial (network off)", 4});
   for (const OperationRights& o : kOperationRights) {
-    if (std::find(spec.blocked_operations.begin(), spec.blocked_operations.end(), o.op) !=
-        spec.blocked_operations.end()) {
+    if (std::find(spec.hive.blocked_operations.begin(), spec.hive.blocked_operations.end(), o.op) !=
+        spec.hive.blocked_operations.end()) {
       needs.push_back({fmt::format("blocked operation \"{}\"", o.op), o.abi});
     }
   }
   for (const Need& n : needs) {
     if (abi >= n.abi) continue;
     std::string have = abi == 0 ? "no Landlock" : fmt::format("Landlock ABI {}", abi);
-    if (!spec.landlock_best_effort) {
+    if (!spec.hive.landlock_best_effort) {
       return Error(Code::kUnsupported,
                    fmt::format("landlock: {} needs Landlock ABI {}, this kernel has {}; set "
                                "security.landlock.best_effort: true to run without it",
@@ -122,13 +122,13 @@ Result<Prepared> PrepareForAbi(const RunSpec& spec, int abi) {
 
   p.abi = abi;
   p.handled_fs = FsRightsForAbi(abi);
-  if (!spec.network && abi >= 4) p.handled_net = net::kBindTcp | net::kConnectTcp;
+  if (!spec.hive.network.enabled && abi >= 4) p.handled_net = net::kBindTcp | net::kConnectTcp;
   if (abi >= 6) p.scoped = scope::kAbstractUnixSocket | scope::kSignal;
 
   uint64_t writable = kWritable;
   for (const OperationRights& o : kOperationRights) {
-    if (std::find(spec.blocked_operations.begin(), spec.blocked_operations.end(), o.op) !=
-        spec.blocked_operations.end()) {
+    if (std::find(spec.hive.blocked_operations.begin(), spec.hive.blocked_operations.end(), o.op) !=
+        spec.hive.blocked_operations.end()) {
       writable &= ~o.rights;
       if (abi >= o.abi) p.blocked_operations.push_back(o.op);
     }
@@ -143,7 +143,7 @@ Result<Prepared> PrepareForAbi(const RunSpec& spec, int abi) {
   AddRule(&p.rules, "/dev/pts", kRead | fs::kWriteFile | fs::kIoctlDev);
   AddRule(&p.rules, "/dev/shm", writable);
   AddRule(&p.rules, "/tmp", writable);
-  for (const std::string& w : spec.writable_paths) {
+  for (const std::string& w : spec.hive.writable_paths) {
     if (w.empty() || w[0] != '/') {
       return Error(Code::kInvalidArgument,
                    fmt::format("landlock: writable path `{}` is not absolute", w));
@@ -204,45 +204,5 @@ int Apply(const Prepared& p) noexcept {
   return rc < 0 ? -err : 0;
 }
 
-nlohmann::json Enforced(const Prepared& p) {
-  nlohmann::json j = nlohmann::json::object();
-  j["abi"] = p.abi;
-  if (!p.not_enforced.empty()) j["not_enforced"] = p.not_enforced;
-  if (p.abi < 1) {
-    j["applied"] = false;
-    return j;
-  }
-  j["applied"] = true;
-  nlohmann::json read = nlohmann::json::array(), write = nlohmann::json::array(),
-                 devices = nlohmann::json::array();
-  uint64_t writable_rights = 0;
-  for (const PathRule& r : p.rules) {
-    if (r.path.rfind("/dev/", 0) == 0 && r.path != "/dev/shm") {
-      devices.push_back(r.path);
-    } else if (r.access & fs::kMakeReg) {
-      write.push_back(r.path);
-      writable_rights = r.access;
-    } else {
-      read.push_back(r.path);
-    }
-  }
-  j["filesystem"] = {
-      {"read_execute", read},
-      {"writable", write},
-      {"devices", devices},
-      {"denied_beneath_writable", FsRightNames(p.handled_fs & ~writable_rights)},
-  };
-  j["blocked_operations"] = p.blocked_operations;
-  if (p.handled_net) {
-    j["network"] = "tcp bind and connect denied";
-  } else {
-    j["network"] = p.abi >= 4 ? "not restricted by landlock (network on)" : "not supported";
-  }
-  nlohmann::json scopes = nlohmann::json::array();
-  if (p.scoped & scope::kAbstractUnixSocket) scopes.push_back("abstract_unix_socket");
-  if (p.scoped & scope::kSignal) scopes.push_back("signal");
-  j["scopes"] = scopes;
-  return j;
-}
 
 }  // namespace hive::landlock

@@ -10,16 +10,14 @@
 // refused (ABI 4); signals and abstract unix sockets are scoped to the sandbox (ABI 6).
 //
 // Prepare probes the kernel's ABI and refuses a spec that needs more than the kernel has,
-// unless spec.landlock_best_effort, in which case what was left out is listed in
-// Enforced(p)["not_enforced"].
+// unless spec.hive.landlock_best_effort, in which case what was left out is listed in
+// p.not_enforced.
 //
 //   HIVE_ASSIGN_OR_RETURN(hive::landlock::Prepared ll, hive::landlock::Prepare(spec));  // parent
 //   if (int err = hive::landlock::Apply(ll); err < 0) Fail("landlock", -err);   // child
-//   report.enforced["landlock"] = hive::landlock::Enforced(ll);
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -85,8 +83,6 @@ Result<Prepared> PrepareForAbi(const RunSpec& spec, int abi);
 // rights are simply not granted); the root must exist. Returns 0 or -errno.
 int Apply(const Prepared& p) noexcept;
 
-// For the report's `enforced` section (placed under "landlock").
-nlohmann::json Enforced(const Prepared& p);
 
 // Names of the fs:: rights in `access` ("write_file", "remove_dir", ...).
 std::vector<std::string> FsRightNames(uint64_t access);

@@ -107,6 +107,8 @@ bool HasAny(const std::vector<std::string>& need, const std::vector<std::string>
   });
 }
 
+}  // namespace
+
 // Docker's semantics: includes must all hold, any exclude removes the rule.
 bool RuleApplies(const SyscallRule& r, const CompileOptions& o) {
   if (!r.includes.arches.empty() && !MatchesNativeArch(r.includes.arches)) return false;
@@ -123,6 +125,8 @@ bool RuleApplies(const SyscallRule& r, const CompileOptions& o) {
   }
   return true;
 }
+
+namespace {
 
 struct CtxDeleter {
   void operator()(void* ctx) const { seccomp_release(ctx); }

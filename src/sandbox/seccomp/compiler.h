@@ -22,6 +22,10 @@ struct CompileOptions {
   int kernel_major = 0, kernel_minor = 0;       // for minKernel; 0 = the running kernel
 };
 
+// Whether a profile rule's Docker includes/excludes (arch, kept capabilities, kernel version)
+// let it apply under `options` (options.kernel_major 0: the running kernel is not consulted).
+bool RuleApplies(const SyscallRule& rule, const CompileOptions& options);
+
 // `profile` may be null: no profile, everything allowed but the blocked operations.
 Result<Filter> Compile(const Profile* profile, const CompileOptions& options);
 

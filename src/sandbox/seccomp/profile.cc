@@ -13,7 +13,7 @@
 
 #include "base/files.h"
 #include "base/user_text.h"
-#include "oci/json_input.h"
+#include "base/json_input.h"
 #include "sandbox/seccomp/syscalls.h"
 
 namespace hive::seccomp {
@@ -627,6 +627,84 @@ Result<Profile> LoadProfile(const std::string& path, const std::string& groups_p
   }
   HIVE_ASSIGN_OR_RETURN(std::string text, ReadInputFile(path, kSeccompProfileInput));
   return ParseProfile(text, path, groups);
+}
+
+}  // namespace hive::seccomp
+
+namespace hive::seccomp {
+namespace {
+
+const char* ActionName(ActionKind k) {
+  switch (k) {
+    case ActionKind::kKillProcess:
+      return "SCMP_ACT_KILL_PROCESS";
+    case ActionKind::kKillThread:
+      return "SCMP_ACT_KILL_THREAD";
+    case ActionKind::kTrap:
+      return "SCMP_ACT_TRAP";
+    case ActionKind::kErrno:
+      return "SCMP_ACT_ERRNO";
+    case ActionKind::kNotify:
+      return "SCMP_ACT_NOTIFY";
+    case ActionKind::kTrace:
+      return "SCMP_ACT_TRACE";
+    case ActionKind::kLog:
+      return "SCMP_ACT_LOG";
+    case ActionKind::kAllow:
+      return "SCMP_ACT_ALLOW";
+  }
+  return "SCMP_ACT_KILL_PROCESS";
+}
+
+const char* CompareName(Compare c) {
+  switch (c) {
+    case Compare::kNe:
+      return "SCMP_CMP_NE";
+    case Compare::kLt:
+      return "SCMP_CMP_LT";
+    case Compare::kLe:
+      return "SCMP_CMP_LE";
+    case Compare::kEq:
+      return "SCMP_CMP_EQ";
+    case Compare::kGe:
+      return "SCMP_CMP_GE";
+    case Compare::kGt:
+      return "SCMP_CMP_GT";
+    case Compare::kMaskedEq:
+      return "SCMP_CMP_MASKED_EQ";
+  }
+  return "SCMP_CMP_EQ";
+}
+
+}  // namespace
+
+nlohmann::json ProfileToOci(const Profile& p,
+                            const std::function<bool(const SyscallRule&)>& applies) {
+  nlohmann::json j;
+  j["defaultAction"] = ActionName(p.default_action.kind);
+  if (p.default_action.kind == ActionKind::kErrno) j["defaultErrnoRet"] = p.default_action.data;
+  j["architectures"] = p.architectures;
+  if (!p.flags.empty()) j["flags"] = p.flags;
+  nlohmann::json rules = nlohmann::json::array();
+  for (const SyscallRule& r : p.syscalls) {
+    // Docker's includes/excludes have no OCI field: a rule is written when it applies here.
+    if (!applies(r)) continue;
+    nlohmann::json rule = {{"names", r.names}, {"action", ActionName(r.action.kind)}};
+    if (r.action.kind == ActionKind::kErrno) rule["errnoRet"] = r.action.data;
+    if (!r.args.empty()) {
+      nlohmann::json args = nlohmann::json::array();
+      for (const ArgCondition& a : r.args) {
+        args.push_back({{"index", a.index},
+                        {"value", a.value},
+                        {"valueTwo", a.value_two},
+                        {"op", CompareName(a.op)}});
+      }
+      rule["args"] = args;
+    }
+    rules.push_back(rule);
+  }
+  j["syscalls"] = rules;
+  return j;
 }
 
 }  // namespace hive::seccomp

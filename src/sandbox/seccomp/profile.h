@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -84,6 +85,11 @@ Result<Profile> LoadProfile(const std::string& path, const std::string& groups_p
 // receives the line of every key path, for error messages.
 Result<nlohmann::json> YamlToJson(const std::string& text, const std::string& source,
                                   std::map<std::string, int>* lines);
+
+// The profile as config.json's linux.seccomp (OCI LinuxSeccomp). hive-run's `override` and
+// `label` have no OCI field and are left out.
+nlohmann::json ProfileToOci(const Profile& p,
+                            const std::function<bool(const SyscallRule&)>& applies);
 
 // errno by name ("EPERM"), -1 when unknown.
 int ErrnoByName(const std::string& name);

@@ -1,6 +1,7 @@
 #include "sandbox/seccomp/seccomp.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -8,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -191,28 +193,40 @@ Result<std::string> ResolveProfile(const std::string& name_or_path, const std::s
                            name_or_path, dir));
 }
 
+namespace {
+
+// Whether the process has a file size limit (RLIMIT_FSIZE below infinity).
+bool FileSizeLimited(const RunSpec& spec) {
+  for (const RlimitSpec& r : spec.process.rlimits) {
+    if (r.resource == RLIMIT_FSIZE) return r.soft != UINT64_MAX;
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
   CompileOptions o;
-  o.blocked_operations = spec.blocked_operations;
+  o.blocked_operations = spec.hive.blocked_operations;
   std::sort(o.blocked_operations.begin(), o.blocked_operations.end());
   o.blocked_operations.erase(std::unique(o.blocked_operations.begin(), o.blocked_operations.end()),
                              o.blocked_operations.end());
-  for (int cap : spec.process.capabilities) o.capabilities.push_back(CapName(cap));
+  for (int cap : spec.process.capabilities.bounding) o.capabilities.push_back(CapName(cap));
   std::sort(o.capabilities.begin(), o.capabilities.end());
   // With no profile the user asked for no syscall filter: only what the policy names.
-  o.deny_inet_sockets = !spec.network && !spec.seccomp_profile.empty();
+  o.deny_inet_sockets = !spec.hive.network.enabled && !spec.linux.seccomp_profile.empty();
   o.notify = NotifySupported();
-  o.watch_exits = spec.payload_ignores_sigxfsz && spec.limits.file_size_mb > 0;
+  o.watch_exits = spec.hive.payload_ignores_sigxfsz && FileSizeLimited(spec);
   utsname u{};
   uname(&u);
   std::sscanf(u.release, "%d.%d", &o.kernel_major, &o.kernel_minor);
 
-  if (spec.seccomp_profile.empty() && o.blocked_operations.empty()) return Filter{};
+  if (spec.linux.seccomp_profile.empty() && o.blocked_operations.empty()) return Filter{};
 
   std::string text, groups_text;
   std::string groups_path = ProfilesDir() + "/groups.yaml";
-  if (!spec.seccomp_profile.empty()) {
-    HIVE_ASSIGN_OR_RETURN(text, ReadInputFile(spec.seccomp_profile, kSeccompProfileInput));
+  if (!spec.linux.seccomp_profile.empty()) {
+    HIVE_ASSIGN_OR_RETURN(text, ReadInputFile(spec.linux.seccomp_profile, kSeccompProfileInput));
     std::error_code ec;
     if (fs::exists(groups_path, ec)) {
       HIVE_ASSIGN_OR_RETURN(groups_text, ReadInputFile(groups_path, kSeccompGroupsInput));
@@ -248,17 +262,17 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
   }
 
   Filter f;
-  if (spec.seccomp_profile.empty()) {
+  if (spec.linux.seccomp_profile.empty()) {
     HIVE_ASSIGN_OR_RETURN(f, Compile(nullptr, o));
   } else {
     GroupMap groups;
     if (!groups_text.empty()) {
       HIVE_ASSIGN_OR_RETURN(groups, ParseGroups(groups_text, groups_path));
     }
-    HIVE_ASSIGN_OR_RETURN(Profile p, ParseProfile(text, spec.seccomp_profile, groups));
+    HIVE_ASSIGN_OR_RETURN(Profile p, ParseProfile(text, spec.linux.seccomp_profile, groups));
     auto compiled = Compile(&p, o);
     if (!compiled.ok())
-      return compiled.status().Wrap("seccomp profile `" + spec.seccomp_profile + "`");
+      return compiled.status().Wrap("seccomp profile `" + spec.linux.seccomp_profile + "`");
     f = std::move(compiled).value();
   }
   if (!cache_file.empty()) {
@@ -376,31 +390,11 @@ Status Listener::HandleOne() {
   return Ok();
 }
 
-std::vector<Violation> Listener::Violations() const {
-  std::vector<Violation> out;
-  for (const auto& [k, n] : counts_) out.push_back(Violation{k.first, k.second, n});
+std::vector<Denial> Listener::Denials() const {
+  std::vector<Denial> out;
+  for (const auto& [k, n] : counts_) out.push_back(Denial{k.first, k.second, n});
   return out;
 }
 
-nlohmann::json Enforced(const Filter& f) {
-  nlohmann::json j = nlohmann::json::object();
-  if (f.program.empty()) {
-    j["profile"] = nullptr;
-    j["note"] = "no seccomp filter";
-    return j;
-  }
-  j["profile"] = f.profile_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.profile_name);
-  if (!f.profile_sha256.empty()) j["profile_sha256"] = f.profile_sha256;
-  j["arches"] = f.arches;
-  j["blocked_operations"] = f.blocked_operations;
-  j["inet_sockets"] = f.deny_inet_sockets ? "denied (network off)" : "profile decides";
-  j["denials_recorded"] = f.notify;
-  if (f.highest_syscall >= 0) {
-    j["enosys_above"] = SyscallName(NativeArch(), static_cast<uint32_t>(f.highest_syscall));
-  }
-  j["instructions"] = f.program.size();
-  if (!f.unknown_syscalls.empty()) j["unknown_syscalls"] = f.unknown_syscalls;
-  return j;
-}
 
 }  // namespace hive::seccomp

@@ -21,7 +21,7 @@
 //   // parent: fd = pidfd_getfd(pidfd, listener, 0), send the go-ahead; in the epoll loop
 //   hive::seccomp::Listener l(fd, filter);
 //   on EPOLLIN: HIVE_TRY(l.HandleOne());   on EPOLLHUP: stop watching (no task left)
-//   report.violations = l.Violations();
+//   for (const hive::seccomp::Denial& d : l.Denials()) ...
 //
 // Compiled filters are cached by the SHA-256 of everything that goes into them (profile and
 // groups bytes, blocked operations, kept capabilities, network, kernel, arch, libseccomp and
@@ -38,17 +38,23 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/unique_fd.h"
-#include "hive/report.h"
 #include "hive/run_spec.h"
 #include "hive/status.h"
 
 namespace hive::seccomp {
+
+// Calls the listener denied, by the rule that raised them: {"syscall" | "blocked_operation" |
+// "network", "ptrace" | "unlinkat (delete)", count}.
+struct Denial {
+  std::string type;
+  std::string detail;
+  uint64_t count = 0;
+};
 
 // What a RET instruction of hive-run's own prefix means: for the report, and for the
 // listener, which answers each notification by the label of the rule that raised it.
@@ -108,7 +114,7 @@ class Listener {
   // vanished meanwhile (ENOENT). Call when the fd is readable.
   Status HandleOne();
   // Denials so far, in order of first occurrence: {type, "ptrace" | "unlinkat (delete)", n}.
-  std::vector<Violation> Violations() const;
+  std::vector<Denial> Denials() const;
   uint64_t total() const { return total_; }
 
  private:
@@ -123,10 +129,6 @@ class Listener {
 
 // Drops the in-process cache (tests; embedders that reload profiles).
 void ClearProcessCache();
-
-// Describes the filter for the report's `enforced` section (placed under "seccomp"). When
-// Install gave no listener although f.notify, set ["denials_recorded"] = false.
-nlohmann::json Enforced(const Filter& f);
 
 // Whether this kernel supports SECCOMP_RET_USER_NOTIF (Linux 5.0+).
 bool NotifySupported();

@@ -1,4 +1,5 @@
-// The run pipeline: request → policy → RunSpec → Supervise → report, run directory, audit.
+// The run pipeline: request → policy/OCI front ends → RunSpec → container → report, run
+// directory, audit.
 #include "hive/run.h"
 
 #include <fcntl.h>
@@ -16,8 +17,9 @@
 #include "hive/analyze.h"
 #include "hive/audit.h"
 #include "hive/state_dir.h"
-#include "supervisor/live_run.h"
-#include "supervisor/supervisor.h"
+#include "runtime/live_run.h"
+#include "runtime/report_builder.h"
+#include "supervisor/container.h"
 
 namespace hive {
 namespace {
@@ -213,7 +215,9 @@ RunResult Run(const RunRequest& req) {
   if (!live.ok()) return refuse(live.status());
 
   const std::string runs = req.state_dir + "/runs";
-  RunPaths paths;
+  struct {
+    std::string run_dir, input, output, logs;
+  } paths;
   paths.run_dir = runs + "/" + report.run_id;
   paths.input = paths.run_dir + "/input";
   paths.output = paths.run_dir + "/output";
@@ -226,9 +230,18 @@ RunResult Run(const RunRequest& req) {
   for (const std::string& d : {paths.input, paths.output, paths.logs}) {
     if (mkdir(d.c_str(), 0755) != 0) return refuse(Errno(fmt::format("create `{}`", d)));
   }
-  // The sandbox writes output/ through an idmapped mount as the invoking user.
-  RunRequest effective = req;
-  effective.run_id = report.run_id;
+  SandboxRequest sandbox;
+  sandbox.run_id = report.run_id;
+  sandbox.command = req.command;
+  sandbox.binds = req.binds;
+  sandbox.env = req.env;
+  sandbox.workdir = req.workdir;
+  sandbox.timeout_seconds = req.timeout_seconds;
+  sandbox.memory_mb = req.memory_mb;
+  if (req.mode != RunMode::kBundle) {
+    sandbox.input_dir = paths.input;
+    sandbox.output_dir = paths.output;
+  }
   if (req.mode == RunMode::kScript) {
     std::string name = script.substr(script.rfind('/') + 1);
     Status copied = WriteFileAtomic(paths.input + "/" + name, script_text, 0644, Sync::kNoSync);
@@ -236,36 +249,30 @@ RunResult Run(const RunRequest& req) {
     std::vector<std::string> cmd = interpreter;
     cmd.push_back("/run/hive/input/" + name);
     cmd.insert(cmd.end(), req.command.begin() + 1, req.command.end());
-    effective.command = cmd;
+    sandbox.command = cmd;
   }
   if (bundle) report.bundle = bundle->dir;
-  if (chown(paths.output.c_str(), getuid() == 0 && getenv("SUDO_UID") ? 
-            static_cast<uid_t>(std::strtoul(getenv("SUDO_UID"), nullptr, 10)) : getuid(),
-            static_cast<gid_t>(-1)) != 0) {
+
+  auto spec = CompileRunSpec(policy, sandbox, bundle ? &bundle->config : nullptr);
+  if (!spec.ok()) return refuse(spec.status());
+  spec->hive.payload_ignores_sigxfsz =
+      !spec->process.args.empty() && analyze::IsPythonInterpreter(spec->process.args.front());
+  // The sandbox writes output/ through an idmapped mount as the invoking user.
+  if (chown(paths.output.c_str(), spec->hive.owner_uid, static_cast<gid_t>(-1)) != 0) {
     return refuse(Errno("chown output directory"));
   }
 
-  auto spec = CompileRunSpec(policy, effective, bundle ? &*bundle : nullptr,
-                             req.mode == RunMode::kBundle ? nullptr : &paths);
-  if (!spec.ok()) return refuse(spec.status());
-  spec->payload_ignores_sigxfsz =
-      !spec->process.args.empty() && analyze::IsPythonInterpreter(spec->process.args.front());
-
   // HOOK(audit): open the audit log; a run that cannot be audited does not start (125). It is
   // opened while the child sets itself up, before the payload may exec.
+  ContainerOptions opts;
   Status audit_error;
-  SuperviseOptions opts;
   opts.before_exec = [&]() -> Status {
     auto log = open_audit();
-    if (!log.ok()) {
-      audit_error = log.status().Wrap("refusing to run unaudited");
-      return audit_error;
-    }
+    if (!log.ok()) return audit_error = log.status().Wrap("refusing to run unaudited");
     // The space the run's records need is set aside now: the final append cannot then fail
     // for want of it, after the payload has run.
     if (Status s = log->Reserve(); !s.ok()) {
-      audit_error = s.Wrap("refusing to run unaudited");
-      return audit_error;
+      return audit_error = s.Wrap("refusing to run unaudited");
     }
     audit_log.emplace(std::move(log).value());
     return Ok();
@@ -275,13 +282,32 @@ RunResult Run(const RunRequest& req) {
     opts.stdout_path = paths.logs + "/stdout";
     opts.stderr_path = paths.logs + "/stderr";
   }
-  RunReport supervised = Supervise(*spec, opts);
-  if (!audit_error.ok()) return refuse(audit_error);
-  supervised.script = report.script;
-  supervised.script_sha256 = report.script_sha256;
-  supervised.bundle = report.bundle;
-  supervised.static_analysis = report.static_analysis;
-  report = std::move(supervised);
+  const std::string script_path = report.script, script_sha = report.script_sha256;
+  const std::string bundle_dir = report.bundle;
+  const nlohmann::json analysis = report.static_analysis;
+  report = RunReport{};
+  report.script = script_path;
+  report.script_sha256 = script_sha;
+  report.bundle = bundle_dir;
+  report.static_analysis = analysis;
+  StartReport(*spec, &report);
+  report.warnings = spec->hive.warnings;
+  auto container = Container::Create(*spec, opts);
+  if (!container.ok()) {
+    // Refused or failed before the payload could run: nothing of the user's ran. A run that
+    // cannot be audited leaves nothing; any other is recorded as a setup error.
+    if (!audit_error.ok()) return refuse(audit_error);
+    report.started_at = Rfc3339Now();
+    report.outcome = Outcome::kSetupError;
+    report.error = container.status().message();
+  } else {
+    Container& c = **container;
+    ReportEnforced(*spec, c, &report);
+    report.warnings.clear();  // the container's result carries the spec's warnings
+    (void)c.Start();
+    c.Monitor();
+    FinishReport(*spec, c.Collect(), &report);
+  }
   result.exit_status = ExitStatusFor(report);
 
   // A run that failed before the log was needed still leaves its record.

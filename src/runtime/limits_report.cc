@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 #include <signal.h>
 
-#include "sandbox/cgroups/cgroups.h"
+#include "runtime/report_builder.h"
 
-namespace hive::cgroups {
+namespace hive {
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
@@ -14,7 +14,7 @@ constexpr uint64_t kMinWallMsForCpuAlert = 1000;
 
 }  // namespace
 
-std::optional<LimitHit> ClassifyLimit(const Stats& stats, const ExecutionLimits& limits,
+std::optional<LimitHit> ClassifyLimit(const cgroups::Stats& stats, const ExecutionLimits& limits,
                                       int exit_code, int term_signal) {
   // The signal says how the process died; the counters say which limit was behind it. A
   // SIGKILL alone proves nothing (the sandbox may kill itself): it names memory only when
@@ -37,7 +37,7 @@ std::optional<LimitHit> ClassifyLimit(const Stats& stats, const ExecutionLimits&
     return LimitHit{
         Outcome::kMemoryLimit, "memory_limit",
         fmt::format("OOM killer fired {} time(s) at memory_mb={} (peak {} bytes)",
-                    stats.oom_kill_count, limits.memory_mb, stats.usage.memory_peak_bytes)};
+                    stats.oom_kill_count, limits.memory_mb, stats.memory_peak_bytes)};
   }
   if (term_signal == SIGKILL && limits.cpu_seconds > 0 &&
       stats.cpu_usage_ns >= limits.cpu_seconds * 1000000000ULL) {
@@ -46,7 +46,7 @@ std::optional<LimitHit> ClassifyLimit(const Stats& stats, const ExecutionLimits&
   if (failed && stats.pids_limit_hit) {
     return LimitHit{Outcome::kPidsLimit, "pids_limit",
                     fmt::format("fork refused at max_processes={} (peak {})", limits.max_processes,
-                                stats.usage.pids_peak)};
+                                stats.pids_peak)};
   }
   return std::nullopt;
 }
@@ -90,4 +90,4 @@ std::vector<Alert> AlertsFor(const Usage& usage, const ExecutionLimits& limits,
   return alerts;
 }
 
-}  // namespace hive::cgroups
+}  // namespace hive

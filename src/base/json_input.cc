@@ -1,4 +1,4 @@
-#include "oci/json_input.h"
+#include "base/json_input.h"
 
 #include <cctype>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "supervisor/live_run.h"
+#include "runtime/live_run.h"
 
 #include <dirent.h>
 #include <fcntl.h>

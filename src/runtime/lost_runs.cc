@@ -11,7 +11,7 @@
 #include "hive/run.h"
 #include "hive/state_dir.h"
 #include "sandbox/cgroups/cgroups.h"
-#include "supervisor/live_run.h"
+#include "runtime/live_run.h"
 
 namespace hive {
 namespace {

@@ -1,0 +1,675 @@
+#include "supervisor/container.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+#include "base/files.h"
+#include "base/pidfd.h"
+#include "base/unique_fd.h"
+#include "sandbox/capabilities.h"
+#include "sandbox/cgroups/layout.h"
+#include "sandbox/namespaces.h"
+#include "sandbox/rootfs.h"
+#include "supervisor/child.h"
+#include "supervisor/event_loop.h"
+#include "supervisor/sync.h"
+
+namespace hive {
+namespace {
+
+constexpr int kTeardownSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+// After forwarding an interrupt, the sandbox gets this long to exit before it is killed.
+constexpr int kInterruptGraceSeconds = 2;
+// A process that alone uses the whole budget meets its RLIMIT_CPU first and dies of SIGXCPU,
+// which names the cause in its exit status; the sandbox-wide kill waits a little past the
+// budget (a few scheduler ticks) so as not to race it with SIGKILL on a loaded machine.
+constexpr double kCpuKillGraceNs = 50e6;
+
+bool HoldsEffective(int cap) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+// Tests stop the supervisor at a named moment (HIVE_RUN_TEST_STOP_AT=go|setup|limit_kill) to
+// kill it there: what a crash at that moment leaves must die with it and be recorded.
+void TestStopPoint(const char* name) {
+  static const char* const at = std::getenv("HIVE_RUN_TEST_STOP_AT");
+  if (at != nullptr && std::strcmp(at, name) == 0) raise(SIGSTOP);
+}
+
+ChildContext PrepareChild(const RunSpec& spec, const rootfs::Plan& plan, const caps::Plan& caps) {
+  ChildContext ctx;
+  ctx.hostname = spec.hostname.c_str();
+  ctx.rootfs = &plan;
+  ctx.rlimits = &spec.process.rlimits;
+  ctx.caps = &caps;
+  ctx.uid = spec.process.user.uid;
+  ctx.gid = spec.process.user.gid;
+  ctx.umask = spec.process.user.umask ? static_cast<int>(*spec.process.user.umask) : -1;
+  ctx.groups.assign(spec.process.user.additional_gids.begin(),
+                    spec.process.user.additional_gids.end());
+  ctx.cwd = spec.process.cwd.c_str();
+  const std::string& cmd = spec.process.args.at(0);
+  if (cmd.find('/') != std::string::npos) {
+    ctx.exec_paths.push_back(cmd);
+  } else {
+    std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const std::string& e : spec.process.env) {
+      if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    }
+    size_t i = 0;
+    while (i <= path.size()) {
+      size_t j = path.find(':', i);
+      if (j == std::string::npos) j = path.size();
+      std::string dir = path.substr(i, j - i);
+      ctx.exec_paths.push_back((dir.empty() ? "." : dir) + "/" + cmd);
+      i = j + 1;
+    }
+  }
+  for (const std::string& a : spec.process.args) ctx.argv.push_back(const_cast<char*>(a.c_str()));
+  ctx.argv.push_back(nullptr);
+  for (const std::string& e : spec.process.env) ctx.envp.push_back(const_cast<char*>(e.c_str()));
+  ctx.envp.push_back(nullptr);
+  return ctx;
+}
+
+Result<UniqueFd> OpenCapture(const std::string& path) {
+  if (path.empty()) return UniqueFd();
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (!fd.valid()) return Errno(fmt::format("open capture file `{}`", path));
+  return fd;
+}
+
+// CPUs the sandbox can run on at once: its bandwidth quota, else the CPUs it may use.
+double CpuParallelism(const ResourcesSpec& r) {
+  cpu_set_t set;
+  const double online =
+      sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+  if (r.cpu_quota && *r.cpu_quota > 0) {
+    const double cpus =
+        static_cast<double>(*r.cpu_quota) / static_cast<double>(r.cpu_period.value_or(100000));
+    return std::min(cpus, online);
+  }
+  return std::max(online, 1.0);
+}
+
+// Whether process `pid` (alive: stopped in a watched exit_group) has SIGXFSZ pending, which
+// it can only have blocked: a write of its went past RLIMIT_FSIZE.
+bool SigxfszPending(pid_t pid) {
+  Result<std::string> status = ReadFile(fmt::format("/proc/{}/status", pid));
+  if (!status.ok()) return false;
+  // SigPnd (the thread) and ShdPnd (the process): hex masks, bit N-1 for signal N.
+  for (const char* key : {"\nSigPnd:", "\nShdPnd:"}) {
+    size_t at = status->find(key);
+    if (at == std::string::npos) continue;
+    const uint64_t mask = std::strtoull(status->c_str() + at + std::strlen(key), nullptr, 16);
+    if (mask & (uint64_t{1} << (SIGXFSZ - 1))) return true;
+  }
+  return false;
+}
+
+uint64_t RlimitSoft(const RunSpec& spec, int resource) {
+  for (const RlimitSpec& r : spec.process.rlimits) {
+    if (r.resource == resource) return r.soft;
+  }
+  return UINT64_MAX;
+}
+
+void ArmTimer(int fd, double seconds) {
+  struct itimerspec its = {};
+  its.it_value.tv_sec = static_cast<time_t>(seconds);
+  its.it_value.tv_nsec = static_cast<long>((seconds - std::floor(seconds)) * 1e9);
+  if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+  timerfd_settime(fd, 0, &its, nullptr);
+}
+
+void Drain(int timer_fd) {
+  uint64_t ticks;
+  if (read(timer_fd, &ticks, sizeof ticks) < 0) {
+  }
+}
+
+}  // namespace
+
+Status SupervisorRefusal(const RunSpec& spec) {
+  auto refuse = [](const std::string& field, const std::string& why) {
+    return Error(Code::kUnsupported, fmt::format("{}: {}", field, why));
+  };
+  for (const std::string& type : SandboxNamespaces()) {
+    if (!spec.HasNamespace(type)) {
+      return refuse("linux.namespaces",
+                    fmt::format("no `{}` namespace is asked for; hive-run isolates every run in "
+                                "new user, mount, pid, network, uts, ipc and cgroup namespaces",
+                                type));
+    }
+  }
+  for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
+    const NamespaceSpec& n = spec.linux.namespaces[i];
+    if (!n.path.empty()) {
+      return refuse(fmt::format("linux.namespaces[{}].path", i),
+                    fmt::format("joining the existing `{}` namespace at `{}` is not supported "
+                                "yet",
+                                n.type, n.path));
+    }
+    if (n.type == "time") {
+      return refuse(fmt::format("linux.namespaces[{}]", i),
+                    "time namespaces are not supported yet");
+    }
+  }
+  if (spec.process.terminal) {
+    return refuse("process.terminal", "a terminal (console socket) is not supported yet");
+  }
+  if (!spec.hooks.empty()) return refuse("hooks", "OCI hooks are not supported yet");
+  if (!spec.linux.devices.empty()) {
+    return refuse("linux.devices",
+                  fmt::format("`{}`: device nodes beyond hive-run's own /dev are not supported "
+                              "yet",
+                              spec.linux.devices.front().path));
+  }
+  if (!spec.linux.sysctl.empty()) {
+    return refuse("linux.sysctl", fmt::format("`{}`: sysctls are not supported yet",
+                                              spec.linux.sysctl.begin()->first));
+  }
+  if (spec.linux.seccomp_inline) {
+    return refuse("linux.seccomp",
+                  "a config.json's own seccomp profile is not supported yet; the policy's "
+                  "security.process.seccomp_profile applies");
+  }
+  if (spec.linux.resources.cpu_shares) {
+    return refuse("linux.resources.cpu.shares", "CPU shares are not supported yet");
+  }
+  const std::string& prop = spec.linux.rootfs_propagation;
+  if (!prop.empty() && prop != "private" && prop != "rprivate") {
+    return refuse("linux.rootfsPropagation",
+                  fmt::format("`{}`: the sandbox's mounts are always private", prop));
+  }
+  if (!spec.process.no_new_privileges) {
+    return refuse("process.noNewPrivileges",
+                  "false: every sandboxed process runs with no_new_privs");
+  }
+  if (!spec.process.capabilities.ambient.empty() && spec.process.user.uid != 0) {
+    return refuse("process.capabilities.ambient",
+                  "ambient capabilities for a non-root user are not supported yet");
+  }
+  return Ok();
+}
+
+// Everything the parent holds for one sandbox. Dropping it kills and reaps the child and
+// removes the cgroups, unless they were released.
+struct Container::Impl {
+  RunSpec spec;  // a copy: the child's context points into it
+  ContainerOptions options;
+  ContainerResult result;
+  std::chrono::steady_clock::time_point start_time;
+
+  rootfs::Plan plan;
+  caps::Plan caps_plan;
+  landlock::Prepared landlock_rules;
+  seccomp::Filter filter;
+  ChildContext ctx;
+  UniqueFd out_fd, err_fd;
+  std::vector<std::string> cgroup_warnings;
+
+  std::optional<cgroups::Layout> layout;
+  std::unique_ptr<cgroups::CgroupManager> cg;
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  UniqueFd sync;
+  bool reaped = false;
+  bool released = false;
+
+  sigset_t mask = {}, old_mask = {};
+  bool mask_set = false;
+  UniqueFd sigfd, timer, cpu_timer;
+  EventLoop loop;
+  std::optional<seccomp::Listener> listener;
+  bool handoff = false;
+  bool killed = false, exec_done = false, failed = false;
+  double cpu_budget_ns = 0, parallelism = 1;
+
+  ~Impl() {
+    if (pid > 0 && !reaped && !released) {
+      PidfdSendSignal(pidfd.get(), SIGKILL);
+      int status;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    if (cg && !released) (void)cg->Destroy();
+    if (mask_set) sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  }
+
+  Status Prepare();
+  Status Launch();
+  Status Watch();
+  Status Await(sync::Msg want, sync::Message* m, int* passed);
+  void KillSandbox();
+  bool CpuSpent();
+  // Setup stopped: the timeout or an interrupt that stopped it, or the error the child sent.
+  Status Stopped(const Status& s);
+};
+
+Status Container::Impl::Prepare() {
+  auto p = rootfs::Prepare(spec);
+  if (!p.ok()) return p.status().Wrap("prepare the root filesystem");
+  plan = std::move(p).value();
+  for (const std::string& w : plan.warnings) result.warnings.push_back(w);
+  HIVE_TRY(caps::Prepare(spec.process.capabilities, &caps_plan));
+  // Landlock and seccomp are decided here, in the parent; the child only applies them.
+  auto ll = landlock::Prepare(spec);
+  if (!ll.ok()) return ll.status();
+  landlock_rules = std::move(ll).value();
+  for (const std::string& gap : landlock_rules.not_enforced) {
+    result.warnings.push_back("landlock (best effort): not enforced: " + gap);
+  }
+  auto f = seccomp::Prepare(spec, options.seccomp_cache_dir);
+  if (!f.ok()) return f.status();
+  filter = std::move(f).value();
+  ctx = PrepareChild(spec, plan, caps_plan);
+  ctx.landlock = &landlock_rules;
+  ctx.seccomp = &filter;
+  // With the listener handoff the payload waits for the supervisor before execve.
+  handoff = filter.notify && !filter.program.empty();
+  ctx.payload_needs_dumpable = handoff && !HoldsEffective(CAP_SYS_PTRACE);
+  ctx.payload_ignores_sigxfsz =
+      spec.hive.payload_ignores_sigxfsz && RlimitSoft(spec, RLIMIT_FSIZE) != UINT64_MAX;
+  HIVE_ASSIGN_OR_RETURN(out_fd, OpenCapture(options.stdout_path));
+  HIVE_ASSIGN_OR_RETURN(err_fd, OpenCapture(options.stderr_path));
+  ctx.stdout_fd = out_fd.get();
+  ctx.stderr_fd = err_fd.get();
+
+  // Interrupts are taken through a signalfd from here on, so none is lost between clone and
+  // the wait loop; the child unblocks its own.
+  sigemptyset(&mask);
+  for (int sig : kTeardownSignals) sigaddset(&mask, sig);
+  sigprocmask(SIG_BLOCK, &mask, &old_mask);
+  mask_set = true;
+
+  // One reading of the host's hierarchies serves the run's cgroups and the stale sweep.
+  auto l = cgroups::DetectLayout();
+  if (!l.ok()) return l.status().Wrap("create the run's cgroups");
+  layout = std::move(l).value();
+  auto created = cgroups::CreateWithLayout(
+      *layout, spec.hive.run_id,
+      cgroups::LimitsFor(spec.linux.resources, spec.hive.cpu_seconds > 0), spec.linux.cgroups_path);
+  if (!created.ok()) return created.status().Wrap("create the run's cgroups");
+  cg = std::move(created).value();
+  cgroup_warnings = cg->Warnings();
+  return Ok();
+}
+
+Status Container::Impl::Watch() {
+  // The supervisor's one wait, from before the clone to the sandbox's end: the wall clock and
+  // interrupts count during setup as much as after exec.
+  sigfd.Reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  timer.Reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  // cpu_seconds for the whole sandbox: RLIMIT_CPU counts one process, so a sandbox that
+  // spreads its work over many would escape it. This timer fires at the earliest moment the
+  // sandbox could have used its CPU time (what is left, at full parallelism) and is re-armed
+  // from the cgroup's counter — no periodic polling.
+  cpu_timer.Reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  if (!sigfd.valid() || !timer.valid() || !cpu_timer.valid()) {
+    return Errno("create the supervisor's timers and signalfd");
+  }
+  cpu_budget_ns = static_cast<double>(spec.hive.cpu_seconds) * 1e9 + kCpuKillGraceNs;
+  parallelism = CpuParallelism(spec.linux.resources);
+  if (spec.hive.timeout_seconds > 0) ArmTimer(timer.get(), spec.hive.timeout_seconds);
+  HIVE_TRY(loop.Add(timer.get(), [this](uint32_t) {
+    Drain(timer.get());
+    if (!result.interrupted) result.timed_out = true;
+    TestStopPoint("limit_kill");
+    KillSandbox();
+  }));
+  HIVE_TRY(loop.Add(cpu_timer.get(), [this](uint32_t) {
+    Drain(cpu_timer.get());
+    if (!killed && CpuSpent()) {
+      KillSandbox();
+      result.cpu_killed = true;
+    }
+  }));
+  HIVE_TRY(loop.Add(sigfd.get(), [this](uint32_t) {
+    struct signalfd_siginfo si;
+    while (read(sigfd.get(), &si, sizeof si) == sizeof si) {
+      if (result.interrupted || killed) continue;
+      result.interrupted = true;
+      result.interrupt_signal = static_cast<int>(si.ssi_signo);
+      if (exec_done) {
+        // The payload may want to clean up: forward, then kill after a grace period.
+        PidfdSendSignal(pidfd.get(), result.interrupt_signal);
+        ArmTimer(timer.get(), kInterruptGraceSeconds);
+      } else {
+        KillSandbox();  // nothing of the user's runs yet: stop now
+      }
+    }
+  }));
+  return Ok();
+}
+
+void Container::Impl::KillSandbox() {
+  if (pid > 0) {
+    // Killing pid 1 makes the kernel kill every process of the pid namespace, including
+    // ones that setsid()'d or double-forked.
+    PidfdSendSignal(pidfd.get(), SIGKILL);
+  }
+  // And through the cgroup: processes the sandbox moved out of reach of pid 1's death
+  // (none should exist) and ones still being created.
+  if (cg) (void)cg->Kill();
+  killed = true;
+}
+
+bool Container::Impl::CpuSpent() {
+  if (spec.hive.cpu_seconds == 0) return false;
+  auto st = cg->ReadStats();
+  if (!st.ok() || st->cpu_usage_ns == 0) return false;  // no cgroup CPU accounting here
+  const double left_ns = cpu_budget_ns - static_cast<double>(st->cpu_usage_ns);
+  if (left_ns <= 0) return true;
+  // At least 50 ms apart, so a sandbox just under its budget is not read in a tight loop.
+  ArmTimer(cpu_timer.get(), std::max(0.05, left_ns / 1e9 / parallelism));
+  return false;
+}
+
+Status Container::Impl::Launch() {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Errno("socketpair");
+  UniqueFd parent_end(sv[0]), child_end(sv[1]);
+  ctx.sync_fd = child_end.get();
+
+  int child_pidfd = -1;
+  struct clone_args args = {};
+  // The cgroup namespace is unshared by the child once it is in its own cgroup.
+  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS |
+               CLONE_NEWIPC | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&child_pidfd);
+  args.exit_signal = SIGCHLD;
+  // The child starts inside its v2 cgroup, so not one of its instructions runs unlimited.
+  if (cg->CloneIntoFd() >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cg->CloneIntoFd());
+  }
+  long child = syscall(SYS_clone3, &args, sizeof args);
+  if (child < 0 && (args.flags & CLONE_INTO_CGROUP)) {
+    // Kernels or delegations that refuse CLONE_INTO_CGROUP: Join() below places the child
+    // before its go-ahead instead.
+    args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+    child = syscall(SYS_clone3, &args, sizeof args);
+  }
+  if (child < 0) return Errno("clone3 into new user, mount, pid, net, uts and ipc namespaces");
+  if (child == 0) {
+    // The child must not hold the parent's end: when the parent dies, the child's reads of
+    // the sync socket have to see EOF.
+    parent_end.Reset();
+    ChildMain(ctx);
+  }
+  pid = static_cast<pid_t>(child);
+  pidfd.Reset(child_pidfd);
+  child_end.Reset();
+  sync = std::move(parent_end);
+
+  HIVE_TRY(ns::WriteIdMaps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings)
+               .Wrap("write the sandbox's id maps"));
+  const bool in_v2 = (args.flags & CLONE_INTO_CGROUP) != 0;
+  HIVE_TRY(cg->Join(pid, in_v2).Wrap("place the sandbox in its cgroups"));
+  if (spec.process.oom_score_adj) {
+    HIVE_TRY(WriteControlFile(fmt::format("/proc/{}/oom_score_adj", pid),
+                              std::to_string(*spec.process.oom_score_adj))
+                 .Wrap("process.oomScoreAdj"));
+  }
+
+  if (!plan.idmap_trees.empty()) {
+    // The sandbox root's host ids: the first mapping's host side for container id 0.
+    const uint32_t root_uid = spec.linux.uid_mappings.at(0).host_id;
+    const uint32_t root_gid = spec.linux.gid_mappings.at(0).host_id;
+    UniqueFd userns;
+    if (spec.hive.owner_uid == 0 && spec.hive.owner_gid == 0 &&
+        spec.linux.uid_mappings[0].container_id == 0 &&
+        spec.linux.gid_mappings[0].container_id == 0) {
+      // The sandbox's own namespace maps host 0 (on disk) to its root: no extra process.
+      userns.Reset(open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
+      if (!userns.valid()) return Errno("open the sandbox's user namespace");
+    } else {
+      HIVE_ASSIGN_OR_RETURN(
+          userns, ns::IdmapUserns(spec.hive.owner_uid, spec.hive.owner_gid, root_uid, root_gid));
+    }
+    HIVE_TRY(rootfs::IdmapWritableTrees(plan, userns.get())
+                 .Wrap("writable binds need idmapped mounts (Linux 5.12+, a filesystem that "
+                       "supports them)"));
+  }
+  TestStopPoint("go");
+  // sync 1: go.
+  if (!sync::Send(sync.get(), sync::Msg::kGo)) return Errno("release the sandbox");
+  // The tree fds live on in the child; the parent's copies go once the child is on its way
+  // (closing the last fd of a detached tree unmounts it, which can wait for RCU).
+  plan.trees.clear();
+  return loop.Add(pidfd.get(), [this](uint32_t) { loop.Stop(); });
+}
+
+Status Container::Impl::Await(sync::Msg want, sync::Message* m, int* passed) {
+  // A stopped loop (the child is gone, or epoll failed) must not leave a live child to block
+  // on: it is killed, and its socket then ends.
+  if (!loop.WaitReadable(sync.get()) && !killed) KillSandbox();
+  return passed ? sync::ExpectFd(sync.get(), want, m, passed) : sync::Expect(sync.get(), want, m);
+}
+
+Status Container::Impl::Stopped(const Status& s) {
+  if (result.timed_out) {
+    return Error(Code::kFailedPrecondition,
+                 fmt::format("stopped at the {}s timeout during setup", spec.hive.timeout_seconds));
+  }
+  if (result.interrupted) {
+    return Error(Code::kFailedPrecondition,
+                 fmt::format("interrupted by signal {} during setup", result.interrupt_signal));
+  }
+  return s;
+}
+
+Container::Container(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Container::~Container() = default;
+
+Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
+                                                     const ContainerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  Impl& c = *impl;
+  c.spec = spec;
+  c.options = options;
+  c.result.started_at = Rfc3339Now();
+  c.start_time = std::chrono::steady_clock::now();
+  c.result.warnings = spec.hive.warnings;
+  std::unique_ptr<Container> container(new Container(std::move(impl)));
+  auto fail = [&](const Status& s) {
+    c.failed = true;
+    c.result.setup_error = c.Stopped(s);
+  };
+  if (Status s = SupervisorRefusal(spec); !s.ok()) return s;
+  if (Status s = c.Prepare(); !s.ok()) return s;
+  if (Status s = c.Watch(); !s.ok()) return s.Wrap("the supervisor's wait loop");
+  if (Status s = c.Launch(); !s.ok()) return s;
+  // Cgroups left by a hive-run that crashed; best effort, while the child sets itself up.
+  (void)cgroups::SweepStale(*c.layout);
+  // The payload waits for Start before it execs, so this overlaps the child's setup.
+  if (options.before_exec) {
+    if (Status s = options.before_exec(); !s.ok()) return s;
+  }
+
+  // sync 3: the payload's pidfd, to take its listener from (handoff only).
+  sync::Message msg;
+  UniqueFd payload;
+  if (c.handoff) {
+    int passed = -1;
+    if (Status s = c.Await(sync::Msg::kPayloadPidfd, &msg, &passed); !s.ok()) {
+      fail(s.Wrap("set up the sandbox"));
+      return container;
+    }
+    payload.Reset(passed);
+  }
+  // sync 3b: set up and ready to exec; with the listener's fd number in the payload.
+  if (Status s = c.Await(sync::Msg::kReady, &msg, nullptr); !s.ok()) {
+    fail(s.Wrap("set up the sandbox"));
+    return container;
+  }
+  if (c.handoff && msg.value >= 0) {
+    int fd = PidfdGetfd(payload.get(), msg.value);
+    if (fd < 0) {
+      fail(Errno("take the seccomp listener from the sandbox"));
+      return container;
+    }
+    c.listener.emplace(fd, c.filter);
+    if (c.filter.watch_exits) {
+      c.listener->OnExit([&c](pid_t pid) {
+        if (SigxfszPending(pid)) ++c.result.file_size_hits;
+      });
+    }
+    Status s = c.loop.Add(c.listener->fd(), [&c](uint32_t events) {
+      if (events & EPOLLIN) {
+        // A denied call waits for our answer.
+        if (Status h = c.listener->HandleOne(); !h.ok()) c.result.warnings.push_back(h.message());
+      } else {
+        c.loop.Remove(c.listener->fd());  // EPOLLHUP: no task uses the filter any more
+      }
+    });
+    if (!s.ok()) return s.Wrap("the supervisor's wait loop");
+  } else if (c.handoff) {
+    c.result.denials_recorded = false;
+    c.result.warnings.push_back(
+        "seccomp: denied system calls are answered but not recorded: a seccomp listener "
+        "already exists above hive-run (nested sandbox)");
+  }
+  return container;
+}
+
+Status Container::Start() {
+  Impl& c = *impl_;
+  if (c.failed) return c.result.setup_error;
+  TestStopPoint("setup");
+  auto fail = [&](const Status& s) {
+    c.failed = true;
+    c.result.setup_error = c.Stopped(s);
+    return c.result.setup_error;
+  };
+  if (c.killed) return fail(Error(Code::kFailedPrecondition, "the sandbox was killed"));
+  // sync 4: start.
+  if (!sync::Send(c.sync.get(), sync::Msg::kStart)) return fail(Errno("release the payload"));
+  // sync 5: the payload has exec'd, or setup failed. Its execve, and what runs right after
+  // it, may already be denied: the listener is served meanwhile.
+  sync::Message msg;
+  if (Status s = c.Await(sync::Msg::kExecOk, &msg, nullptr); !s.ok()) {
+    if (msg.type == sync::Msg::kExecFailed) {
+      c.result.exec_failed = true;
+      c.result.exec_errno = msg.err;
+      c.failed = true;
+      return Error(Code::kNotFound,
+                   fmt::format("execve `{}`: {}", c.spec.process.args[0], strerror(msg.err)));
+    }
+    return fail(s.Wrap("set up the sandbox"));
+  }
+  c.exec_done = true;
+  c.result.ran = true;
+  if (c.spec.hive.cpu_seconds > 0) {
+    ArmTimer(c.cpu_timer.get(), static_cast<double>(c.spec.hive.cpu_seconds) / c.parallelism);
+  }
+  return Ok();
+}
+
+void Container::Monitor() {
+  Impl& c = *impl_;
+  if (c.exec_done) c.loop.Run();  // until pid 1 exits (the pidfd handler stops the loop)
+}
+
+ContainerResult Container::Collect() {
+  Impl& c = *impl_;
+  ContainerResult& r = c.result;
+  auto finish = [&]() {
+    r.wall_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - c.start_time)
+                                          .count());
+    return std::move(r);
+  };
+  if (c.listener) {
+    r.denials = c.listener->Denials();
+    r.denials_total = c.listener->total();
+  }
+  if (c.failed && !r.ran) {
+    c.KillSandbox();
+    return finish();
+  }
+  int init_status = 0;
+  while (wait4(c.pid, &init_status, 0, &r.rusage) < 0 && errno == EINTR) {
+  }
+  c.reaped = true;
+  // sync 6: pid 1 reports the payload's own wait status before it exits.
+  sync::Message msg;
+  bool have_status = false;
+  while (sync::Receive(c.sync.get(), &msg)) {
+    if (msg.type == sync::Msg::kExited) {
+      r.wait_status = msg.value;
+      have_status = true;
+    }
+  }
+  if (!have_status) {
+    // pid 1 itself was killed (timeout, interrupt): the payload died with the namespace.
+    r.wait_status = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : SIGKILL;
+  }
+  // Denials made up to the end count too.
+  if (c.listener) {
+    r.denials = c.listener->Denials();
+    r.denials_total = c.listener->total();
+  }
+  // Captured output is written by the sandbox itself, so RLIMIT_FSIZE cuts it too.
+  const uint64_t file_limit = RlimitSoft(c.spec, RLIMIT_FSIZE);
+  for (const auto& [fd, name] : {std::pair{c.out_fd.get(), "stdout"}, {c.err_fd.get(), "stderr"}}) {
+    struct stat st;
+    if (fd < 0 || file_limit == UINT64_MAX || fstat(fd, &st) != 0) continue;
+    if (static_cast<uint64_t>(st.st_size) >= file_limit) r.captures_cut.push_back(name);
+  }
+  auto st = c.cg->ReadStats();
+  if (st.ok()) {
+    r.cgroup = *st;
+  } else {
+    r.warnings.push_back(st.status().Wrap("read the cgroup's counters").message());
+  }
+  if (Status s = c.cg->Destroy(); !s.ok()) {
+    r.warnings.push_back(s.Wrap("remove the run's cgroups").message());
+  }
+  return finish();
+}
+
+const landlock::Prepared& Container::landlock() const { return impl_->landlock_rules; }
+const seccomp::Filter& Container::filter() const { return impl_->filter; }
+const std::vector<std::string>& Container::cgroup_warnings() const {
+  return impl_->cgroup_warnings;
+}
+
+ContainerState Container::Release(int* listener_fd) {
+  Impl& c = *impl_;
+  ContainerState state;
+  state.pid = c.pid;
+  if (c.cg) {
+    state.cgroup_dirs = c.cg->Paths();
+    c.cg->Release();
+  }
+  if (listener_fd) *listener_fd = -1;
+  if (c.listener && listener_fd) *listener_fd = fcntl(c.listener->fd(), F_DUPFD_CLOEXEC, 0);
+  c.released = true;
+  return state;
+}
+
+}  // namespace hive
