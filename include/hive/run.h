@@ -38,6 +38,7 @@ struct RunRequest {
   std::string state_dir;  // resolved by the caller (hive::ResolveStateDir)
   bool capture = false;   // stdout/stderr to runs/<id>/logs/ instead of passing through
   std::string report_path;
+  bool quiet = false;  // log errors only, whatever the policy's log_level
 };
 
 struct RunResult {

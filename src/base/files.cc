@@ -13,7 +13,22 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
+
 namespace hive {
+namespace {
+
+// A control file's value on one line of a log: "0 1879048192 65536" for an id map.
+std::string Trimmed(const std::string& data) {
+  std::string out = data;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  for (char& c : out) {
+    if (c == '\n') c = ';';
+  }
+  return out;
+}
+
+}  // namespace
 namespace {
 
 // O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore the flag.
@@ -163,6 +178,7 @@ Status WriteAll(int fd, const std::string& data, const std::string& what) {
 Status WriteControlFile(const std::string& path, const std::string& data) {
   // One write(2): the kernel parses each write as a whole. O_TRUNC is a no-op on procfs and
   // cgroupfs (as for `echo >`) and makes a test's fixture file show the last value written.
+  HIVE_LOG(kDebug, "write `{}` to `{}`", Trimmed(data), path);
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
   if (!fd.valid()) return Errno(fmt::format("open `{}` to write `{}`", path, data));
   ssize_t n = ::write(fd.get(), data.data(), data.size());

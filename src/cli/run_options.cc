@@ -8,6 +8,7 @@
 
 #include "base/user_text.h"
 #include "hive/policy.h"
+#include "base/log.h"
 #include "hive/state_dir.h"
 
 namespace hive::cli {
@@ -53,6 +54,7 @@ ParsedRun ParseRunOptions(int argc, char** argv, bool stop_at_positional) {
     }
     if (arg == "--quiet" || arg == "-q") {
       p.quiet = true;
+      p.request.quiet = true;
     } else if (arg == "--capture") {
       p.request.capture = true;
     } else if (is("--policy")) {
@@ -114,24 +116,18 @@ int ExecuteRun(const ParsedRun& parsed) {
   RunResult r = Run(parsed.request);
   if (!r.report.error.empty() && r.exit_status == 125) return Fail(r.report.error);
   if (!r.report.error.empty()) std::fprintf(stderr, "hive-run: %s\n", r.report.error.c_str());
-  if (!parsed.quiet) {
-    for (const std::string& w : r.report.warnings) {
-      std::fprintf(stderr, "hive-run: warning: %s\n", w.c_str());
-    }
-    if (r.report.outcome == Outcome::kTimeout) {
-      std::fprintf(stderr, "hive-run: run %s stopped at the %gs timeout\n", r.report.run_id.c_str(),
-                   r.report.limits.timeout_seconds);
-    } else if (!r.report.killed_by.empty() && r.report.killed_by != "interrupted") {
-      std::fprintf(stderr, "hive-run: run %s stopped: %s\n", r.report.run_id.c_str(),
-                   r.report.killed_by.c_str());
-    }
-    // A limit that fired without ending the run (a child killed by the OOM killer, captured
-    // output cut at file_size_mb) is said too, never only filed in the report.
-    for (const Violation& v : r.report.violations) {
-      if (v.type != "limit") continue;
-      std::fprintf(stderr, "hive-run: run %s: limit: %s\n", r.report.run_id.c_str(),
-                   v.detail.c_str());
-    }
+  // At the level the run's policy set (log_level; --quiet: errors only).
+  for (const std::string& w : r.report.warnings) HIVE_LOG(kWarning, "{}", w);
+  if (r.report.outcome == Outcome::kTimeout) {
+    HIVE_LOG(kWarning, "run {} stopped at the {}s timeout", r.report.run_id,
+             r.report.limits.timeout_seconds);
+  } else if (!r.report.killed_by.empty() && r.report.killed_by != "interrupted") {
+    HIVE_LOG(kWarning, "run {} stopped: {}", r.report.run_id, r.report.killed_by);
+  }
+  // A limit that fired without ending the run (a child killed by the OOM killer, captured
+  // output cut at file_size_mb) is said too, never only filed in the report.
+  for (const Violation& v : r.report.violations) {
+    if (v.type == "limit") HIVE_LOG(kWarning, "run {}: limit: {}", r.report.run_id, v.detail);
   }
   return r.exit_status;
 }

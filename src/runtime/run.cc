@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "base/log.h"
 #include "base/unique_fd.h"
 #include "hive/analyze.h"
 #include "hive/audit.h"
@@ -141,6 +143,10 @@ RunResult Run(const RunRequest& req) {
   if (Status s = Prepare(req, report.run_id, &policy, &bundle, &script); !s.ok()) return refuse(s);
   report.policy_sha256 = policy.sha256;
   report.limits = policy.execution;
+  // The policy's log_level drives what this run says on stderr from here on.
+  log::Level level = log::Level::kInfo;
+  (void)log::LevelFromName(policy.monitoring.log_level, &level);
+  log::SetLevel(req.quiet ? std::max(level, log::Level::kError) : level);
 
   auto open_audit = [&] {
     return audit::AuditLog::Open(

@@ -23,6 +23,7 @@
 #include <optional>
 
 #include "base/files.h"
+#include "base/log.h"
 #include "base/pidfd.h"
 #include "base/unique_fd.h"
 #include "sandbox/capabilities.h"
@@ -315,6 +316,7 @@ Status Container::Impl::Prepare() {
   if (!created.ok()) return created.status().Wrap("create the run's cgroups");
   cg = std::move(created).value();
   cgroup_warnings = cg->Warnings();
+  HIVE_LOG(kDebug, "run {}: cgroups {}", spec.hive.run_id, fmt::join(cg->Paths(), ", "));
   return Ok();
 }
 
@@ -422,6 +424,8 @@ Status Container::Impl::Launch() {
   }
   pid = static_cast<pid_t>(child);
   pidfd.Reset(child_pidfd);
+  HIVE_LOG(kDebug, "run {}: clone3: pid {}{}", spec.hive.run_id, pid,
+           (args.flags & CLONE_INTO_CGROUP) ? ", into its v2 cgroup" : "");
   child_end.Reset();
   sync = std::move(parent_end);
 
@@ -457,6 +461,7 @@ Status Container::Impl::Launch() {
   TestStopPoint("go");
   // sync 1: go.
   if (!sync::Send(sync.get(), sync::Msg::kGo)) return Errno("release the sandbox");
+  HIVE_LOG(kDebug, "run {}: go-ahead sent; the child sets itself up", spec.hive.run_id);
   // The tree fds live on in the child; the parent's copies go once the child is on its way
   // (closing the last fd of a detached tree unmounts it, which can wait for RCU).
   plan.trees.clear();
@@ -533,6 +538,7 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
       return container;
     }
     c.listener.emplace(fd, c.filter);
+    HIVE_LOG(kDebug, "run {}: seccomp listener taken (payload fd {})", spec.hive.run_id, msg.value);
     if (c.filter.watch_exits) {
       c.listener->OnExit([&c](pid_t pid) {
         if (SigxfszPending(pid)) ++c.result.file_size_hits;
@@ -583,6 +589,7 @@ Status Container::Start() {
   }
   c.exec_done = true;
   c.result.ran = true;
+  HIVE_LOG(kDebug, "run {}: `{}` exec'd", c.spec.hive.run_id, c.spec.process.args[0]);
   if (c.spec.hive.cpu_seconds > 0) {
     ArmTimer(c.cpu_timer.get(), static_cast<double>(c.spec.hive.cpu_seconds) / c.parallelism);
   }
@@ -615,6 +622,7 @@ ContainerResult Container::Collect() {
   while (wait4(c.pid, &init_status, 0, &r.rusage) < 0 && errno == EINTR) {
   }
   c.reaped = true;
+  HIVE_LOG(kDebug, "run {}: pid 1 exited (wait status {:#x})", c.spec.hive.run_id, init_status);
   // sync 6: pid 1 reports the payload's own wait status before it exits.
   sync::Message msg;
   bool have_status = false;

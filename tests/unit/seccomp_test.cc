@@ -77,7 +77,8 @@ long Try(long rc) { return rc < 0 ? errno : 0; }
 // answers notifications until the child exits; violations go to *violations.
 std::vector<long> RunFiltered(const Filter& f, const std::function<std::vector<long>()>& body,
                               bool listen = false,
-                              std::vector<hive::seccomp::Denial>* violations = nullptr) {
+                              std::vector<hive::seccomp::Denial>* violations = nullptr,
+                              const std::function<void(Listener&)>& handlers = nullptr) {
   int results[2], fdpipe[2];
   REQUIRE(pipe2(results, O_CLOEXEC) == 0);
   REQUIRE(pipe2(fdpipe, O_CLOEXEC) == 0);
@@ -109,6 +110,7 @@ std::vector<long> RunFiltered(const Filter& f, const std::function<std::vector<l
     int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), child_listener, 0));
     REQUIRE(fd >= 0);
     Listener l(fd, f);
+    if (handlers) handlers(l);
     for (;;) {
       pollfd pfd[2] = {{l.fd(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
       REQUIRE(poll(pfd, 2, 10000) > 0);
@@ -635,4 +637,61 @@ TEST_CASE("strict refuses new processes and sockets") {
   REQUIRE(r.size() == 2);
   CHECK(r[0] == EPERM);
   CHECK(r[1] == EPERM);
+}
+
+TEST_CASE("the listener answers by the rule's label: a value, an injected fd, or a denial") {
+  if (!NotifySupported()) return;
+  // A hand-made filter: getppid and getuid are notified under their own labels, getgid under
+  // no label (a denial); everything else is allowed.
+  using hive::seccomp::bpf::Jump;
+  using hive::seccomp::bpf::Stmt;
+  const uint32_t kNr = offsetof(seccomp_data, nr);
+  std::vector<sock_filter> errno_prog = {
+      Stmt(BPF_LD | BPF_W | BPF_ABS, kNr),
+      Jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+      Stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),  // 2: "value"
+      Jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_getuid, 0, 1),
+      Stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),  // 4: "inject"
+      Jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_getgid, 0, 1),
+      Stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),  // 6: a denial
+      Stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  Filter f;
+  f.notify = true;
+  f.errno_program = errno_prog;
+  f.program = errno_prog;
+  for (size_t i : {2, 4, 6}) f.program[i].k = SECCOMP_RET_USER_NOTIF;
+  f.labels = {{2, "value", ""}, {4, "inject", ""}};
+  f.arches = {ArchName(NativeArch())};
+  std::vector<hive::seccomp::Denial> denials;
+  std::vector<long> out = RunFiltered(
+      f,
+      [] {
+        const long ppid = syscall(SYS_getppid);
+        const long fd = syscall(SYS_getuid);
+        char buf[8] = {};
+        const long n = fd >= 0 ? read(static_cast<int>(fd), buf, 5) : -1;
+        const long gid = Try(syscall(SYS_getgid));
+        return std::vector<long>{ppid, n == 5 && std::string(buf) == "hello", gid};
+      },
+      /*listen=*/true, &denials, [](Listener& l) {
+        l.Handle("value", [](const Notification&) { return Response::Value(4242); });
+        l.Handle("inject", [](const Notification&) {
+          int p[2];
+          REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+          REQUIRE(write(p[1], "hello", 5) == 5);
+          close(p[1]);
+          Response r;
+          r.kind = Response::Kind::kInjectFd;
+          r.fd = p[0];
+          r.value_is_fd = true;
+          return r;
+        });
+      });
+  REQUIRE(out.size() == 3);
+  CHECK(out[0] == 4242);
+  CHECK(out[1] == 1);
+  CHECK(out[2] == EACCES);
+  REQUIRE(denials.size() == 1);
+  CHECK(denials[0].detail == "getgid");
 }

@@ -6,6 +6,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/capability.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -330,6 +331,79 @@ Listener::Listener(int fd, const Filter& filter)
   resp_buf_.resize(resp);
 }
 
+void Listener::Handle(const std::string& type, Handler handler) {
+  for (auto& [t, h] : handlers_) {
+    if (t == type) {
+      h = std::move(handler);
+      return;
+    }
+  }
+  handlers_.emplace_back(type, std::move(handler));
+}
+
+void Listener::OnExit(std::function<void(pid_t)> watcher) {
+  Handle(kWatchLabel, [watcher = std::move(watcher)](const Notification& n) {
+    watcher(n.pid);
+    return Response::Continue();
+  });
+}
+
+Status Listener::Send(const Notification& n, const Response& r) {
+  std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
+  auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
+  resp->id = n.id;
+  switch (r.kind) {
+    case Response::Kind::kErrno:
+      resp->error = -r.error;
+      break;
+    case Response::Kind::kValue:
+      resp->val = r.value;
+      break;
+    case Response::Kind::kContinue:
+      resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      break;
+    case Response::Kind::kInjectFd: {
+      seccomp_notif_addfd add = {};
+      add.id = n.id;
+      add.srcfd = static_cast<uint32_t>(r.fd);
+      add.newfd = r.target_fd >= 0 ? static_cast<uint32_t>(r.target_fd) : 0;
+      add.flags = r.target_fd >= 0 ? SECCOMP_ADDFD_FLAG_SETFD : 0;
+      add.newfd_flags = r.cloexec ? O_CLOEXEC : 0;
+      const int installed = ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+      if (installed < 0) {
+        if (errno == ENOENT) return Ok();  // the caller is gone: nothing was installed
+        resp->error = -errno;
+        break;
+      }
+      resp->val = r.value_is_fd ? installed : r.value;
+      break;
+    }
+  }
+  if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT) {
+    return Errno(fmt::format("seccomp listener: answer {}", SyscallName(n.arch, n.nr)));
+  }
+  return Ok();
+}
+
+void Listener::CountDenial(const Notification& n) {
+  const uint32_t nr = static_cast<uint32_t>(n.nr);
+  std::string detail = SyscallName(n.arch, nr);
+  if (n.arch != NativeArch()) {
+    detail += " (" + ArchName(n.arch) + " ABI)";
+  } else if (n.arch == AUDIT_ARCH_X86_64 && (nr & kX32SyscallBit)) {
+    detail += " (x32 ABI)";
+  }
+  if (!n.note.empty()) detail += " (" + n.note + ")";
+  ++total_;
+  for (auto& [k, count] : counts_) {
+    if (k.first == n.type && k.second == detail) {
+      ++count;
+      return;
+    }
+  }
+  counts_.push_back({{n.type, detail}, 1});
+}
+
 Status Listener::HandleOne() {
   std::fill(req_buf_.begin(), req_buf_.end(), 0);
   auto* req = reinterpret_cast<seccomp_notif*>(req_buf_.data());
@@ -338,55 +412,36 @@ Status Listener::HandleOne() {
     if (errno == ENOENT || errno == EINTR) return Ok();
     return Errno("seccomp listener: receive notification");
   }
-  bpf::Verdict v = bpf::Run(errno_program_, req->data);
-  const RetLabel* label = nullptr;
+  // Which rule raised it: the errno variant of the filter, replayed on our copy of the data.
+  const bpf::Verdict v = bpf::Run(errno_program_, req->data);
+  Notification n;
+  n.id = req->id;
+  n.pid = static_cast<pid_t>(req->pid);
+  n.arch = req->data.arch;
+  n.nr = req->data.nr;
+  std::copy(std::begin(req->data.args), std::end(req->data.args), n.args);
+  n.type = "syscall";
   for (const RetLabel& l : labels_) {
     if (l.index == v.index) {
-      label = &l;
+      n.type = l.type;
+      n.note = l.note;
       break;
     }
   }
-  std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
-  auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
-  resp->id = req->id;
-  if (label != nullptr && label->type == kWatchLabel) {
-    // Looked at while the caller waits, then let go on: not a denial.
-    if (on_exit_) on_exit_(static_cast<pid_t>(req->pid));
-    resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT) {
-      return Errno("seccomp listener: let a watched call proceed");
-    }
-    return Ok();
-  }
-  int err = EPERM;
+  n.default_errno = EPERM;
   if ((v.action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO && (v.action & SECCOMP_RET_DATA)) {
-    err = static_cast<int>(v.action & SECCOMP_RET_DATA);
+    n.default_errno = static_cast<int>(v.action & SECCOMP_RET_DATA);
   }
-  resp->error = -err;
-  resp->val = 0;
-  resp->flags = 0;
-  if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT) {
-    return Errno("seccomp listener: answer notification");
+  for (const auto& [type, handler] : handlers_) {
+    if (type != n.type) continue;
+    const Response r = handler(n);
+    Status sent = Send(n, r);
+    if (r.kind == Response::Kind::kInjectFd && r.fd >= 0) close(r.fd);
+    return sent;
   }
-
-  std::string type = label ? label->type : "syscall";
-  std::string note = label ? label->note : "";
-  uint32_t nr = static_cast<uint32_t>(req->data.nr);
-  std::string detail = SyscallName(req->data.arch, nr);
-  if (req->data.arch != NativeArch()) {
-    detail += " (" + ArchName(req->data.arch) + " ABI)";
-  } else if (req->data.arch == AUDIT_ARCH_X86_64 && (nr & kX32SyscallBit)) {
-    detail += " (x32 ABI)";
-  }
-  if (!note.empty()) detail += " (" + note + ")";
-  ++total_;
-  for (auto& [k, n] : counts_) {
-    if (k.first == type && k.second == detail) {
-      ++n;
-      return Ok();
-    }
-  }
-  counts_.push_back({{type, detail}, 1});
+  // A denial: the profile's errno, and counted for the report.
+  HIVE_TRY(Send(n, Response::Errno(n.default_errno)));
+  CountDenial(n);
   return Ok();
 }
 
@@ -395,6 +450,5 @@ std::vector<Denial> Listener::Denials() const {
   for (const auto& [k, n] : counts_) out.push_back(Denial{k.first, k.second, n});
   return out;
 }
-
 
 }  // namespace hive::seccomp

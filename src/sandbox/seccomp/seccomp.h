@@ -103,13 +103,48 @@ int Install(const Filter& f, int* listener_fd) noexcept;
 
 // Parent: owns the listener fd, answers each notification with the profile's errno and
 // counts denials by syscall name.
+// One call waiting for the supervisor's answer, with the label of the rule that raised it.
+struct Notification {
+  uint64_t id = 0;
+  pid_t pid = 0;  // the calling thread, in the supervisor's pid namespace
+  uint32_t arch = 0;
+  int nr = 0;
+  uint64_t args[6] = {};
+  std::string type;       // the RetLabel's type ("syscall" when the profile's own rule)
+  std::string note;       // the RetLabel's note
+  int default_errno = 0;  // what the filter's errno variant answers
+};
+
+// How a handler answers: an errno, a return value, let the call proceed (only for calls that
+// decide nothing: the kernel re-runs them as the caller asked), or install a descriptor in
+// the caller (SECCOMP_IOCTL_NOTIF_ADDFD; with `target_fd` >= 0 over that fd number) and
+// return `value` (kFdValue: the installed fd number).
+struct Response {
+  enum class Kind { kErrno, kValue, kContinue, kInjectFd };
+  Kind kind = Kind::kErrno;
+  int error = EPERM;
+  int64_t value = 0;
+  int fd = -1;            // kInjectFd: ours, closed by the caller of the handler afterwards
+  int target_fd = -1;     // kInjectFd: SECCOMP_ADDFD_FLAG_SETFD onto this number
+  bool cloexec = false;   // kInjectFd: O_CLOEXEC on the installed fd
+  bool value_is_fd = false;  // kInjectFd: return the installed fd number
+  static Response Errno(int err) { return {Kind::kErrno, err}; }
+  static Response Value(int64_t v) { return {Kind::kValue, 0, v}; }
+  static Response Continue() { return {Kind::kContinue, 0}; }
+};
+
+using Handler = std::function<Response(const Notification&)>;
+
 class Listener {
  public:
   explicit Listener(int fd, const Filter& filter);
   int fd() const { return fd_.get(); }
+  // Answers notifications raised by rules labelled `type` with `handler`. Unhandled types are
+  // denials: answered with the filter's errno and counted (Denials).
+  void Handle(const std::string& type, Handler handler);
   // Called with the (supervisor's) pid of each process that calls a watched exit_group, while
   // it is still alive; the call then proceeds.
-  void OnExit(std::function<void(pid_t)> watcher) { on_exit_ = std::move(watcher); }
+  void OnExit(std::function<void(pid_t)> watcher);
   // Receives and answers one notification. Ok when answered, and when the calling task
   // vanished meanwhile (ENOENT). Call when the fd is readable.
   Status HandleOne();
@@ -124,7 +159,9 @@ class Listener {
   std::vector<char> req_buf_, resp_buf_;
   std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> counts_;
   uint64_t total_ = 0;
-  std::function<void(pid_t)> on_exit_;
+  std::vector<std::pair<std::string, Handler>> handlers_;
+  void CountDenial(const Notification& n);
+  Status Send(const Notification& n, const Response& r);
 };
 
 // Drops the in-process cache (tests; embedders that reload profiles).
