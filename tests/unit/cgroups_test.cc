@@ -1105,6 +1105,35 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     CHECK(bad == 0);
   }
 
+  TEST_CASE("a run's cgroups released by one process are adopted and removed by another") {
+    // What create/start/delete in separate processes rely on: the paths are the saved state.
+    Layout layout = DetectLayout().value();
+    const std::string id = NewRunId("adopt");
+    ExecutionLimits lim = NoLimits();
+    lim.max_processes = 4;
+    auto m = MakeOrFail(id, lim);
+    const std::vector<std::string> paths = m->Paths();
+    REQUIRE_FALSE(paths.empty());
+    m->Release();
+    m.reset();  // released: dropping the manager leaves the directories
+    for (const std::string& p : paths) CHECK(fs::is_directory(p));
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      auto adopted = AdoptRun(layout, paths);
+      if (!adopted.ok()) ::_exit(1);
+      auto st = (*adopted)->ReadStats();
+      if (!st.ok() || !(*adopted)->Destroy().ok()) ::_exit(2);
+      ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    for (const std::string& p : paths) CHECK_FALSE(fs::exists(p));
+    CHECK_FALSE(AdoptRun(layout, {"/nowhere/hive-run-x"}).ok());
+  }
+
   TEST_CASE("SweepStale removes an abandoned empty cgroup and leaves live ones") {
     Layout layout = DetectLayout().value();
     const Hierarchy* h = layout.ForController("pids");
