@@ -64,6 +64,12 @@ struct ProcessPolicy {
   std::vector<std::string> capabilities;     // kept capabilities ("CAP_NET_BIND_SERVICE")
   std::vector<std::string> env_pass = {"LANG", "TZ"};
   std::map<std::string, std::string> env_set = {{"PYTHONDONTWRITEBYTECODE", "1"}};
+  // The seeds' SecureRunner allowlist, enforced by `exec` (and used by `check`): when set, a
+  // command runs only if its program is named here (empty list: the built-in list of system
+  // programs) or lies in one of `tools_dirs` (absolute after loading; relative = as
+  // allowed_paths). Unset: `exec` runs any program of the host's /usr.
+  std::optional<std::vector<std::string>> allowed_binaries;
+  std::vector<std::string> tools_dirs;
 };
 
 struct LandlockPolicy {
@@ -112,7 +118,11 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& source,
                            const std::string& base_dir,
                            PolicyOrigin origin = PolicyOrigin::kOperator);
 // Reads the file with the bounded reader (a regular file of at most kPolicyInput's cap).
+// Relative paths resolve against RelativePathBase(the file's directory).
 Result<Policy> LoadPolicyFile(const std::string& path);
+// The working directory when `policy_dir` lies below it (the seeds' scripts/config/ layout,
+// run from the project root), `policy_dir` itself otherwise.
+std::string RelativePathBase(const std::string& policy_dir);
 
 // Loads and checks what the policy refers to (its seccomp profile, with the shipped groups) the
 // way a run does, so that `policy check` says "ok" only for a policy a run accepts.
@@ -120,6 +130,12 @@ Status CheckPolicyReferences(const Policy& policy);
 
 // Effective policy as YAML, every default filled in.
 std::string PolicyToYaml(const Policy& policy);
+
+// The host uid and gid that files written into writable binds belong to.
+struct OwnerIds {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
 
 // What a script, exec or bundle run asks of the policy front end, beyond the policy itself.
 struct SandboxRequest {
@@ -130,6 +146,15 @@ struct SandboxRequest {
   std::string workdir;
   std::optional<double> timeout_seconds;
   std::optional<uint64_t> memory_mb;
+  std::optional<uint64_t> max_processes;
+  std::optional<uint64_t> cpu_seconds;
+  std::optional<uint64_t> tmp_size_mb;
+  // Default: the invoking user (SUDO_UID/SUDO_GID through sudo).
+  std::optional<OwnerIds> owner;
+  // Host directories the run sees read-only at their own path (a script's working directory
+  // and its own directory), bound before the policy's paths so that an allowed path inside
+  // one stays writable; skipped when an allowed path already covers them.
+  std::vector<std::string> read_only_dirs;
   // The run directory's input (read-only at /run/hive/input) and output (writable at
   // /run/hive/output); empty for none.
   std::string input_dir, output_dir;

@@ -34,6 +34,10 @@ struct RunRequest {
   std::string workdir;
   std::optional<double> timeout_seconds;
   std::optional<uint64_t> memory_mb;
+  std::optional<uint64_t> max_processes;  // --pids
+  std::optional<uint64_t> cpu_seconds;    // --cpu-seconds
+  std::optional<uint64_t> tmp_size_mb;    // --tmp-size
+  std::optional<OwnerIds> owner;          // --owner UID:GID: host owner of writable binds
   std::string run_id;     // generated when empty
   std::string state_dir;  // resolved by the caller (hive::ResolveStateDir)
   bool capture = false;   // stdout/stderr to runs/<id>/logs/ instead of passing through

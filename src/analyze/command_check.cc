@@ -162,6 +162,19 @@ class Checker {
 
   void Arguments(const std::vector<std::string>& argv) {
     if (identity_.empty()) identity_ = analyze::ToolIdentity(Basename(argv[0]));
+    // A path argument that climbs with `..` leaves the directory it seems to name (the
+    // seeds' path-traversal rule); `--out=../x` is a path too.
+    for (size_t i = 1; i < argv.size(); ++i) {
+      std::string value = argv[i];
+      if (value.size() > 1 && value[0] == '-' && value.find('=') != std::string::npos) {
+        value = value.substr(value.find('=') + 1);
+      }
+      if (("/" + value + "/").find("/../") != std::string::npos) {
+        Refuse(fmt::format("argument `{}` climbs out of its directory with `..`: name the path "
+                           "without it",
+                           argv[i]));
+      }
+    }
     for (std::string& why : analyze::DangerousArguments(identity_, argv)) Refuse(std::move(why));
   }
 

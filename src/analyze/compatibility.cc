@@ -110,14 +110,29 @@ class Checker {
 
   void Operations(const std::vector<OperationUse>& uses) {
     const std::vector<std::string>& blocked = policy_.filesystem.blocked_operations;
+    auto is_blocked = [&](const std::string& op) {
+      return std::find(blocked.begin(), blocked.end(), op) != blocked.end();
+    };
     for (const OperationUse& u : uses) {
-      if (std::find(blocked.begin(), blocked.end(), u.operation) == blocked.end()) continue;
-      Add("operations", "blocking", u.line,
-          fmt::format("{} performs `{}`, a blocked operation", u.api, u.operation),
-          "security.filesystem.blocked_operations",
-          fmt::format("remove `{}` from security.filesystem.blocked_operations, or change the "
-                      "script not to need it",
-                      u.operation));
+      if (is_blocked(u.operation)) {
+        Add("operations", "blocking", u.line,
+            fmt::format("{} performs `{}`, a blocked operation", u.api, u.operation),
+            "security.filesystem.blocked_operations",
+            fmt::format("remove `{}` from security.filesystem.blocked_operations, or change the "
+                        "script not to need it",
+                        u.operation));
+      } else if (u.operation == "rename" && is_blocked("delete")) {
+        // A rename may replace its target, which deletes it, and the sandbox cannot tell
+        // beforehand: `delete` refuses every rename that could replace (the atomic-write
+        // pattern: write a temporary file, then os.replace it over the real one).
+        Add("operations", "blocking", u.line,
+            fmt::format("{} renames, and a rename that may replace its target is refused "
+                        "while `delete` is blocked (an atomic write with os.replace is one)",
+                        u.api),
+            "security.filesystem.blocked_operations",
+            "remove `delete` from security.filesystem.blocked_operations, or write the file in "
+            "place instead of replacing it");
+      }
     }
   }
 

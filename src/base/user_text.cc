@@ -1,5 +1,7 @@
 #include "base/user_text.h"
 
+#include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -57,6 +59,45 @@ Result<double> ParseDecimal(std::string_view text, double min, double max) {
     std::string shown(text.size() > kQuotedMax ? Quoted(text) : s);
     return Error(Code::kInvalidArgument,
                  fmt::format("{} is out of range ({}..{})", shown, min, max));
+  }
+  return v;
+}
+
+Result<double> ParseQuantity(std::string_view text, const UnitFactor* units, size_t n_units,
+                             double min, double max, std::string_view base_unit, bool whole) {
+  size_t split = text.size();
+  while (split > 0 && std::isalpha(static_cast<unsigned char>(text[split - 1]))) --split;
+  std::string suffix(text.substr(split));
+  for (char& c : suffix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const UnitFactor* unit = nullptr;
+  std::string known;
+  for (size_t i = 0; i < n_units; ++i) {
+    if (units[i].suffix == suffix) unit = &units[i];
+    if (!units[i].suffix.empty()) known += (known.empty() ? "" : ", ") + std::string(units[i].suffix);
+  }
+  if (unit == nullptr) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("unknown unit in {} (a number, or one followed by {})", Quoted(text),
+                             known));
+  }
+  // The number itself goes through the one parser; its own range is checked below, in the
+  // base unit, so that "0.5G" and "512" mean the same.
+  const std::string_view digits = text.substr(0, split);
+  if (whole && digits.find_first_of("eE") != std::string_view::npos) {
+    // Where the policy takes integers only (memory_mb), so does the command line: the same
+    // text means the same value, or nothing, everywhere.
+    return Error(Code::kInvalidArgument,
+                 fmt::format("expected a number like 512, 1.5G or 2G, got {}", Quoted(text)));
+  }
+  HIVE_ASSIGN_OR_RETURN(double number, ParseDecimal(digits, 0, 1e300));
+  const double v = number * unit->factor;
+  if (!(v >= min && v <= max)) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("{} is out of range ({}..{} {})", Quoted(text), min, max, base_unit));
+  }
+  if (whole && v != std::floor(v)) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("{} is not a whole number of {}", Quoted(text), base_unit));
   }
   return v;
 }

@@ -10,6 +10,7 @@
 #include "cli/run_options.h"
 #include "hive/analyze.h"
 #include "hive/policy.h"
+#include "hive/run.h"
 
 namespace hive::cli {
 namespace {
@@ -73,6 +74,15 @@ int AnalyzeCommand(int argc, char** argv) {
   if (json) {
     nlohmann::json j = analyze::ToJson(*a);
     j["file"] = file;
+    // What `script` would say, so that a client's validate_script agrees with a run: the
+    // interpreter it would use (null when none is known) and the policy's refusal.
+    if (Result<std::vector<std::string>> interp = InterpreterFor(file); interp.ok()) {
+      j["interpreter"] = *interp;
+    } else {
+      j["interpreter"] = nullptr;
+      j["interpreter_error"] = interp.status().message();
+    }
+    if (policy) j["refusal"] = analyze::RefusalFor(*a, *policy);
     std::cout << j.dump(2) << "\n";
   } else {
     PrintHuman(file, *a);

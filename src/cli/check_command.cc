@@ -107,6 +107,16 @@ int CheckCommand(int argc, char** argv) {
     size_t slash = policy_path.rfind('/');
     base = slash == std::string::npos ? "." : policy_path.substr(0, slash);
   }
+  // The policy's own allowlist, as `exec` enforces it; --allow and --tools-dir add to it.
+  if (policy && policy->process.allowed_binaries) {
+    if (options.allowed.empty() && !policy->process.allowed_binaries->empty()) {
+      options.allowed = *policy->process.allowed_binaries;
+    }
+    if (!tools_given && !policy->process.tools_dirs.empty()) {
+      options.tools_dirs = policy->process.tools_dirs;
+      tools_given = true;
+    }
+  }
   // The seeds' convention: custom tools live in tools/bin beside the policy (or here).
   if (!tools_given && IsDir(base + "/tools/bin")) options.tools_dirs.push_back(base + "/tools/bin");
 

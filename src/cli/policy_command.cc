@@ -1,8 +1,12 @@
 // hive-run policy check|show|compile
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
@@ -57,7 +61,24 @@ int PolicyCommand(int raw_argc, char** raw_argv) {
     auto p = load();
     if (!p.ok()) return Fail(p.status().message());
     if (Status s = CheckPolicyReferences(*p); !s.ok()) return Fail(s.message());
-    std::printf("%s: ok\n", file.c_str());
+    // A path that does not exist is not bound, and a script writing there fails at run time:
+    // said now, with the path it resolved to (relative entries: see RelativePathBase).
+    int missing = 0;
+    for (const auto* list : {&p->filesystem.allowed_paths, &p->filesystem.read_only_paths}) {
+      for (const std::string& path : *list) {
+        if (path == "/tmp" || access(path.c_str(), F_OK) == 0) continue;
+        ++missing;
+        std::fprintf(stderr,
+                     "hive-run: warning: %s: security.filesystem.%s: `%s` does not exist; "
+                     "a run will not bind it\n",
+                     file.c_str(),
+                     list == &p->filesystem.allowed_paths ? "allowed_paths" : "read_only_paths",
+                     path.c_str());
+      }
+    }
+    std::printf("%s: ok%s\n", file.c_str(),
+                missing ? fmt::format(" ({} warning{})", missing, missing == 1 ? "" : "s").c_str()
+                        : "");
     return 0;
   }
   if (verb == "show") {

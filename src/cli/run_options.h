@@ -11,6 +11,7 @@ namespace hive::cli {
 struct ParsedRun {
   RunRequest request;
   bool quiet = false;
+  bool help = false;                    // --help: print the subcommand's help, run nothing
   std::vector<std::string> positional;  // what follows the options
   std::string error;                    // usage error, when not empty
 };
@@ -18,6 +19,9 @@ struct ParsedRun {
 // Parses argv[1..]: options until the first positional argument or `--`. With
 // `stop_at_positional`, everything after the first positional is positional too (script args).
 ParsedRun ParseRunOptions(int argc, char** argv, bool stop_at_positional);
+
+// The options every run subcommand takes, for --help.
+extern const char* const kRunOptionsHelp;
 
 // Runs the request and prints what a person needs: setup errors and warnings on stderr.
 int ExecuteRun(const ParsedRun& parsed);

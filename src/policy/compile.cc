@@ -398,10 +398,22 @@ Status CheckMapped(const std::vector<IdMapping>& maps, uint32_t id, const char* 
   return Ok();
 }
 
-// Files written into writable binds belong to whoever invoked hive-run (through sudo too).
-Status ApplyOwner(RunSpec* spec) {
+// Files written into writable binds belong to whoever invoked hive-run (through sudo too), or
+// to the owner the operator names (--owner: a CI workspace owned by a build user).
+Status ApplyOwner(const SandboxRequest& req, RunSpec* spec) {
   spec->hive.owner_uid = getuid();
   spec->hive.owner_gid = getgid();
+  if (req.owner) {
+    // Mapping writes onto another user's ids needs root; unprivileged, only one's own.
+    if (getuid() != 0 && (req.owner->uid != getuid() || req.owner->gid != getgid())) {
+      return Refuse("--owner", fmt::format("{}:{} needs root (files can only be made to belong "
+                                           "to another user by root)",
+                                           req.owner->uid, req.owner->gid));
+    }
+    spec->hive.owner_uid = req.owner->uid;
+    spec->hive.owner_gid = req.owner->gid;
+    return Ok();
+  }
   if (const char* su = std::getenv("SUDO_UID"); su && getuid() == 0) {
     // Through the shared parser: "-1" would be (uid_t)-1, "no owner", and a long number wraps.
     Result<uint64_t> uid = ParseUnsigned(su, 0, kMaxId);
@@ -411,6 +423,32 @@ Status ApplyOwner(RunSpec* spec) {
       Result<uint64_t> gid = ParseUnsigned(sg, 0, kMaxId);
       if (!gid.ok()) return Refuse("SUDO_GID", gid.status().message());
       spec->hive.owner_gid = static_cast<gid_t>(*gid);
+    }
+  }
+  return Ok();
+}
+
+// The sandbox writes into a writable bind as its owner, with no capability to override file
+// modes: a directory the owner cannot write would fail every write inside, so the run is
+// refused up front, naming both owners and the fix.
+Status CheckOwnerCanWrite(const RunSpec& spec, const std::string& skip) {
+  const uid_t uid = spec.hive.owner_uid;
+  const gid_t gid = spec.hive.owner_gid;
+  for (const MountSpec& m : spec.mounts) {
+    if (m.type != "bind" || !m.writable_by_owner || m.source == skip) continue;
+    struct stat st;
+    if (stat(m.source.c_str(), &st) != 0) continue;  // reported where it is bound
+    const bool writable = (st.st_uid == uid && (st.st_mode & S_IWUSR)) ||
+                          (st.st_uid != uid && st.st_gid == gid && (st.st_mode & S_IWGRP)) ||
+                          (st.st_uid != uid && st.st_gid != gid && (st.st_mode & S_IWOTH));
+    if (!writable) {
+      return Refuse(
+          "writable bind",
+          fmt::format("`{}` (owner {}:{}, mode {:04o}) cannot be written by the run's owner {}:{}, "
+                      "whom files written there belong to; pass --owner {}:{} (or make it "
+                      "writable by {}:{})",
+                      m.source, st.st_uid, st.st_gid, st.st_mode & 07777, uid, gid, st.st_uid,
+                      st.st_gid, uid, gid));
     }
   }
   return Ok();
@@ -434,6 +472,9 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
   ExecutionLimits lim = policy.execution;
   if (req.timeout_seconds) lim.timeout_seconds = *req.timeout_seconds;
   if (req.memory_mb) lim.memory_mb = *req.memory_mb;
+  if (req.max_processes) lim.max_processes = *req.max_processes;
+  if (req.cpu_seconds) lim.cpu_seconds = *req.cpu_seconds;
+  if (req.tmp_size_mb) lim.tmp_size_mb = *req.tmp_size_mb;
   hive.blocked_operations = policy.filesystem.blocked_operations;
   {
     // A profile name or a path relative to the policy file; the RunSpec holds the file.
@@ -459,7 +500,7 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
   spec.linux.gid_mappings = ns::DefaultMappings();
   spec.linux.masked_paths = kMaskedPaths;
   spec.linux.readonly_paths = kReadonlyPaths;
-  HIVE_TRY(ApplyOwner(&spec));
+  HIVE_TRY(ApplyOwner(req, &spec));
   CapabilitySets kept;
   for (const std::string& name : policy.process.capabilities) {
     int cap = caps::FromName(name);
@@ -486,6 +527,15 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
   HIVE_TRY(CheckMapped(spec.linux.uid_mappings, spec.process.user.uid, "linux.uidMappings", "uid"));
   HIVE_TRY(CheckMapped(spec.linux.gid_mappings, spec.process.user.gid, "linux.gidMappings", "gid"));
 
+  for (const std::string& d : req.read_only_dirs) {
+    const bool covered = std::any_of(
+        policy.filesystem.allowed_paths.begin(), policy.filesystem.allowed_paths.end(),
+        [&](const std::string& p) {
+          return p != "/tmp" && (d == p || (d.size() > p.size() && d.compare(0, p.size(), p) == 0 &&
+                                            d[p.size()] == '/'));
+        });
+    if (!covered && Exists(d)) AddBind(&spec, d, d, false);
+  }
   HIVE_TRY(ApplyPolicyPaths(policy, &spec));
   HIVE_TRY(ApplyCliBinds(req, &spec));
   if (!req.input_dir.empty()) AddBind(&spec, req.input_dir, "/run/hive/input", false);
@@ -500,6 +550,8 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
   spec.process.env = BuildEnv(policy, req, config_env);
   if (!req.input_dir.empty()) spec.process.env.push_back("HIVE_INPUT=/run/hive/input");
   if (!req.output_dir.empty()) spec.process.env.push_back("HIVE_OUTPUT=/run/hive/output");
+
+  HIVE_TRY(CheckOwnerCanWrite(spec, req.output_dir));
 
   hive.timeout_seconds = lim.timeout_seconds;
   hive.cpu_seconds = lim.cpu_seconds;

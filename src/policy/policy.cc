@@ -267,6 +267,20 @@ Status LoadProcess(const Walker& w, const YAML::Node& n, const std::string& p, P
           }
           return Ok();
         }},
+       {"allowed_binaries",
+        [&](const YAML::Node& v, const std::string& path) {
+          std::vector<std::string> names;
+          HIVE_TRY(w.StringList(v, path, &names));
+          for (size_t i = 0; i < names.size(); ++i) {
+            if (names[i].empty()) return w.Fail(v[i], fmt::format("{}[{}]", path, i), "empty name");
+          }
+          pr->allowed_binaries = std::move(names);
+          return Ok();
+        }},
+       {"tools_dirs",
+        [&](const YAML::Node& v, const std::string& path) {
+          return w.PathList(v, path, &pr->tools_dirs);
+        }},
        {"env", [&](const YAML::Node& v, const std::string& path) {
           return w.Map(v, path,
                        {{"pass",
@@ -437,11 +451,25 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& source,
   return policy;
 }
 
+std::string RelativePathBase(const std::string& policy_dir) {
+  // The seeds keep their policy in scripts/config/ and mean ./data of the project they are run
+  // from: a policy below the working directory resolves against the working directory. A
+  // policy anywhere else (/etc/hive-run/, beside a bundle) resolves against its own directory.
+  const std::string cwd = AbsolutePath(".", "");
+  if (cwd == "/" || policy_dir == cwd) return policy_dir;
+  if (policy_dir.size() > cwd.size() && policy_dir.compare(0, cwd.size(), cwd) == 0 &&
+      policy_dir[cwd.size()] == '/') {
+    return cwd;
+  }
+  return policy_dir;
+}
+
 Result<Policy> LoadPolicyFile(const std::string& path) {
   auto text = ReadInputFile(path, kPolicyInput);
   if (!text.ok()) return text.status();
   std::string abs = AbsolutePath(path, "");
-  return ParsePolicy(*text, path, abs.substr(0, abs.rfind('/')).empty() ? "/" : abs.substr(0, abs.rfind('/')));
+  std::string dir = abs.substr(0, abs.rfind('/')).empty() ? "/" : abs.substr(0, abs.rfind('/'));
+  return ParsePolicy(*text, path, RelativePathBase(dir));
 }
 
 std::string PolicyToYaml(const Policy& p) {
@@ -476,6 +504,14 @@ std::string PolicyToYaml(const Policy& p) {
   out << YAML::Key << "process" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "seccomp_profile" << YAML::Value << p.process.seccomp_profile;
   out << YAML::Key << "capabilities" << YAML::Value << YAML::Flow << p.process.capabilities;
+  // Only when set: the built-in policy's rendering (and so its identity) stays as it was.
+  if (p.process.allowed_binaries) {
+    out << YAML::Key << "allowed_binaries" << YAML::Value << YAML::Flow
+        << *p.process.allowed_binaries;
+  }
+  if (!p.process.tools_dirs.empty()) {
+    out << YAML::Key << "tools_dirs" << YAML::Value << YAML::Flow << p.process.tools_dirs;
+  }
   out << YAML::Key << "env" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "pass" << YAML::Value << YAML::Flow << p.process.env_pass;
   out << YAML::Key << "set" << YAML::Value << YAML::Flow << p.process.env_set;

@@ -18,6 +18,7 @@
 #include "base/unique_fd.h"
 #include "hive/analyze.h"
 #include "hive/audit.h"
+#include "hive/command_check.h"
 #include "hive/state_dir.h"
 #include "runtime/live_run.h"
 #include "runtime/report_builder.h"
@@ -201,6 +202,32 @@ RunResult Run(const RunRequest& req) {
     }
   }
 
+  // HOOK(allowlist): the policy's process.allowed_binaries (the seeds' SecureRunner) is
+  // enforced here, with the checks `hive-run check` makes: a command given as one string is
+  // split (shell syntax refused), the program must be allowed by name or lie in a tools
+  // directory, and arguments must not make it run other code. Refused: 126, and the reason.
+  std::vector<std::string> exec_command = req.command;
+  if (req.mode == RunMode::kExec && policy.process.allowed_binaries) {
+    CommandCheckOptions check;
+    check.allowed = *policy.process.allowed_binaries;
+    check.tools_dirs = policy.process.tools_dirs;
+    CommandVerdict verdict = CheckCommand(req.command, check);
+    if (!verdict.allowed) {
+      std::string why = fmt::format("exec: refused by {} (security.process.allowed_binaries): {}",
+                                    policy.source, fmt::join(verdict.reasons, "; "));
+      report.outcome = Outcome::kBlocked;
+      report.error = why;
+      record_audit();
+      if (!audit_failed.ok()) return refuse(audit_failed);
+      RunResult refused = refuse(Error(Code::kPermissionDenied, why));
+      refused.exit_status = 126;
+      return refused;
+    }
+    // What runs is what was checked: the program by its real path, the split arguments.
+    exec_command = verdict.argv;
+    exec_command[0] = verdict.program;
+  }
+
   // From here on the run leaves state; until its record is written, a mark says it is under
   // way, so that a supervisor killed at any moment is found and recorded by a later hive-run.
   const std::string audit_path = AuditLogPath(policy.audit.log, req.state_dir);
@@ -238,12 +265,23 @@ RunResult Run(const RunRequest& req) {
   }
   SandboxRequest sandbox;
   sandbox.run_id = report.run_id;
-  sandbox.command = req.command;
+  sandbox.command = exec_command;
   sandbox.binds = req.binds;
+  if (req.mode == RunMode::kExec && policy.process.allowed_binaries) {
+    // The tools directories are where allowed programs live: visible, read-only.
+    for (const std::string& d : policy.process.tools_dirs) {
+      struct stat st;
+      if (stat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) sandbox.binds.push_back(d + ":" + d);
+    }
+  }
   sandbox.env = req.env;
   sandbox.workdir = req.workdir;
   sandbox.timeout_seconds = req.timeout_seconds;
   sandbox.memory_mb = req.memory_mb;
+  sandbox.max_processes = req.max_processes;
+  sandbox.cpu_seconds = req.cpu_seconds;
+  sandbox.tmp_size_mb = req.tmp_size_mb;
+  sandbox.owner = req.owner;
   if (req.mode != RunMode::kBundle) {
     sandbox.input_dir = paths.input;
     sandbox.output_dir = paths.output;
@@ -252,6 +290,28 @@ RunResult Run(const RunRequest& req) {
     std::string name = script.substr(script.rfind('/') + 1);
     Status copied = WriteFileAtomic(paths.input + "/" + name, script_text, 0644, Sync::kNoSync);
     if (!copied.ok()) return refuse(copied);
+    // The script runs in the caller's directory, as it would without hive-run: relative
+    // paths and sibling modules work. That directory and the script's own are visible
+    // read-only (writable only where the policy allows).
+    const std::string cwd = AbsolutePath(".", "");
+    const std::string script_dir = script.substr(0, script.rfind('/'));
+    for (const std::string& d : {cwd, script_dir}) {
+      // Not "/" (the whole host), nor what the sandbox has of its own (/tmp, /proc, /dev).
+      if (d.empty() || d == "/" || d == "/tmp" || d.rfind("/proc", 0) == 0 ||
+          d.rfind("/sys", 0) == 0 || d.rfind("/dev", 0) == 0 || d.rfind("/run/hive", 0) == 0) {
+        continue;
+      }
+      if (std::find(sandbox.read_only_dirs.begin(), sandbox.read_only_dirs.end(), d) ==
+          sandbox.read_only_dirs.end()) {
+        sandbox.read_only_dirs.push_back(d);
+      }
+    }
+    if (req.workdir.empty() && cwd != "/") sandbox.workdir = cwd;
+    if (analyze::IsPythonInterpreter(interpreter.front()) && script_dir != "" &&
+        script_dir != "/") {
+      // The copy runs from /run/hive/input; its own directory's modules stay importable.
+      sandbox.env.insert(sandbox.env.begin(), "PYTHONPATH=" + script_dir);
+    }
     std::vector<std::string> cmd = interpreter;
     cmd.push_back("/run/hive/input/" + name);
     cmd.insert(cmd.end(), req.command.begin() + 1, req.command.end());
@@ -306,6 +366,14 @@ RunResult Run(const RunRequest& req) {
     report.started_at = Rfc3339Now();
     report.outcome = Outcome::kSetupError;
     report.error = container.status().message();
+    const int err = container.status().err();
+    if (geteuid() != 0 && (err == EPERM || err == EACCES)) {
+      // What an unprivileged caller can do about it, before the step that failed.
+      report.error = fmt::format(
+          "needs root (or: `sudo hive-run ...`; as uid {} this host does not let hive-run "
+          "build the sandbox): {}",
+          geteuid(), report.error);
+    }
   } else {
     Container& c = **container;
     ReportEnforced(*spec, c, &report);

@@ -178,7 +178,8 @@ class Resources(hive_test.SandboxTestCase):
         self.assertIn("not measured", " ".join(rep["usage_notes"]))
 
     def test_alert_thresholds(self):
-        pol = self.policy({"timeout_seconds": 30},
+        # cpus: a CPU alert is relative to a CPU limit; without one nothing alerts on CPU.
+        pol = self.policy({"timeout_seconds": 30, "cpus": 1},
                           extra=("  monitoring:\n"
                                  "    alert_thresholds: {cpu_usage: 20, memory_usage: 90, "
                                  "execution_time: 1}\n"))

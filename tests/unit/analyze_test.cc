@@ -429,6 +429,30 @@ TEST_CASE("compatibility: what a script hits under the seed policy") {
   CHECK(c.issues[0].suggestion == "add `api.example.com` to security.network.allowed_domains");
 }
 
+TEST_CASE("compatibility: an os.replace atomic write is refused while delete is blocked") {
+  hive::Policy p;
+  p.source = "seed.yml";
+  p.filesystem.allowed_paths = {"/tmp", "/work/data"};
+  p.filesystem.blocked_operations = {"delete", "chmod", "chown"};
+  const char* atomic =
+      "import os, json\n"
+      "with open('./data/state.json.tmp', 'w') as f:\n"
+      "    json.dump({'votes': 3}, f)\n"
+      "os.replace('./data/state.json.tmp', './data/state.json')\n";
+  Analysis a = AnalyzePython(atomic, &p, "/work");
+  REQUIRE(a.compatibility.has_value());
+  CHECK_FALSE(a.compatibility->compatible);
+  REQUIRE(a.compatibility->issues.size() == 1);
+  CHECK(a.compatibility->issues[0].line == 4);
+  CHECK(a.compatibility->issues[0].policy_key == "security.filesystem.blocked_operations");
+  CHECK(a.compatibility->issues[0].detail.find("os.replace") != std::string::npos);
+  // Without delete blocked, the same write is compatible.
+  p.filesystem.blocked_operations = {"chmod", "chown"};
+  a = AnalyzePython(atomic, &p, "/work");
+  CHECK(a.compatibility->compatible);
+  CHECK(a.compatibility->issues.empty());
+}
+
 TEST_CASE("compatibility: allowed domains, processes, refuse_at") {
   hive::Policy p;
   p.network.allowed_domains = {"example.com"};

@@ -660,6 +660,7 @@ TEST_SUITE("outcome and alerts") {
   TEST_CASE("alerts at the thresholds") {
     ExecutionLimits lim = NoLimits();
     lim.memory_mb = 100;
+    lim.cpus = 1;
     AlertThresholds th;  // cpu 80 %, memory 90 %, 250 s
     Usage u;
     u.cpu_user_ms = 1900;
@@ -677,6 +678,17 @@ TEST_SUITE("outcome and alerts") {
     // Short runs at full speed are start-up, not an alert.
     u.cpu_user_ms = 50;
     CHECK(AlertsFor(u, lim, th, 50).empty());
+  }
+
+  TEST_CASE("no CPU alert without a CPU limit: a build may use every CPU") {
+    ExecutionLimits lim = NoLimits();
+    AlertThresholds th;
+    Usage u;
+    u.cpu_user_ms = 7900;  // four CPUs, nearly all the time
+    CHECK(AlertsFor(u, lim, th, 2000).empty());
+    lim.cpus = 2;
+    REQUIRE(AlertsFor(u, lim, th, 2000).size() == 1);
+    CHECK(AlertsFor(u, lim, th, 2000)[0].type == "cpu_usage");
   }
 }
 

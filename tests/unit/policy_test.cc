@@ -170,6 +170,30 @@ TEST_CASE("one number parser for the policy and the command line") {
   CHECK(hive::ParseDecimal("300.5", 0, 300).status().message() == "300.5 is out of range (0..300)");
 }
 
+TEST_CASE("quantities with units go through the one parser, ranged in the base unit") {
+  using hive::ParseQuantity;
+  CHECK(ParseQuantity("5m", hive::kDurationUnits, 0, 31536000, "s").value() == 300);
+  CHECK(ParseQuantity("90", hive::kDurationUnits, 0, 31536000, "s").value() == 90);
+  CHECK(ParseQuantity("1.5h", hive::kDurationUnits, 0, 31536000, "s").value() == 5400);
+  CHECK(ParseQuantity("2G", hive::kSizeUnitsMiB, 1, 1 << 30, "MiB").value() == 2048);
+  CHECK(ParseQuantity("2GiB", hive::kSizeUnitsMiB, 1, 1 << 30, "MiB").value() == 2048);
+  CHECK(ParseQuantity("512m", hive::kSizeUnitsMiB, 1, 1 << 30, "MiB").value() == 512);
+  CHECK(ParseQuantity("0.5G", hive::kSizeUnitsMiB, 1, 1 << 30, "MiB", true).value() == 512);
+  CHECK(ParseQuantity("1.5M", hive::kSizeUnitsMiB, 1, 1 << 30, "MiB", true).status().message() ==
+        "\"1.5M\" is not a whole number of MiB");
+  CHECK(ParseQuantity("2X", hive::kSizeUnitsMiB, 1, 1 << 30, "MiB").status().message().find(
+            "unknown unit in \"2X\"") == 0);
+  CHECK(ParseQuantity("2000T", hive::kSizeUnitsMiB, 1, 1 << 30, "MiB").status().message() ==
+        "\"2000T\" is out of range (1..1073741824 MiB)");
+  for (const char* bad : {"", "m", "-5m", "5 m", "1e999G", "nanG", "0x10"}) {
+    CHECK_FALSE(ParseQuantity(bad, hive::kSizeUnitsMiB, 1, 1 << 30, "MiB").ok());
+  }
+  // Whole quantities take no exponent, like the policy's integers; durations do, like its
+  // decimals.
+  CHECK_FALSE(ParseQuantity("1e3", hive::kSizeUnitsMiB, 1, 1 << 30, "MiB", true).ok());
+  CHECK(ParseQuantity("1e3", hive::kDurationUnits, 0, 31536000, "s").value() == 1000);
+}
+
 TEST_CASE("messages quote at most the offending token, cut short") {
   CHECK(hive::Quoted("ab\"c\n") == "\"ab\\\"c\\n\"");
   const std::string long_token(100, 'x');
@@ -249,4 +273,35 @@ TEST_CASE("rule: limits cannot be made optional") {
   std::string e = ErrorOf("security:\n  execution:\n    require_limits: false\n");
   CHECK(e.find("security.execution.require_limits: false is not accepted") != std::string::npos);
   CHECK(Parse("security:\n  execution:\n    require_limits: true\n").ok());
+}
+
+TEST_CASE("rule: process.allowed_binaries and tools_dirs load, relative to the base") {
+  auto p = Parse("security:\n  process:\n    allowed_binaries: [ls, python3]\n"
+                 "    tools_dirs: [./tools/bin, /opt/t]\n");
+  REQUIRE(p.ok());
+  REQUIRE(p->process.allowed_binaries.has_value());
+  CHECK(*p->process.allowed_binaries == std::vector<std::string>{"ls", "python3"});
+  CHECK(p->process.tools_dirs == std::vector<std::string>{"/base/tools/bin", "/opt/t"});
+  // Absent: exec is not restricted; an empty list is the built-in list, still enforced.
+  CHECK_FALSE(Parse("security: {}\n")->process.allowed_binaries.has_value());
+  CHECK(Parse("security:\n  process:\n    allowed_binaries: []\n")
+            ->process.allowed_binaries.has_value());
+  CHECK(ErrorOf("security:\n  process:\n    allowed_binaries: ls\n").find("expected a list") !=
+        std::string::npos);
+  CHECK(ErrorOf("security:\n  process:\n    allowed_binaries: ['']\n").find("empty name") !=
+        std::string::npos);
+  // Shown only when set, so that the built-in policy's identity does not move.
+  CHECK(hive::PolicyToYaml(*p).find("allowed_binaries: [ls, python3]") != std::string::npos);
+  CHECK(hive::PolicyToYaml(hive::DefaultPolicy()).find("allowed_binaries") == std::string::npos);
+}
+
+TEST_CASE("rule: a policy below the working directory resolves against it (the seeds' layout)") {
+  char buf[4096];
+  REQUIRE(getcwd(buf, sizeof buf) != nullptr);
+  const std::string cwd = buf;
+  if (cwd != "/") {
+    CHECK(hive::RelativePathBase(cwd + "/scripts/config") == cwd);
+    CHECK(hive::RelativePathBase(cwd) == cwd);
+  }
+  CHECK(hive::RelativePathBase("/nonexistent-elsewhere/x") == "/nonexistent-elsewhere/x");
 }
