@@ -223,7 +223,33 @@ RunResult Run(const RunRequest& req) {
       refused.exit_status = 126;
       return refused;
     }
-    // What runs is what was checked: the program by its real path, the split arguments.
+    // What runs is what was checked: the program by its real path, the split arguments. A
+    // --bind over that path (or a directory above it) would run another file in its place.
+    for (const std::string& b : req.binds) {
+      const size_t c1 = b.find(':');
+      if (c1 == std::string::npos) continue;
+      const std::string rest = b.substr(c1 + 1);
+      const std::string dst = AbsolutePath(rest.substr(0, rest.find(':')), "/");
+      if (verdict.program == dst ||
+          (verdict.program.size() > dst.size() && verdict.program.compare(0, dst.size(), dst) == 0 &&
+           (dst == "/" || verdict.program[dst.size()] == '/'))) {
+        verdict.allowed = false;
+        verdict.reasons.push_back(
+            fmt::format("--bind `{}` replaces `{}`, the program the allowlist admitted", b,
+                        verdict.program));
+      }
+    }
+    if (!verdict.allowed) {
+      std::string why = fmt::format("exec: refused by {} (security.process.allowed_binaries): {}",
+                                    policy.source, fmt::join(verdict.reasons, "; "));
+      report.outcome = Outcome::kBlocked;
+      report.error = why;
+      record_audit();
+      if (!audit_failed.ok()) return refuse(audit_failed);
+      RunResult refused = refuse(Error(Code::kPermissionDenied, why));
+      refused.exit_status = 126;
+      return refused;
+    }
     exec_command = verdict.argv;
     exec_command[0] = verdict.program;
   }

@@ -72,6 +72,15 @@ class ExecAllowlist(hive_test.SandboxTestCase):
         self.assertEqual(r.returncode, 126, r.stderr)
         self.assertEqual(r.stdout, "")
 
+    def test_bind_over_the_allowed_program_is_refused(self):
+        fake = self.write("fake-echo", "#!/bin/sh\necho fake\n", mode=0o755)
+        for dst in ("/usr/bin/echo", "/usr/bin", "/usr"):
+            r = self.hive("exec", "--policy", self.policy, "--bind", f"{fake}:{dst}", "--",
+                          "echo", "x")
+            self.assertEqual(r.returncode, 126, (dst, r.stderr))
+            self.assertIn("the program the allowlist admitted", r.stderr)
+            self.assertEqual(r.stdout, "")
+
     def test_without_the_key_exec_runs_any_host_program(self):
         r = self.hive("exec", "--", "/usr/bin/touch", "/tmp/x")
         self.assertEqual(r.returncode, 0, r.stderr)
