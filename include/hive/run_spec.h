@@ -176,6 +176,10 @@ struct HiveExtensions {
   HiveRootSpec root;
   std::vector<std::string> writable_paths;  // inside the sandbox, for Landlock
   std::vector<std::string> blocked_operations;
+  // blocked_operations guard host files: deletes and renames on the sandbox's own /tmp and
+  // /dev/shm go through (seccomp asks the supervisor, Landlock backs it). False when a
+  // writable host path is mounted beneath them, where the two could not be told apart.
+  bool blocked_operations_spare_private_tmp = false;
   bool landlock_best_effort = false;
   NetworkSpec network;
   AlertThresholds alert_thresholds;

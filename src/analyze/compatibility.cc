@@ -108,12 +108,37 @@ class Checker {
     }
   }
 
-  void Operations(const std::vector<OperationUse>& uses) {
+  void Operations(const std::vector<OperationUse>& uses, const std::vector<FileUse>& files) {
     const std::vector<std::string>& blocked = policy_.filesystem.blocked_operations;
     auto is_blocked = [&](const std::string& op) {
       return std::find(blocked.begin(), blocked.end(), op) != blocked.end();
     };
+    // Deletes and renames on the sandbox's own /tmp and /dev/shm go through (a temporary
+    // directory's clean-up): a call whose path is known to be there is not an issue.
+    auto on_private_tmp = [&](const OperationUse& u) {
+      if (u.operation != "delete" && u.operation != "rename") return false;
+      bool found = false, all_private = true;
+      for (const FileUse& f : files) {
+        if (f.line != u.line || f.api != u.api) continue;
+        found = true;
+        const std::string path = Resolve(f);
+        // A host path the policy binds there is the host's, not the sandbox's.
+        bool bound = false;
+        for (const auto* list : {&policy_.filesystem.allowed_paths,
+                                 &policy_.filesystem.read_only_paths}) {
+          for (const std::string& d : *list) {
+            if (d != "/tmp" && d != "/dev/shm" && (path == Abs(d) || IsUnder(path, Abs(d)))) {
+              bound = true;
+            }
+          }
+        }
+        all_private &= !path.empty() && !bound &&
+                       (IsUnder(path, "/tmp") || IsUnder(path, "/dev/shm"));
+      }
+      return found && all_private;
+    };
     for (const OperationUse& u : uses) {
+      if (on_private_tmp(u)) continue;
       if (is_blocked(u.operation)) {
         Add("operations", "blocking", u.line,
             fmt::format("{} performs `{}`, a blocked operation", u.api, u.operation),
@@ -282,7 +307,7 @@ Compatibility CheckCompatibility(const Facts& facts, const std::string& risk_lev
   Checker c(policy, working_dir);
   c.Network(facts.network);
   c.Files(facts.files);
-  c.Operations(facts.operations);
+  c.Operations(facts.operations, facts.files);
   c.Processes(facts.processes);
   c.Sleeps(facts.sleeps);
   c.RefuseAt(risk_level);

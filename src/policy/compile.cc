@@ -552,6 +552,16 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
   if (!req.output_dir.empty()) spec.process.env.push_back("HIVE_OUTPUT=/run/hive/output");
 
   HIVE_TRY(CheckOwnerCanWrite(spec, req.output_dir));
+  hive.blocked_operations_spare_private_tmp = !hive.blocked_operations.empty();
+  for (const MountSpec& m : spec.mounts) {
+    if (m.read_only) continue;
+    for (const char* own : {"/tmp", "/dev/shm"}) {
+      const std::string d = m.destination, o = own;
+      if (d == o || (d.size() > o.size() && d.compare(0, o.size(), o) == 0 && d[o.size()] == '/')) {
+        hive.blocked_operations_spare_private_tmp = false;
+      }
+    }
+  }
 
   hive.timeout_seconds = lim.timeout_seconds;
   hive.cpu_seconds = lim.cpu_seconds;

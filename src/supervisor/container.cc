@@ -32,6 +32,7 @@
 #include "sandbox/rootfs.h"
 #include "supervisor/child.h"
 #include "supervisor/event_loop.h"
+#include "supervisor/private_tmp.h"
 #include "supervisor/sync.h"
 
 namespace hive {
@@ -538,6 +539,10 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
       return container;
     }
     c.listener.emplace(fd, c.filter);
+    if (spec.hive.blocked_operations_spare_private_tmp && c.landlock_rules.abi >= 1) {
+      // Deletes on the sandbox's own /tmp and /dev/shm go on; Landlock backs the check.
+      c.listener->Handle("blocked_operation", supervisor::PrivateTmpHandler(c.listener->fd()));
+    }
     HIVE_LOG(kDebug, "run {}: seccomp listener taken (payload fd {})", spec.hive.run_id, msg.value);
     if (c.filter.watch_exits) {
       c.listener->OnExit([&c](pid_t pid) {

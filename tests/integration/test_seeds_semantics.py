@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hive_test  # noqa: E402
@@ -27,6 +28,10 @@ class SeedsProject(hive_test.SandboxTestCase):
         self.write("proj/data/votes.txt", "yes\nno\nyes\n")
         self.write("proj/scripts/tally_lib.py", "def tally(lines):\n"
                    "    return {v: lines.count(v) for v in sorted(set(lines))}\n")
+
+    def write_in_project(self, name, text):
+        with open(os.path.join(self.proj, name), "w") as f:
+            f.write(text)
 
     def run_in_project(self, *args):
         cmd = [hive_test.HIVE_RUN, "--state-dir", self.state_dir, *args]
@@ -98,6 +103,69 @@ class SeedsProject(hive_test.SandboxTestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("Operation not permitted", r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.proj, "data", "state.txt")))
+
+    def test_private_tmp_and_shm_are_the_scripts_own_host_files_stay_protected(self):
+        # The project must not live below /tmp: a writable host path mounted beneath the
+        # private /tmp cannot be told from it, and then nothing is spared (see below).
+        outside = tempfile.mkdtemp(prefix="hive-seeds-", dir="/var/tmp")
+        try:
+            os.chmod(outside, 0o755)
+            shutil.copytree(self.proj, os.path.join(outside, "proj"))
+            self.proj = os.path.join(outside, "proj")
+            self.private_tmp_case()
+        finally:
+            shutil.rmtree(outside, ignore_errors=True)
+
+    def test_host_path_beneath_tmp_keeps_deletes_blocked_everywhere(self):
+        # self.proj is below /tmp here, so its data/ is mounted beneath the private /tmp.
+        self.write("proj/scripts/t.py", "import os\nopen('/tmp/x', 'w').close()\n"
+                   "try:\n    os.unlink('/tmp/x')\nexcept OSError as e:\n    print(e.errno)\n")
+        r = self.run_in_project("script", "--policy", self.policy, "scripts/t.py")
+        self.assertEqual((r.returncode, r.stdout), (0, "1\n"), r.stderr)
+
+    def private_tmp_case(self):
+        victim = os.path.join(self.proj, "data", "keep.txt")
+        self.write_in_project("data/keep.txt", "precious")
+        self.write_in_project("scripts/temps.py",
+                   "import multiprocessing, os, tempfile\n"
+                   "with tempfile.TemporaryDirectory() as d:\n"
+                   "    os.makedirs(os.path.join(d, 'sub'))\n"
+                   "    open(os.path.join(d, 'sub', 'f'), 'w').write('x')\n"
+                   "    os.replace(os.path.join(d, 'sub', 'f'), os.path.join(d, 'g'))\n"
+                   "print('tmp cleaned:', not os.path.exists(d))\n"
+                   "if __name__ == '__main__':\n"
+                   "    with multiprocessing.Pool(2) as pool:\n"
+                   "        print('pool:', pool.map(abs, [-1, -2, 3]))\n"
+                   "    try:\n"
+                   "        os.unlink('data/keep.txt')\n"
+                   "    except OSError as e:\n"
+                   "        print('host delete:', e.errno)\n"
+                   "    try:\n"
+                   "        os.replace('data/keep.txt', '/tmp/stolen')\n"
+                   "    except OSError as e:\n"
+                   "        print('host rename:', e.errno)\n")
+        # The seeds' policy, but for max_processes: the pids limit counts threads, and a Pool
+        # of two is seven tasks (main and its three pool threads, two workers, the
+        # semaphore tracker), more than the seeds' 5.
+        with open(SEED_POLICY) as f:
+            text = f.read()
+        self.assertIn("max_processes: 5 ", text)
+        policy = os.path.join(self.proj, "scripts", "config", "pool_policy.yml")
+        with open(policy, "w") as f:
+            f.write(text.replace("max_processes: 5 ", "max_processes: 16"))
+        rep_path = self.path("rep.json")
+        r = self.run_in_project("script", "--policy", policy, "--report", rep_path,
+                                "scripts/temps.py")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(), [
+            "tmp cleaned: True", "pool: [1, 2, 3]", "host delete: 1", "host rename: 1"])
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious")
+        with open(rep_path) as f:
+            rep = json.load(f)
+        v = {x["detail"]: x["count"] for x in rep["violations"] if x["type"] == "blocked_operation"}
+        self.assertEqual(v.get("unlink (delete)"), 1, rep["violations"])
+        self.assertEqual(v.get("rename (delete)"), 1, rep["violations"])
 
 
 if __name__ == "__main__":

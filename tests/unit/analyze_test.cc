@@ -446,6 +446,12 @@ TEST_CASE("compatibility: an os.replace atomic write is refused while delete is 
   CHECK(a.compatibility->issues[0].line == 4);
   CHECK(a.compatibility->issues[0].policy_key == "security.filesystem.blocked_operations");
   CHECK(a.compatibility->issues[0].detail.find("os.replace") != std::string::npos);
+  // The same pattern on the sandbox's own /tmp goes through.
+  Analysis tmp = AnalyzePython(
+      "import os\nopen('/tmp/s.tmp', 'w').write('x')\nos.replace('/tmp/s.tmp', '/tmp/s')\n"
+      "os.remove('/tmp/s')\n",
+      &p, "/work");
+  CHECK(tmp.compatibility->issues.empty());
   // Without delete blocked, the same write is compatible.
   p.filesystem.blocked_operations = {"chmod", "chown"};
   a = AnalyzePython(atomic, &p, "/work");

@@ -141,8 +141,11 @@ Result<Prepared> PrepareForAbi(const RunSpec& spec, int abi) {
     AddRule(&p.rules, dev, fs::kReadFile | fs::kWriteFile | fs::kIoctlDev);
   }
   AddRule(&p.rules, "/dev/pts", kRead | fs::kWriteFile | fs::kIoctlDev);
-  AddRule(&p.rules, "/dev/shm", writable);
-  AddRule(&p.rules, "/tmp", writable);
+  // The sandbox's own /tmp and /dev/shm keep every right when blocked operations spare them:
+  // the supervisor lets such calls go on there, and this keeps anything else refused.
+  const uint64_t own = spec.hive.blocked_operations_spare_private_tmp ? kWritable : writable;
+  AddRule(&p.rules, "/dev/shm", own);
+  AddRule(&p.rules, "/tmp", own);
   for (const std::string& w : spec.hive.writable_paths) {
     if (w.empty() || w[0] != '/') {
       return Error(Code::kInvalidArgument,

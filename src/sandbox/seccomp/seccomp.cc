@@ -437,6 +437,7 @@ Status Listener::HandleOne() {
     const Response r = handler(n);
     Status sent = Send(n, r);
     if (r.kind == Response::Kind::kInjectFd && r.fd >= 0) close(r.fd);
+    if (r.kind == Response::Kind::kErrno && r.denial) CountDenial(n);
     return sent;
   }
   // A denial: the profile's errno, and counted for the report.

@@ -128,7 +128,13 @@ struct Response {
   int target_fd = -1;     // kInjectFd: SECCOMP_ADDFD_FLAG_SETFD onto this number
   bool cloexec = false;   // kInjectFd: O_CLOEXEC on the installed fd
   bool value_is_fd = false;  // kInjectFd: return the installed fd number
+  bool denial = false;       // kErrno: count the call as a denial (Denials), as unhandled ones
   static Response Errno(int err) { return {Kind::kErrno, err}; }
+  static Response Denied(int err) {
+    Response r{Kind::kErrno, err};
+    r.denial = true;
+    return r;
+  }
   static Response Value(int64_t v) { return {Kind::kValue, 0, v}; }
   static Response Continue() { return {Kind::kContinue, 0}; }
 };
