@@ -82,6 +82,7 @@ struct Filter {
   std::vector<std::string> arches;  // ABIs the filter lets through
   std::vector<std::string> blocked_operations;
   bool deny_inet_sockets = false;             // network off
+  bool egress = false;                        // allowed domains: see CompileOptions::egress
   bool watch_exits = false;                   // exit_group notifies (Listener::OnExit)
   int highest_syscall = -1;                   // native numbers above it answer ENOSYS
   std::vector<std::string> unknown_syscalls;  // names in the profile no table knows

@@ -1,0 +1,621 @@
+#include "supervisor/egress.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "base/files.h"
+#include "base/log.h"
+#include "base/unique_fd.h"
+#include "sandbox/net/allowlist.h"
+#include "sandbox/net/dns.h"
+#include "sandbox/network.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+namespace hive {
+namespace {
+
+// The resolver's address inside the sandbox (systemd-resolved's stub address, so images that
+// expect it find it).
+constexpr char kResolverIp[] = "127.0.0.53";
+constexpr uint16_t kDnsPort = 53;
+// How long the supervisor waits for an allowed connect before it answers ETIMEDOUT, when the
+// sandbox's socket sets no SO_SNDTIMEO of its own.
+constexpr int kConnectTimeoutMs = 20000;
+constexpr int kUpstreamTimeoutMs = 2000;
+// The TTL handed to clients; bindings last for the whole run, so a client re-asking is cheap.
+constexpr uint32_t kMaxClientTtl = 300;
+// Bounds on what a run can make the supervisor remember.
+constexpr size_t kMaxBindings = 8192;
+constexpr size_t kMaxRecords = 512;
+
+uint64_t Cookie(int fd) {
+  uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) return 0;
+  return cookie;
+}
+
+int SockInt(int fd, int level, int name) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (getsockopt(fd, level, name, &v, &len) != 0) return -1;
+  return v;
+}
+
+bool IsLocal(const net::IpAddress& ip) {
+  const std::string range = net::PrivateRange(ip);
+  return range == "loopback" || range == "unspecified";
+}
+
+// The thread's process (pidfd_open wants a thread group leader unless PIDFD_THREAD).
+int OpenPidfd(pid_t tid) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, tid, PIDFD_THREAD));
+  if (fd >= 0 || errno != EINVAL) return fd;
+  Result<std::string> status = ReadFile(fmt::format("/proc/{}/status", tid));
+  if (!status.ok()) return -1;
+  const size_t at = status->find("\nTgid:");
+  if (at == std::string::npos) return -1;
+  return static_cast<int>(syscall(SYS_pidfd_open, std::atoi(status->c_str() + at + 6), 0));
+}
+
+// The O_CLOEXEC bit of the sandbox's descriptor: a pidfd_getfd copy always has it.
+bool CloexecOf(pid_t tid, int fd) {
+  Result<std::string> info = ReadFile(fmt::format("/proc/{}/fdinfo/{}", tid, fd));
+  if (!info.ok()) return false;
+  const size_t at = info->find("flags:");
+  if (at == std::string::npos) return false;
+  return (std::strtoul(info->c_str() + at + 6, nullptr, 8) & O_CLOEXEC) != 0;
+}
+
+}  // namespace
+
+struct Egress::State {
+  NetworkSpec spec;
+  net::Allowlist allow;
+  std::vector<net::IpAddress> upstream;
+  uint64_t host_cookie = 0, sandbox_cookie = 0;
+  int listener_fd = -1;
+  UniqueFd dns, stop;
+  std::thread resolver;
+
+  mutable std::mutex mu;  // everything below: the resolver thread and the decisions share it
+  std::map<std::string, std::set<std::string>> bindings;  // ip -> names
+  // (domain, ip, port, verdict, reason) -> count
+  std::map<std::tuple<std::string, std::string, uint16_t, std::string, std::string>, uint64_t>
+      connections;
+  std::map<std::pair<std::string, std::string>, uint64_t> queries;  // (name, verdict)
+  std::vector<std::string> connection_order, query_order;
+  uint64_t dropped = 0;
+
+  void RecordConnection(const std::string& domain, const std::string& ip, uint16_t port,
+                        const std::string& verdict, const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto key = std::make_tuple(domain, ip, port, verdict, reason);
+    auto it = connections.find(key);
+    if (it != connections.end()) {
+      ++it->second;
+    } else if (connections.size() < kMaxRecords) {
+      connections.emplace(key, 1);
+    } else {
+      ++dropped;
+    }
+  }
+  void RecordQuery(const std::string& name, const std::string& verdict) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto key = std::make_pair(name, verdict);
+    auto it = queries.find(key);
+    if (it != queries.end()) {
+      ++it->second;
+    } else if (queries.size() < kMaxRecords) {
+      queries.emplace(key, 1);
+    } else {
+      ++dropped;
+    }
+  }
+
+  void Serve();
+  std::vector<uint8_t> Answer(const uint8_t* buf, size_t len);
+  net::dns::UpstreamAnswer Forward(const std::string& name, uint16_t qtype);
+};
+
+Result<std::unique_ptr<Egress>> Egress::Create(const NetworkSpec& spec) {
+  auto refuse = [](const std::string& why) {
+    return Error(Code::kUnsupported,
+                 "security.network.allowed_domains: per-domain network access " + why);
+  };
+  // What enforcement stands on; without any of it the run does not start (never open).
+  utsname u{};
+  uname(&u);
+  int major = 0, minor = 0;
+  std::sscanf(u.release, "%d.%d", &major, &minor);
+  if (major < 5 || (major == 5 && minor < 19)) {
+    return refuse(fmt::format(
+        "needs seccomp user notification with WAIT_KILLABLE_RECV and ADDFD (Linux 5.19+); this "
+        "kernel is {}",
+        u.release));
+  }
+  if (!seccomp::NotifySupported()) return refuse("needs seccomp user notification");
+  if (geteuid() != 0) {
+    return refuse("needs hive-run to run as root (the resolver is bound inside the sandbox's "
+                  "network namespace)");
+  }
+  if (Result<std::string> yama = ReadFile("/proc/sys/kernel/yama/ptrace_scope");
+      yama.ok() && std::atoi(yama->c_str()) >= 3) {
+    return refuse("needs to read the sandbox's connect addresses, which "
+                  "kernel.yama.ptrace_scope=3 forbids");
+  }
+  UniqueFd probe(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const uint64_t host_cookie = probe.valid() ? Cookie(probe.get()) : 0;
+  if (host_cookie == 0) return refuse("needs SO_NETNS_COOKIE (Linux 5.14+)");
+
+  std::unique_ptr<Egress> e(new Egress());
+  e->s_ = std::make_unique<State>();
+  State& s = *e->s_;
+  s.spec = spec;
+  s.host_cookie = host_cookie;
+  auto allow = net::Allowlist::Parse(spec.allowed_domains);
+  if (!allow.ok()) return allow.status().Wrap("security.network.allowed_domains");
+  s.allow = std::move(allow).value();
+  for (const std::string& text : spec.upstream_dns) {
+    net::IpAddress ip;
+    if (!net::ParseIp(text, &ip)) {
+      return Error(Code::kInvalidArgument,
+                   fmt::format("security.network.upstream_dns: `{}` is not an IP address", text));
+    }
+    s.upstream.push_back(ip);
+  }
+  if (s.upstream.empty()) {
+    return Error(Code::kInvalidArgument, "security.network.upstream_dns: no nameserver");
+  }
+  return e;
+}
+
+Egress::~Egress() { Stop(); }
+
+Status Egress::Attach(pid_t pid) {
+  State& s = *s_;
+  UniqueFd ns(open(fmt::format("/proc/{}/ns/net", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) return Errno("open the sandbox's network namespace");
+  // A short-lived thread enters the namespace: a socket stays in the namespace it was made
+  // in, whichever thread uses it later; the supervisor itself never leaves the host's.
+  Status result;
+  int dns_fd = -1;
+  std::thread t([&]() {
+    if (setns(ns.get(), CLONE_NEWNET) != 0) {
+      result = Errno("enter the sandbox's network namespace");
+      return;
+    }
+    if (int r = net::LoopbackUp(); r < 0) {
+      result = Errno("bring up lo in the sandbox", -r);
+      return;
+    }
+    dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (dns_fd < 0) {
+      result = Errno("resolver socket");
+      return;
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kDnsPort);
+    inet_pton(AF_INET, kResolverIp, &a.sin_addr);
+    if (bind(dns_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      result = Errno(fmt::format("bind the resolver at {}:{}", kResolverIp, kDnsPort));
+    }
+  });
+  t.join();
+  s.dns.Reset(dns_fd);
+  HIVE_TRY(result);
+  s.sandbox_cookie = Cookie(s.dns.get());
+  if (s.sandbox_cookie == 0 || s.sandbox_cookie == s.host_cookie) {
+    return Error(Code::kInternal, "the resolver's socket is not in the sandbox's namespace");
+  }
+  s.stop.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!s.stop.valid()) return Errno("eventfd");
+  s.resolver = std::thread([&s]() { s.Serve(); });
+  HIVE_LOG(kDebug, "network: resolver at {}:{} in the sandbox, upstream {}", kResolverIp,
+           kDnsPort, fmt::join(s.spec.upstream_dns, ", "));
+  return Ok();
+}
+
+void Egress::SetListener(int fd) { s_->listener_fd = fd; }
+
+void Egress::Stop() {
+  if (!s_ || !s_->resolver.joinable()) return;
+  const uint64_t one = 1;
+  if (write(s_->stop.get(), &one, sizeof one) < 0) {
+  }
+  s_->resolver.join();
+}
+
+void Egress::State::Serve() {
+  uint8_t buf[1500];
+  for (;;) {
+    pollfd p[2] = {{dns.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (p[1].revents) return;
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    const ssize_t n =
+        recvfrom(dns.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n <= 0) continue;
+    std::vector<uint8_t> out = Answer(buf, static_cast<size_t>(n));
+    if (out.empty()) continue;
+    if (sendto(dns.get(), out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from),
+               from_len) < 0) {
+    }
+  }
+}
+
+std::vector<uint8_t> Egress::State::Answer(const uint8_t* buf, size_t len) {
+  namespace dns = net::dns;
+  dns::Question q;
+  if (!dns::ParseQuestion(buf, len, &q)) return {};  // not a query: no answer at all
+  std::string why;
+  std::string name = net::NormalizeName(q.name, &why);
+  const std::string shown = name.empty() ? q.name.substr(0, 255) : name;
+  if (name.empty() || allow.NameRule(name).empty()) {
+    // Never forwarded: the name itself could be the message.
+    RecordQuery(shown, "denied");
+    return dns::BuildAnswer(q, dns::kNxDomain, {});
+  }
+  if (q.qclass != dns::kClassIn) return dns::BuildAnswer(q, dns::kRefused, {});
+  if (q.qtype == 255) return dns::BuildAnswer(q, dns::kNotImp, {});
+  if (q.qtype != dns::kTypeA && q.qtype != dns::kTypeAaaa) {
+    // HTTPS/SVCB (no ECH configs, no address hints that bypass the binding), TXT, MX, ...
+    RecordQuery(name, "allowed");
+    return dns::BuildAnswer(q, dns::kNoError, {});
+  }
+  dns::UpstreamAnswer a = Forward(name, q.qtype);
+  if (!a.ok) {
+    RecordQuery(name, "allowed");
+    return dns::BuildAnswer(q, dns::kServFail, {});
+  }
+  std::vector<dns::Address> kept;
+  for (dns::Address addr : a.addrs) {
+    addr.ip = addr.ip.Canonical();
+    const std::string range = net::PrivateRange(addr.ip);
+    if (!range.empty() && allow.AddressRule(addr.ip).empty()) {
+      // DNS rebinding: an allowed name must not lead into the host's or a private network.
+      RecordConnection(name, addr.ip.ToString(), 0, "denied",
+                       fmt::format("in a {} range", range));
+      continue;
+    }
+    addr.ttl = std::min(addr.ttl, kMaxClientTtl);
+    kept.push_back(addr);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const dns::Address& addr : kept) {
+      if (bindings.size() >= kMaxBindings && !bindings.count(addr.ip.ToString())) break;
+      bindings[addr.ip.ToString()].insert(name);
+    }
+  }
+  RecordQuery(name, "allowed");
+  return dns::BuildAnswer(q, a.rcode, kept);
+}
+
+net::dns::UpstreamAnswer Egress::State::Forward(const std::string& name, uint16_t qtype) {
+  namespace dns = net::dns;
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  for (const net::IpAddress& server : upstream) {
+    sockaddr_storage ss{};
+    socklen_t ss_len = 0;
+    if (server.family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+      a->sin_family = AF_INET;
+      a->sin_port = htons(kDnsPort);
+      std::memcpy(&a->sin_addr, server.bytes, 4);
+      ss_len = sizeof *a;
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+      a->sin6_family = AF_INET6;
+      a->sin6_port = htons(kDnsPort);
+      std::memcpy(&a->sin6_addr, server.bytes, 16);
+      ss_len = sizeof *a;
+    }
+    // A fresh id and source port per question; the client's own bytes never go upstream.
+    const uint16_t id = static_cast<uint16_t>(rng());
+    const std::vector<uint8_t> query = dns::BuildQuery(id, name, qtype);
+    if (query.empty()) return {};
+    uint8_t buf[4096];
+    UniqueFd udp(socket(server.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!udp.valid() || connect(udp.get(), reinterpret_cast<sockaddr*>(&ss), ss_len) != 0 ||
+        send(udp.get(), query.data(), query.size(), 0) < 0) {
+      continue;
+    }
+    dns::UpstreamAnswer a;
+    for (int tries = 0; tries < 4 && !a.ok; ++tries) {
+      pollfd p = {udp.get(), POLLIN, 0};
+      if (poll(&p, 1, kUpstreamTimeoutMs) <= 0) break;
+      const ssize_t n = recv(udp.get(), buf, sizeof buf, 0);
+      if (n > 0) a = dns::ParseAnswer(buf, static_cast<size_t>(n), id, name, qtype);
+    }
+    if (a.ok && !a.truncated) return a;
+    // Truncated (or no UDP answer): the same question over TCP.
+    UniqueFd tcp(socket(server.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!tcp.valid()) continue;
+    timeval tv = {kUpstreamTimeoutMs / 1000, 0};
+    setsockopt(tcp.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(tcp.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(tcp.get(), reinterpret_cast<sockaddr*>(&ss), ss_len) != 0) continue;
+    std::vector<uint8_t> framed = {static_cast<uint8_t>(query.size() >> 8),
+                                   static_cast<uint8_t>(query.size())};
+    framed.insert(framed.end(), query.begin(), query.end());
+    if (send(tcp.get(), framed.data(), framed.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(framed.size())) {
+      continue;
+    }
+    uint8_t hdr[2];
+    if (recv(tcp.get(), hdr, 2, MSG_WAITALL) != 2) continue;
+    const size_t want = static_cast<size_t>(hdr[0] << 8 | hdr[1]);
+    if (want > sizeof buf) continue;
+    if (recv(tcp.get(), buf, want, MSG_WAITALL) != static_cast<ssize_t>(want)) continue;
+    a = dns::ParseAnswer(buf, want, id, name, qtype);
+    if (a.ok) return a;
+  }
+  return {};
+}
+
+seccomp::Response Egress::Decide(const seccomp::Notification& n) {
+  using seccomp::Response;
+  State& s = *s_;
+  const std::string call = n.note;  // connect, bind, listen, sendto
+  const int fd = static_cast<int>(n.args[0]);
+  const bool is_sendto = call == "sendto";
+
+  // The address, copied once: every check below is on this copy.
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  if (call == "connect" || call == "bind" || is_sendto) {
+    const uint64_t ptr = is_sendto ? n.args[4] : n.args[1];
+    const uint64_t len = is_sendto ? n.args[5] : n.args[2];
+    if (len < sizeof(sa_family_t) || len > sizeof addr) return Response::Errno(EINVAL);
+    iovec local = {&addr, static_cast<size_t>(len)};
+    iovec remote = {reinterpret_cast<void*>(ptr), static_cast<size_t>(len)};
+    if (process_vm_readv(n.pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(len)) {
+      return Response::Errno(EFAULT);
+    }
+    addr_len = static_cast<socklen_t>(len);
+  }
+  // The thread may be gone and its id reused: everything read so far must be its.
+  uint64_t id = n.id;
+  if (s.listener_fd >= 0 && ioctl(s.listener_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
+    return Response::Errno(ENOENT);
+  }
+  UniqueFd pidfd(OpenPidfd(n.pid));
+  if (!pidfd.valid()) return Response::Errno(ESRCH);
+  UniqueFd sk(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (!sk.valid()) return Response::Errno(errno == EBADF ? EBADF : EPERM);
+  const uint64_t cookie = Cookie(sk.get());
+  if (cookie == 0) return Response::Errno(ENOTSOCK);
+  const sa_family_t family = addr.ss_family;
+
+  if (cookie == s.host_cookie) {
+    // A socket the supervisor connected and installed: it stays as it is. connect(AF_UNSPEC)
+    // would disconnect it and leave a host socket free to go anywhere.
+    if (call == "connect" && family != AF_UNSPEC) return Response::Errno(EISCONN);
+    if (is_sendto) return Response::Errno(EISCONN);
+    s.RecordConnection("", "", 0, "denied",
+                       fmt::format("{} on a connection the supervisor made", call));
+    return Response::Errno(EPERM);
+  }
+  if (cookie != s.sandbox_cookie) {
+    s.RecordConnection("", "", 0, "denied", "socket of another network namespace");
+    return Response::Errno(EPERM);
+  }
+  // In the sandbox's own namespace, binding, listening, Unix sockets and loopback stay there:
+  // the kernel does them, and nothing there leads out.
+  if (call == "bind" || call == "listen") return Response::Continue();
+  if (family != AF_INET && family != AF_INET6) return Response::Continue();
+
+  net::IpAddress ip;
+  uint16_t port = 0;
+  ip.family = family;
+  if (family == AF_INET) {
+    if (addr_len < sizeof(sockaddr_in)) return Response::Errno(EINVAL);
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    std::memcpy(ip.bytes, &a->sin_addr, 4);
+    port = ntohs(a->sin_port);
+  } else {
+    if (addr_len < sizeof(sockaddr_in6)) return Response::Errno(EINVAL);
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    std::memcpy(ip.bytes, &a->sin6_addr, 16);
+    port = ntohs(a->sin6_port);
+  }
+  ip = ip.Canonical();
+  if (IsLocal(ip)) return Response::Continue();
+  const std::string ip_text = ip.ToString();
+
+  const int type = SockInt(sk.get(), SOL_SOCKET, SO_TYPE);
+  if (type == SOCK_DGRAM && !is_sendto) {
+    // A UDP connect sends nothing; in a namespace without routes it fails (ENETUNREACH) as it
+    // should. glibc connects one to each address it sorts.
+    return Response::Continue();
+  }
+  std::string names;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.bindings.find(ip_text);
+    if (it != s.bindings.end()) names = *it->second.begin();
+  }
+  auto refuse = [&](const std::string& reason, int err) {
+    s.RecordConnection(names, ip_text, port, "denied", reason);
+    HIVE_LOG(kDebug, "network: {} {} {}:{} refused: {}", call, names, ip_text, port, reason);
+    return Response::Errno(err);
+  };
+  if (is_sendto || type != SOCK_STREAM) {
+    return refuse(fmt::format("{} datagram: only DNS to the resolver",
+                              type == SOCK_DGRAM ? "UDP" : "non-TCP"),
+                  EPERM);
+  }
+  const int protocol = SockInt(sk.get(), SOL_SOCKET, SO_PROTOCOL);
+  if (protocol != IPPROTO_TCP) return refuse("not TCP", EPERM);
+
+  std::string why;
+  if (!net::PortAllowed(port, s.spec.blocked_ports, s.spec.allowed_ports, &why)) {
+    return refuse(why, ECONNREFUSED);
+  }
+  const std::string ip_rule = s.allow.AddressRule(ip);
+  if (ip_rule.empty()) {
+    if (names.empty()) return refuse("not in allowed_domains (no allowed name resolved to it)", EPERM);
+    if (const std::string range = net::PrivateRange(ip); !range.empty()) {
+      return refuse(fmt::format("{} address", range), EPERM);
+    }
+  }
+  const std::string reason = ip_rule.empty() ? fmt::format("name `{}`", names)
+                                             : fmt::format("address `{}`", ip_rule);
+
+  // On the sandbox's behalf, from the host's namespace, to the address we checked.
+  const int domain = SockInt(sk.get(), SOL_SOCKET, SO_DOMAIN);
+  UniqueFd hs(socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (!hs.valid()) return refuse(fmt::format("socket: {}", strerror(errno)), EPERM);
+  for (auto [level, opt] : {std::pair<int, int>{IPPROTO_TCP, TCP_NODELAY}, {SOL_SOCKET, SO_KEEPALIVE},
+                            {IPPROTO_TCP, TCP_KEEPIDLE}, {IPPROTO_TCP, TCP_KEEPINTVL},
+                            {IPPROTO_TCP, TCP_KEEPCNT}, {IPPROTO_TCP, TCP_USER_TIMEOUT}}) {
+    const int v = SockInt(sk.get(), level, opt);
+    if (v > 0) setsockopt(hs.get(), level, opt, &v, sizeof v);
+  }
+  if (domain == AF_INET6) {
+    const int v6only = SockInt(sk.get(), IPPROTO_IPV6, IPV6_V6ONLY);
+    if (v6only >= 0) setsockopt(hs.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
+  for (int opt : {SO_RCVTIMEO, SO_SNDTIMEO}) {
+    timeval tv{};
+    socklen_t len = sizeof tv;
+    if (getsockopt(sk.get(), SOL_SOCKET, opt, &tv, &len) == 0) {
+      setsockopt(hs.get(), SOL_SOCKET, opt, &tv, sizeof tv);
+    }
+  }
+  linger lg{};
+  socklen_t lg_len = sizeof lg;
+  if (getsockopt(sk.get(), SOL_SOCKET, SO_LINGER, &lg, &lg_len) == 0 && lg.l_onoff) {
+    setsockopt(hs.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  int timeout_ms = kConnectTimeoutMs;
+  {
+    timeval tv{};
+    socklen_t len = sizeof tv;
+    if (getsockopt(sk.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, &len) == 0 &&
+        (tv.tv_sec > 0 || tv.tv_usec > 0)) {
+      timeout_ms = std::min<int>(timeout_ms, static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000));
+      timeout_ms = std::max(timeout_ms, 1);
+    }
+  }
+  int err = 0;
+  if (connect(hs.get(), reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
+    err = errno;
+    if (err == EINPROGRESS) {
+      pollfd p = {hs.get(), POLLOUT, 0};
+      const int r = poll(&p, 1, timeout_ms);
+      if (r == 0) {
+        err = ETIMEDOUT;
+      } else {
+        socklen_t len = sizeof err;
+        if (getsockopt(hs.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      }
+    }
+  }
+  if (err != 0) {
+    // The sandbox's socket is untouched; it gets the kernel's own answer.
+    s.RecordConnection(names, ip_text, port, "allowed",
+                       fmt::format("{}; connect failed: {}", reason, strerror(err)));
+    return Response::Errno(err);
+  }
+  // The file status flags (O_NONBLOCK) belong to the sandbox's open file; keep them.
+  const int fl = fcntl(sk.get(), F_GETFL);
+  fcntl(hs.get(), F_SETFL, (fl >= 0 && (fl & O_NONBLOCK)) ? O_NONBLOCK : 0);
+  s.RecordConnection(names, ip_text, port, "allowed", reason);
+  Response r;
+  r.kind = Response::Kind::kInjectFd;
+  r.fd = hs.Release();
+  r.target_fd = fd;
+  r.cloexec = CloexecOf(n.pid, fd);
+  r.value = 0;
+  return r;
+}
+
+nlohmann::json Egress::ReportJson() const {
+  const State& s = *s_;
+  std::lock_guard<std::mutex> lock(s.mu);
+  nlohmann::json j;
+  j["allowed_domains"] = s.spec.allowed_domains;
+  j["upstream_dns"] = s.spec.upstream_dns;
+  j["connections"] = nlohmann::json::array();
+  for (const auto& [k, count] : s.connections) {
+    const auto& [domain, ip, port, verdict, reason] = k;
+    j["connections"].push_back({{"domain", domain.empty() ? nlohmann::json(nullptr) : nlohmann::json(domain)},
+                                {"ip", ip.empty() ? nlohmann::json(nullptr) : nlohmann::json(ip)},
+                                {"port", port},
+                                {"verdict", verdict},
+                                {"reason", reason},
+                                {"count", count}});
+  }
+  j["dns"] = nlohmann::json::array();
+  for (const auto& [k, count] : s.queries) {
+    j["dns"].push_back({{"name", k.first}, {"verdict", k.second}, {"count", count}});
+  }
+  if (s.dropped > 0) j["records_dropped"] = s.dropped;
+  return j;
+}
+
+std::vector<seccomp::Denial> Egress::Refusals() const {
+  const State& s = *s_;
+  std::lock_guard<std::mutex> lock(s.mu);
+  std::vector<seccomp::Denial> out;
+  for (const auto& [k, count] : s.connections) {
+    const auto& [domain, ip, port, verdict, reason] = k;
+    if (verdict != "denied") continue;
+    std::string where;
+    if (ip.empty()) {
+      where = "socket";
+    } else if (port == 0) {
+      where = fmt::format("DNS answer {}", ip);
+    } else {
+      where = ip.find(':') != std::string::npos ? fmt::format("[{}]:{}", ip, port)
+                                                : fmt::format("{}:{}", ip, port);
+    }
+    if (!domain.empty()) where += fmt::format(" ({})", domain);
+    out.push_back({"network", fmt::format("{} refused: {}", where, reason), count});
+  }
+  for (const auto& [k, count] : s.queries) {
+    if (k.second != "denied") continue;
+    out.push_back({"network",
+                   fmt::format("DNS query for {} refused: not in allowed_domains (NXDOMAIN, not "
+                               "forwarded)",
+                               k.first),
+                   count});
+  }
+  return out;
+}
+
+}  // namespace hive

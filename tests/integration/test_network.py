@@ -1,0 +1,291 @@
+"""security.network.allowed_domains, from inside real sandboxes, against the fake internet
+(tests/network): allowed names connect and exchange bytes; everything else is refused at once,
+never reaches the fake upstream, and is in the report and the signed audit log.
+
+Skipped (77) when not root or when `ip`/`openssl` is missing.
+"""
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "network"))
+import hive_test  # noqa: E402
+import fake_internet as fi  # noqa: E402
+
+# Runs inside the sandbox: each argument is one action, each result one JSON line.
+FETCH = r'''
+import ctypes, errno, json, socket, sys, threading
+
+def err(e):
+    if isinstance(e, socket.gaierror):
+        return "gaierror"
+    return errno.errorcode.get(e.errno, str(e.errno))
+
+def tcp(host, port):
+    try:
+        s = socket.create_connection((host, int(port)), timeout=10)
+    except OSError as e:
+        return err(e)
+    try:
+        s.sendall(b"hello from the sandbox\n")
+        data = b""
+        while len(data) < 23:
+            chunk = s.recv(100)
+            if not chunk:
+                break
+            data += chunk
+        return "ok " + s.getpeername()[0] + " " + data.decode(errors="replace").strip()
+    except OSError as e:
+        return "io " + err(e)
+    finally:
+        s.close()
+
+def resolve(host):
+    try:
+        return sorted({a[4][0] for a in socket.getaddrinfo(host, 80, proto=socket.IPPROTO_TCP)})
+    except OSError as e:
+        return err(e)
+
+def udp(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.sendto(b"x", (host, int(port)))
+        return "sent"
+    except OSError as e:
+        return err(e)
+    finally:
+        s.close()
+
+def raw():
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+        return "created"
+    except OSError as e:
+        return err(e)
+
+def packet():
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
+        return "created"
+    except OSError as e:
+        return err(e)
+
+def tfo(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.sendto(b"x", 0x20000000, (host, int(port)))  # MSG_FASTOPEN
+        return "sent"
+    except OSError as e:
+        return err(e)
+    finally:
+        s.close()
+
+def race(good, bad, port, rounds):
+    # A second thread rewrites the sockaddr the connect call reads, between an allowed and a
+    # refused destination, while the call is in flight.
+    libc = ctypes.CDLL(None, use_errno=True)
+    def sockaddr(ip):
+        return (b"\x02\x00" + int(port).to_bytes(2, "big") + socket.inet_aton(ip) + b"\0" * 8)
+    a, b = sockaddr(good), sockaddr(bad)
+    buf = ctypes.create_string_buffer(a, 16)
+    stop = False
+    def flip():
+        while not stop:
+            ctypes.memmove(buf, b, 16)
+            ctypes.memmove(buf, a, 16)
+    t = threading.Thread(target=flip)
+    t.start()
+    peers, refused = {}, 0
+    try:
+        for _ in range(int(rounds)):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if libc.connect(s.fileno(), buf, 16) == 0:
+                p = s.getpeername()[0]
+                peers[p] = peers.get(p, 0) + 1
+            else:
+                refused += 1
+            s.close()
+    finally:
+        stop = True
+        t.join()
+    return {"peers": peers, "refused": refused}
+
+for arg in sys.argv[1:]:
+    name, *rest = arg.split(":")
+    print(json.dumps([arg, globals()[name](*rest)]), flush=True)
+'''
+
+
+class NetworkTest(hive_test.SandboxTestCase):
+    net = None
+
+    @classmethod
+    def setUpClass(cls):
+        reason = fi.unavailable_reason()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.net = fi.FakeInternet().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.net:
+            cls.net.stop()  # raises LeftoverError if the namespace or veth stayed
+
+    def fetch(self, *actions, allowed=("allowed.test",), **network):
+        policy = {"security": {"network": self.net.policy_network(allowed, **network)}}
+        p = self.write("p.yml", json.dumps(policy))
+        script = self.write("fetch.py", FETCH)
+        self.t0 = time.time()
+        r, report = self.report("script", "--policy", p, script, *actions, timeout=180)
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        results = {}
+        for line in r.stdout.splitlines():
+            k, v = json.loads(line)
+            results[k] = v
+        return results, report
+
+    def conns(self, **match):
+        """What reached the fake internet's servers during this test's runs (one fake internet
+        serves every test of the class)."""
+        self.net.sync()
+        return [e for e in self.net.connections(**match) if e["t"] >= self.t0]
+
+    def queries(self, name):
+        self.net.sync()
+        return [e for e in self.net.dns_queries(name) if e["t"] >= self.t0]
+
+    def refusals(self, report):
+        return [v["detail"] for v in report["violations"] if v["type"] == "network"]
+
+    def test_allowed_name_connects_and_exchanges_bytes(self):
+        res, report = self.fetch("tcp:allowed.test:7", "resolve:allowed.test")
+        self.assertTrue(res["tcp:allowed.test:7"].startswith("ok "), res)
+        self.assertIn("hello from the sandbox", res["tcp:allowed.test:7"])
+        peer = res["tcp:allowed.test:7"].split()[1]
+        self.assertIn(peer, ("203.0.113.10", "2001:db8::10"))
+        self.assertEqual(set(res["resolve:allowed.test"]) - {"203.0.113.10", "2001:db8::10"},
+                         set())
+        self.assertTrue(self.conns(port=7, local=peer))
+        # The positive control for the "never reached upstream" assertions elsewhere.
+        self.assertTrue(self.queries("allowed.test"))
+        conns = report["network"]["connections"]
+        self.assertIn({"domain": "allowed.test", "ip": peer, "port": 7, "verdict": "allowed",
+                       "reason": "name `allowed.test`", "count": 1}, conns)
+        self.assertTrue([d for d in report["network"]["dns"]
+                         if d["name"] == "allowed.test" and d["verdict"] == "allowed"], report)
+        self.assertEqual(self.refusals(report), [])
+
+    def test_denied_name_is_nxdomain_and_never_forwarded(self):
+        res, report = self.fetch("resolve:other.test", "tcp:other.test:7",
+                                 "resolve:secret-data.exfil.test")
+        self.assertEqual(res["resolve:other.test"], "gaierror")
+        self.assertEqual(res["tcp:other.test:7"], "gaierror")
+        self.assertEqual(self.queries("other.test"), [])
+        self.assertEqual(self.queries("secret-data.exfil.test"), [])
+        self.assertEqual(self.conns(local="203.0.113.11"), [])
+        self.assertIn("DNS query for other.test refused: not in allowed_domains (NXDOMAIN, not "
+                      "forwarded)", self.refusals(report))
+        self.assertTrue([d for d in report["network"]["dns"]
+                         if d["name"] == "secret-data.exfil.test" and d["verdict"] == "denied"],
+                        report)
+
+    def test_ip_literal_and_blocked_port_are_refused(self):
+        res, report = self.fetch("tcp:203.0.113.99:7", "tcp:allowed.test:22",
+                                 "tcp:203.0.113.10:7", blocked_ports=[22])
+        self.assertEqual(res["tcp:203.0.113.99:7"], "EPERM")
+        self.assertEqual(res["tcp:allowed.test:22"], "ECONNREFUSED")
+        # An allowed name's address, once the name was resolved, is reachable as a literal too.
+        self.assertTrue(res["tcp:203.0.113.10:7"].startswith("ok "), res)
+        self.assertEqual(self.conns(local="203.0.113.99"), [])
+        self.assertEqual(self.conns(port=22), [])
+        refusals = self.refusals(report)
+        self.assertIn("203.0.113.99:7 refused: not in allowed_domains (no allowed name resolved "
+                      "to it)", refusals)
+        self.assertIn("203.0.113.10:22 (allowed.test) refused: blocked port", refusals)
+
+    def test_ip_and_cidr_entries_allow_addresses(self):
+        res, _ = self.fetch("tcp:203.0.113.99:7", "tcp:203.0.113.15:7",
+                            allowed=("203.0.113.99", "203.0.113.0/29"))
+        self.assertTrue(res["tcp:203.0.113.99:7"].startswith("ok 203.0.113.99"), res)
+        self.assertEqual(res["tcp:203.0.113.15:7"], "EPERM")
+
+    def test_names_resolving_to_private_addresses_are_refused(self):
+        names = ["private.test", "loopback.test", "metadata.test", "mixed.test"]
+        res, report = self.fetch(*[f"resolve:{n}" for n in names], "tcp:private.test:7",
+                                 "tcp:10.0.0.1:7", allowed=names)
+        for n in ("private.test", "loopback.test", "metadata.test"):
+            self.assertEqual(res[f"resolve:{n}"], "gaierror", n)
+        self.assertEqual(res["resolve:mixed.test"], ["203.0.113.17"])
+        self.assertEqual(res["tcp:private.test:7"], "gaierror")
+        self.assertEqual(res["tcp:10.0.0.1:7"], "EPERM")
+        refusals = self.refusals(report)
+        self.assertTrue(any("10.0.0.1" in d and "private (RFC 1918)" in d for d in refusals),
+                        refusals)
+        self.assertTrue(any("127.0.0.1" in d and "loopback" in d for d in refusals), refusals)
+
+    def test_udp_raw_packet_and_fast_open_are_refused(self):
+        res, report = self.fetch("udp:203.0.113.53:53", "raw", "packet",
+                                 "tfo:203.0.113.10:7", "resolve:allowed.test")
+        self.assertEqual(res["udp:203.0.113.53:53"], "EPERM")
+        self.assertEqual(res["raw"], "EPERM")
+        self.assertEqual(res["packet"], "EAFNOSUPPORT")
+        self.assertIn(res["tfo:203.0.113.10:7"], ("EOPNOTSUPP", "ENOTSUP"))  # one errno, 95
+        # DNS through the sandbox's own resolver still works.
+        self.assertIn("203.0.113.10", res["resolve:allowed.test"])
+        refusals = self.refusals(report)
+        self.assertTrue(any(d.startswith("203.0.113.53:53 refused: UDP datagram") for d in refusals),
+                        refusals)
+        details = {v["detail"] for v in report["violations"]}
+        self.assertIn("sendto (TCP Fast Open)", details)
+        self.assertTrue(any(d.startswith("socket") and "raw socket" in d for d in details),
+                        details)
+        self.assertTrue(any(d.startswith("socket") and "AF_PACKET" in d for d in details),
+                        details)
+
+    def test_a_racing_thread_never_reaches_a_refused_destination(self):
+        res, report = self.fetch("resolve:allowed.test", "race:203.0.113.10:203.0.113.99:7:300")
+        race = res["race:203.0.113.10:203.0.113.99:7:300"]
+        self.assertEqual(set(race["peers"]) - {"203.0.113.10"}, set(), race)
+        self.assertEqual(sum(race["peers"].values()) + race["refused"], 300)
+        self.assertEqual(self.conns(local="203.0.113.99"), [])
+
+    def test_refusals_are_in_the_signed_audit_log(self):
+        _, report = self.fetch("tcp:203.0.113.99:7", "resolve:other.test")
+        with open(os.path.join(self.state_dir, "audit.log")) as f:
+            records = [json.loads(line) for line in f]
+        violations = [r for r in records if r.get("event") == "violation"
+                      and r.get("run_id") == report["run_id"] and r.get("type") == "network"]
+        details = {v["detail"] for v in violations}
+        self.assertIn("203.0.113.99:7 refused: not in allowed_domains (no allowed name resolved "
+                      "to it)", details)
+        self.assertTrue(any("other.test" in d for d in details), details)
+        run = [r for r in records if r.get("event") == "run" and r.get("run_id") == report["run_id"]]
+        self.assertEqual(len(run), 1)
+        self.assertEqual(run[0]["network"]["allowed_domains"], ["allowed.test"])
+        v = self.hive("audit", "verify")
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+    def test_empty_allowlist_keeps_the_network_off(self):
+        p = self.write("p.yml", "security:\n  network:\n    allowed_domains: []\n")
+        script = self.write("fetch.py", FETCH)
+        r, report = self.report("script", "--policy", p, script, "tcp:203.0.113.10:7",
+                                "resolve:allowed.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("network", report)
+        out = dict(json.loads(line) for line in r.stdout.splitlines())
+        self.assertEqual(out["tcp:203.0.113.10:7"], "EPERM")
+        self.assertEqual(out["resolve:allowed.test"], "gaierror")
+
+    def test_bad_network_policy_is_refused_with_the_field(self):
+        p = self.write("p.yml", "security:\n  network:\n    allowed_domains: ['a.*.test']\n")
+        r = self.hive("script", "--policy", p, self.write("x.py", "print(1)\n"))
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("security.network.allowed_domains[0]", r.stderr)
+
+
+if __name__ == "__main__":
+    hive_test.main()

@@ -1,0 +1,175 @@
+// The network allowlist: names, wildcards, IPs/CIDRs, private ranges, ports; and the policy
+// keys that carry them.
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+
+#include "hive/policy.h"
+#include "sandbox/net/allowlist.h"
+
+namespace {
+
+hive::net::Allowlist List(const std::vector<std::string>& entries) {
+  auto a = hive::net::Allowlist::Parse(entries);
+  REQUIRE(a.ok());
+  return std::move(a).value();
+}
+
+hive::net::IpAddress Ip(const std::string& text) {
+  hive::net::IpAddress ip;
+  REQUIRE(hive::net::ParseIp(text, &ip));
+  return ip;
+}
+
+std::string PolicyError(const std::string& yaml) {
+  auto r = hive::ParsePolicy(yaml, "p.yml", "/base");
+  REQUIRE_FALSE(r.ok());
+  return r.status().message();
+}
+
+}  // namespace
+
+TEST_CASE("rule: exact names match case-insensitively, trailing dot ignored") {
+  auto a = List({"api.example.com"});
+  CHECK(a.NameRule("api.example.com") == "api.example.com");
+  CHECK(a.NameRule("API.Example.COM") == "api.example.com");
+  CHECK(a.NameRule("api.example.com.") == "api.example.com");
+  CHECK(a.NameRule("api.example.com.evil.com").empty());
+  CHECK(a.NameRule("evilapi.example.com").empty());
+  CHECK(a.NameRule("x.api.example.com").empty());
+  CHECK(a.NameRule("example.com").empty());
+}
+
+TEST_CASE("rule: a wildcard matches names below it at a label boundary, not the apex") {
+  auto a = List({"*.Example.com."});
+  CHECK(a.NameRule("www.example.com") == "*.Example.com.");
+  CHECK(a.NameRule("a.b.EXAMPLE.com") == "*.Example.com.");
+  CHECK(a.NameRule("example.com").empty());
+  CHECK(a.NameRule("evilexample.com").empty());
+  CHECK(a.NameRule("example.com.evil.org").empty());
+  CHECK(a.NameRule(".example.com").empty());
+  auto both = List({"*.example.com", "example.com"});
+  CHECK(both.NameRule("example.com") == "example.com");
+}
+
+TEST_CASE("rule: non-ASCII and malformed names are never allowed") {
+  auto a = List({"xn--bcher-kva.example"});
+  CHECK(a.NameRule("XN--BCHER-KVA.example") == "xn--bcher-kva.example");
+  CHECK(a.NameRule("b\xc3\xbc" "cher.example").empty());
+  CHECK(a.NameRule("xn--bcher-kva.example\\000").empty());
+  CHECK(a.NameRule("").empty());
+  CHECK(a.NameRule("..").empty());
+}
+
+TEST_CASE("rule: bad entries are refused with their index and why") {
+  auto bad = [](const std::string& e) {
+    auto r = hive::net::Allowlist::Parse({"ok.test", e});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().rfind("[1]: ", 0) == 0);
+    return r.status().message();
+  };
+  CHECK(bad("b\xc3\xbc" "cher.de").find("xn--") != std::string::npos);
+  CHECK(bad("a.*.example.com").find("first label") != std::string::npos);
+  CHECK(bad("*.com").find("top-level") != std::string::npos);
+  CHECK(bad("*").find("first label") != std::string::npos);
+  CHECK(bad("10.0.0.0/33").find("not an IP address") != std::string::npos);
+  CHECK(bad("exa mple.com").find("not allowed") != std::string::npos);
+  CHECK(bad("-bad.com").find("not allowed") != std::string::npos);
+  CHECK(bad("").find("empty") != std::string::npos);
+  CHECK(bad(std::string(64, 'a') + ".com").find("63") != std::string::npos);
+}
+
+TEST_CASE("rule: IPs and CIDRs match addresses, v4-mapped IPv6 included") {
+  auto a = List({"203.0.113.0/24", "2001:db8::99", "198.51.100.7"});
+  CHECK(a.AddressRule(Ip("203.0.113.200")) == "203.0.113.0/24");
+  CHECK(a.AddressRule(Ip("::ffff:203.0.113.5")) == "203.0.113.0/24");
+  CHECK(a.AddressRule(Ip("203.0.114.1")).empty());
+  CHECK(a.AddressRule(Ip("2001:db8::99")) == "2001:db8::99");
+  CHECK(a.AddressRule(Ip("2001:db8::98")).empty());
+  CHECK(a.AddressRule(Ip("198.51.100.7")) == "198.51.100.7");
+  CHECK(a.AddressRule(Ip("198.51.100.8")).empty());
+  // An IP entry is not a name.
+  CHECK(a.NameRule("198.51.100.7").empty());
+}
+
+TEST_CASE("rule: private, loopback, link-local and metadata ranges are named") {
+  CHECK(hive::net::PrivateRange(Ip("10.1.2.3")) == "private (RFC 1918)");
+  CHECK(hive::net::PrivateRange(Ip("172.31.0.1")) == "private (RFC 1918)");
+  CHECK(hive::net::PrivateRange(Ip("172.32.0.1")).empty());
+  CHECK(hive::net::PrivateRange(Ip("192.168.0.1")) == "private (RFC 1918)");
+  CHECK(hive::net::PrivateRange(Ip("127.0.0.1")) == "loopback");
+  CHECK(hive::net::PrivateRange(Ip("::1")) == "loopback");
+  CHECK(hive::net::PrivateRange(Ip("::ffff:127.0.0.1")) == "loopback");
+  CHECK(hive::net::PrivateRange(Ip("169.254.169.254")) == "cloud metadata");
+  CHECK(hive::net::PrivateRange(Ip("::ffff:169.254.169.254")) == "cloud metadata");
+  CHECK(hive::net::PrivateRange(Ip("169.254.1.1")) == "link-local");
+  CHECK(hive::net::PrivateRange(Ip("fd12:3456:789a::1")) == "unique local (fc00::/7)");
+  CHECK(hive::net::PrivateRange(Ip("fe80::1")) == "link-local");
+  CHECK(hive::net::PrivateRange(Ip("0.0.0.0")) == "unspecified");
+  CHECK(hive::net::PrivateRange(Ip("::")) == "unspecified");
+  CHECK(hive::net::PrivateRange(Ip("100.64.0.1")) == "shared address space (RFC 6598)");
+  CHECK(hive::net::PrivateRange(Ip("224.0.0.1")) == "multicast");
+  CHECK(hive::net::PrivateRange(Ip("203.0.113.10")).empty());
+  CHECK(hive::net::PrivateRange(Ip("2001:db8::10")).empty());
+}
+
+TEST_CASE("rule: blocked ports win, allowed_ports narrows") {
+  std::string why;
+  CHECK(hive::net::PortAllowed(443, {22}, {}, &why));
+  CHECK_FALSE(hive::net::PortAllowed(22, {22}, {}, &why));
+  CHECK(why == "blocked port");
+  CHECK_FALSE(hive::net::PortAllowed(22, {22}, {22, 443}, &why));
+  CHECK_FALSE(hive::net::PortAllowed(80, {}, {443}, &why));
+  CHECK(why == "port not in allowed_ports");
+  CHECK(hive::net::PortAllowed(443, {}, {443}, &why));
+}
+
+TEST_CASE("policy: network keys load and carry into the RunSpec") {
+  auto p = hive::ParsePolicy(
+      "security:\n  network:\n    allowed_domains: [allowed.test, '*.wild.test', 203.0.113.99]\n"
+      "    blocked_ports: [22]\n    allowed_ports: [80, 443]\n"
+      "    upstream_dns: [203.0.113.53, '2001:db8::53']\n    inspect_ports: []\n",
+      "p.yml", "/base");
+  REQUIRE(p.ok());
+  CHECK(p->network.allowed_domains.size() == 3);
+  CHECK(p->network.allowed_ports == std::vector<uint16_t>{80, 443});
+  CHECK(p->network.upstream_dns == std::vector<std::string>{"203.0.113.53", "2001:db8::53"});
+  hive::SandboxRequest req;
+  req.run_id = "t";
+  req.command = {"/bin/true"};
+  auto spec = hive::CompileRunSpec(*p, req);
+  REQUIRE(spec.ok());
+  CHECK(spec->hive.network.enabled);
+  CHECK(spec->hive.network.allowed_domains == p->network.allowed_domains);
+  CHECK(spec->hive.network.blocked_ports == std::vector<uint16_t>{22});
+  CHECK(spec->hive.network.upstream_dns.size() == 2);
+  CHECK(spec->hive.root.files.at("/etc/resolv.conf").find("nameserver 127.0.0.53") == 0);
+  CHECK(spec->hive.root.files.at("/etc/nsswitch.conf").find("hosts: files dns") !=
+        std::string::npos);
+}
+
+TEST_CASE("policy: an empty allowlist keeps the network off") {
+  auto p = hive::ParsePolicy("security:\n  network:\n    allowed_domains: []\n", "p.yml", "/b");
+  REQUIRE(p.ok());
+  hive::SandboxRequest req;
+  req.run_id = "t";
+  req.command = {"/bin/true"};
+  auto spec = hive::CompileRunSpec(*p, req);
+  REQUIRE(spec.ok());
+  CHECK_FALSE(spec->hive.network.enabled);
+  CHECK(spec->hive.root.files.count("/etc/resolv.conf") == 0);
+}
+
+TEST_CASE("policy: bad network values name the field") {
+  CHECK(PolicyError("security:\n  network:\n    allowed_domains: [ok.test, 'a.*.b']\n") ==
+        "p.yml:3:32: security.network.allowed_domains[1]: \"a.*.b\": `*` is allowed only as the "
+        "whole first label (*.example.com)");
+  CHECK(PolicyError("security:\n  network:\n    upstream_dns: [dns.example]\n")
+            .find("security.network.upstream_dns[0]: expected an IP address") !=
+        std::string::npos);
+  CHECK(PolicyError("security:\n  network:\n    allowed_ports: [0]\n")
+            .find("security.network.allowed_ports[0]") != std::string::npos);
+  CHECK(PolicyError("security:\n  network:\n    inspect_ports: [443]\n")
+            .find("security.network.inspect_ports: TLS SNI") != std::string::npos);
+  CHECK(PolicyError("security:\n  network:\n    proxy: x\n")
+            .find("security.network.proxy: unknown key") != std::string::npos);
+}
