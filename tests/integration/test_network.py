@@ -84,6 +84,36 @@ def tfo(host, port):
     finally:
         s.close()
 
+def iouring():
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(120)
+    fd = libc.syscall(425, 8, params)  # io_uring_setup
+    return "created" if fd >= 0 else errno.errorcode[ctypes.get_errno()]
+
+def vsock():
+    try:
+        socket.socket(40, socket.SOCK_STREAM).close()  # AF_VSOCK
+        return "created"
+    except OSError as e:
+        return err(e)
+
+def unspec(host, port, other):
+    # A connection the supervisor made, then: disconnect it (AF_UNSPEC) and point it elsewhere.
+    libc = ctypes.CDLL(None, use_errno=True)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    out = []
+    rc = libc.connect(s.fileno(), ctypes.create_string_buffer(b"\0" * 16, 16), 16)
+    out.append("ok" if rc == 0 else errno.errorcode[ctypes.get_errno()])
+    try:
+        s.connect((other, int(port)))
+        out.append("ok")
+    except OSError as e:
+        out.append(err(e))
+    s.sendall(b"still here\n")
+    out.append(s.recv(100).decode().strip())
+    s.close()
+    return out
+
 def race(good, bad, port, rounds):
     # A second thread rewrites the sockaddr the connect call reads, between an allowed and a
     # refused destination, while the call is in flight.
@@ -245,6 +275,37 @@ class NetworkTest(hive_test.SandboxTestCase):
                         details)
         self.assertTrue(any(d.startswith("socket") and "AF_PACKET" in d for d in details),
                         details)
+
+    def test_io_uring_vsock_and_disconnecting_a_made_connection_are_refused(self):
+        res, report = self.fetch("iouring", "vsock", "resolve:allowed.test",
+                                 "unspec:203.0.113.10:7:203.0.113.99")
+        self.assertEqual(res["iouring"], "EPERM")
+        self.assertEqual(res["vsock"], "EAFNOSUPPORT")
+        self.assertEqual(res["unspec:203.0.113.10:7:203.0.113.99"],
+                         ["EPERM", "EISCONN", "still here"])
+        self.assertEqual(self.conns(local="203.0.113.99"), [])
+        details = {v["detail"] for v in report["violations"]}
+        self.assertIn("io_uring_setup (io_uring)", details)
+        self.assertIn("socket (AF_VSOCK)", details)
+        self.assertIn("socket refused: connect on a connection the supervisor made", details)
+
+    def test_wildcards_cname_chains_and_truncated_answers(self):
+        res, report = self.fetch("tcp:a.wild.test:7", "resolve:wild.test",
+                                 "tcp:chain.allowed.test:7", "resolve:tc.test",
+                                 "resolve:www.allowed.test",
+                                 allowed=("*.wild.test", "chain.allowed.test", "tc.test"))
+        self.assertTrue(res["tcp:a.wild.test:7"].startswith("ok 203.0.113.19"), res)
+        self.assertEqual(res["resolve:wild.test"], "gaierror")  # the apex is not listed
+        self.assertTrue(res["tcp:chain.allowed.test:7"].split()[1] in
+                        ("203.0.113.12", "2001:db8::12"), res)
+        self.assertIn("203.0.113.10", res["resolve:tc.test"])  # over TCP upstream
+        self.assertEqual(res["resolve:www.allowed.test"], "gaierror")
+        self.assertEqual(self.queries("wild.test"), [])
+        self.assertEqual(self.queries("www.allowed.test"), [])
+        self.assertTrue([q for q in self.queries("tc.test") if q["proto"] == "tcp"])
+        self.assertIn({"domain": "chain.allowed.test", "ip": res["tcp:chain.allowed.test:7"].split()[1],
+                       "port": 7, "verdict": "allowed", "reason": "name `chain.allowed.test`",
+                       "count": 1}, report["network"]["connections"])
 
     def test_a_racing_thread_never_reaches_a_refused_destination(self):
         res, report = self.fetch("resolve:allowed.test", "race:203.0.113.10:203.0.113.99:7:300")
