@@ -61,7 +61,8 @@ struct NetworkPolicy {
   std::vector<uint16_t> blocked_ports;
   std::vector<uint16_t> allowed_ports;  // empty = every port but the blocked ones
   std::vector<std::string> upstream_dns;  // IPs; empty = the host's /etc/resolv.conf
-  std::vector<uint16_t> inspect_ports;    // TLS SNI / HTTP Host checked (not supported yet)
+  // Connections relayed and checked by TLS SNI / HTTP Host; [] = none.
+  std::vector<uint16_t> inspect_ports = {80, 443};
 };
 
 struct ProcessPolicy {

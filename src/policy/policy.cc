@@ -264,15 +264,7 @@ Status LoadNetwork(const Walker& w, const YAML::Node& n, const std::string& p, N
         }},
        {"inspect_ports",
         [&](const YAML::Node& v, const std::string& path) {
-          HIVE_TRY(LoadPorts(w, v, path, &net->inspect_ports));
-          if (!net->inspect_ports.empty()) {
-            // Checking TLS SNI / HTTP Host needs a relay hive-run does not have yet; a port
-            // listed here would be reached with the IP-level check only.
-            return w.Fail(v, path,
-                          "TLS SNI / HTTP Host inspection is not supported yet; use [] "
-                          "(destinations are checked by name binding, IP and port)");
-          }
-          return Ok();
+          return LoadPorts(w, v, path, &net->inspect_ports);
         }},
        {"upstream_dns", [&](const YAML::Node& v, const std::string& path) {
           HIVE_TRY(w.StringList(v, path, &net->upstream_dns));
@@ -515,6 +507,10 @@ std::string PolicyToYaml(const Policy& p) {
   if (!p.network.allowed_ports.empty()) {
     std::vector<int> allowed(p.network.allowed_ports.begin(), p.network.allowed_ports.end());
     out << YAML::Key << "allowed_ports" << YAML::Value << YAML::Flow << allowed;
+  }
+  if (p.network.inspect_ports != NetworkPolicy{}.inspect_ports) {
+    std::vector<int> inspect(p.network.inspect_ports.begin(), p.network.inspect_ports.end());
+    out << YAML::Key << "inspect_ports" << YAML::Value << YAML::Flow << inspect;
   }
   if (!p.network.upstream_dns.empty()) {
     out << YAML::Key << "upstream_dns" << YAML::Value << YAML::Flow << p.network.upstream_dns;

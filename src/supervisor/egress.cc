@@ -6,6 +6,7 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <algorithm>
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -16,12 +17,16 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <atomic>
+#include <list>
 #include <tuple>
 
 #include "base/files.h"
@@ -29,6 +34,7 @@
 #include "base/unique_fd.h"
 #include "sandbox/net/allowlist.h"
 #include "sandbox/net/dns.h"
+#include "sandbox/net/first_flight.h"
 #include "sandbox/network.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -54,6 +60,10 @@ constexpr uint32_t kMaxClientTtl = 300;
 // Bounds on what a run can make the supervisor remember.
 constexpr size_t kMaxBindings = 8192;
 constexpr size_t kMaxRecords = 512;
+// Inspected connections: how long the client has to send its first flight, and how many may
+// be relayed at once (each has a thread).
+constexpr int kFirstFlightTimeoutMs = 10000;
+constexpr int kMaxFlows = 256;
 
 uint64_t Cookie(int fd) {
   uint64_t cookie = 0;
@@ -104,6 +114,24 @@ struct Egress::State {
   int listener_fd = -1;
   UniqueFd dns, stop;
   std::thread resolver;
+  // The relay for inspect_ports: listeners inside the sandbox's namespace, to which the
+  // supervisor connects the sandbox's own socket; what the client sends first is checked
+  // before anything is dialled.
+  UniqueFd relay4, relay6;
+  sockaddr_in relay4_addr{};
+  sockaddr_in6 relay6_addr{};
+  std::thread relay;
+  std::list<std::thread> flow_threads;  // joined at Stop
+  std::atomic<int> active_flows{0};
+  struct Flow {
+    std::string name;     // the name the address is bound to ("" for an IP/CIDR entry)
+    std::string ip_rule;  // the IP/CIDR entry that allowed it, or ""
+    net::IpAddress ip;
+    uint16_t port = 0;
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    int domain = AF_INET;
+  };
 
   mutable std::mutex mu;  // everything below: the resolver thread and the decisions share it
   std::map<std::string, std::set<std::string>> bindings;  // ip -> names
@@ -113,6 +141,7 @@ struct Egress::State {
   std::map<std::pair<std::string, std::string>, uint64_t> queries;  // (name, verdict)
   std::vector<std::string> connection_order, query_order;
   uint64_t dropped = 0;
+  std::map<uint16_t, Flow> flows;  // by the sandbox socket's local port, until accepted
 
   void RecordConnection(const std::string& domain, const std::string& ip, uint16_t port,
                         const std::string& verdict, const std::string& reason) {
@@ -141,6 +170,8 @@ struct Egress::State {
   }
 
   void Serve();
+  void Relay();
+  void RelayFlow(UniqueFd client, Flow flow);
   std::vector<uint8_t> Answer(const uint8_t* buf, size_t len);
   net::dns::UpstreamAnswer Forward(const std::string& name, uint16_t qtype);
 };
@@ -227,6 +258,30 @@ Status Egress::Attach(pid_t pid) {
     inet_pton(AF_INET, kResolverIp, &a.sin_addr);
     if (bind(dns_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       result = Errno(fmt::format("bind the resolver at {}:{}", kResolverIp, kDnsPort));
+      return;
+    }
+    if (s.spec.inspect_ports.empty()) return;
+    s.relay4.Reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    s.relay4_addr.sin_family = AF_INET;
+    s.relay4_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof s.relay4_addr;
+    if (!s.relay4.valid() ||
+        bind(s.relay4.get(), reinterpret_cast<sockaddr*>(&s.relay4_addr), len) != 0 ||
+        listen(s.relay4.get(), 4096) != 0 ||
+        getsockname(s.relay4.get(), reinterpret_cast<sockaddr*>(&s.relay4_addr), &len) != 0) {
+      result = Errno("the inspection relay's listener in the sandbox");
+      return;
+    }
+    // IPv6 sockets get their own listener at ::1 (none when the kernel has no IPv6).
+    s.relay6.Reset(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    s.relay6_addr.sin6_family = AF_INET6;
+    s.relay6_addr.sin6_addr = in6addr_loopback;
+    len = sizeof s.relay6_addr;
+    if (!s.relay6.valid() ||
+        bind(s.relay6.get(), reinterpret_cast<sockaddr*>(&s.relay6_addr), len) != 0 ||
+        listen(s.relay6.get(), 4096) != 0 ||
+        getsockname(s.relay6.get(), reinterpret_cast<sockaddr*>(&s.relay6_addr), &len) != 0) {
+      s.relay6.Reset();
     }
   });
   t.join();
@@ -239,6 +294,7 @@ Status Egress::Attach(pid_t pid) {
   s.stop.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!s.stop.valid()) return Errno("eventfd");
   s.resolver = std::thread([&s]() { s.Serve(); });
+  if (s.relay4.valid()) s.relay = std::thread([&s]() { s.Relay(); });
   HIVE_LOG(kDebug, "network: resolver at {}:{} in the sandbox, upstream {}", kResolverIp,
            kDnsPort, fmt::join(s.spec.upstream_dns, ", "));
   return Ok();
@@ -252,6 +308,9 @@ void Egress::Stop() {
   if (write(s_->stop.get(), &one, sizeof one) < 0) {
   }
   s_->resolver.join();
+  if (s_->relay.joinable()) s_->relay.join();
+  for (std::thread& t : s_->flow_threads) t.join();
+  s_->flow_threads.clear();
 }
 
 void Egress::State::Serve() {
@@ -494,9 +553,68 @@ seccomp::Response Egress::Decide(const seccomp::Notification& n) {
   }
   const std::string reason = ip_rule.empty() ? fmt::format("name `{}`", names)
                                              : fmt::format("address `{}`", ip_rule);
+  const int domain = SockInt(sk.get(), SOL_SOCKET, SO_DOMAIN);
+  const auto& inspect = s.spec.inspect_ports;
+  if (std::find(inspect.begin(), inspect.end(), port) != inspect.end()) {
+    // Inspected: the sandbox's own socket is connected to the relay inside its namespace,
+    // registered by its local port; the relay checks the first flight, then dials.
+    if (domain == AF_INET6 && !s.relay6.valid()) return refuse("no IPv6 inspection relay", EPERM);
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    if (getsockname(sk.get(), reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
+      return Response::Errno(errno);
+    }
+    uint16_t local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+    if (local_port == 0) {
+      sockaddr_storage any{};
+      socklen_t any_len;
+      if (domain == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&any);
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        any_len = sizeof *a;
+      } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&any);
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        any_len = sizeof *a;
+      }
+      if (bind(sk.get(), reinterpret_cast<sockaddr*>(&any), any_len) != 0 ||
+          getsockname(sk.get(), reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
+        return Response::Errno(errno);
+      }
+      local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+    }
+    State::Flow flow;
+    flow.name = ip_rule.empty() ? names : "";
+    flow.ip_rule = ip_rule;
+    flow.ip = ip;
+    flow.port = port;
+    flow.addr = addr;
+    flow.addr_len = addr_len;
+    flow.domain = domain;
+    bool full = false;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      full = s.flows.size() >= static_cast<size_t>(kMaxFlows);
+      if (!full) s.flows[local_port] = flow;
+    }
+    if (full) return refuse("too many inspected connections waiting", EAGAIN);
+    const int rc = domain == AF_INET
+                       ? connect(sk.get(), reinterpret_cast<sockaddr*>(&s.relay4_addr),
+                                 sizeof s.relay4_addr)
+                       : connect(sk.get(), reinterpret_cast<sockaddr*>(&s.relay6_addr),
+                                 sizeof s.relay6_addr);
+    if (rc != 0 && errno != EINPROGRESS) {
+      const int e = errno;
+      std::lock_guard<std::mutex> lock(s.mu);
+      s.flows.erase(local_port);
+      return Response::Errno(e);
+    }
+    return rc == 0 ? Response::Value(0) : Response::Errno(EINPROGRESS);
+  }
 
   // On the sandbox's behalf, from the host's namespace, to the address we checked.
-  const int domain = SockInt(sk.get(), SOL_SOCKET, SO_DOMAIN);
   UniqueFd hs(socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!hs.valid()) return refuse(fmt::format("socket: {}", strerror(errno)), EPERM);
   for (auto [level, opt] : {std::pair<int, int>{IPPROTO_TCP, TCP_NODELAY}, {SOL_SOCKET, SO_KEEPALIVE},
@@ -562,6 +680,189 @@ seccomp::Response Egress::Decide(const seccomp::Notification& n) {
   r.cloexec = CloexecOf(n.pid, fd);
   r.value = 0;
   return r;
+}
+
+namespace {
+
+// A reset, not a clean close: the client must not take a refusal for an empty answer.
+void Reset(int fd) {
+  linger lg = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+bool SendAll(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+void Egress::State::Relay() {
+  for (;;) {
+    pollfd p[3] = {{relay4.get(), POLLIN, 0}, {relay6.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
+    if (poll(p, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (p[2].revents) return;
+    for (int i = 0; i < 2; ++i) {
+      if (!(p[i].revents & POLLIN)) continue;
+      sockaddr_storage peer{};
+      socklen_t peer_len = sizeof peer;
+      UniqueFd c(accept4(p[i].fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC));
+      if (!c.valid()) continue;
+      const uint16_t peer_port = ntohs(reinterpret_cast<sockaddr_in*>(&peer)->sin_port);
+      std::optional<Flow> flow;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        auto it = flows.find(peer_port);
+        if (it != flows.end()) {
+          flow = it->second;
+          flows.erase(it);
+        }
+      }
+      if (!flow) {
+        // Only connections the supervisor made reach a destination; one the sandbox made to
+        // the relay's port by itself goes nowhere.
+        RecordConnection("", "", 0, "denied", "a connection to the inspection relay that the "
+                                              "supervisor did not make");
+        Reset(c.get());
+        continue;
+      }
+      if (active_flows.load() >= kMaxFlows) {
+        RecordConnection(flow->name, flow->ip.ToString(), flow->port, "denied",
+                         "too many inspected connections at once");
+        Reset(c.get());
+        continue;
+      }
+      ++active_flows;
+      flow_threads.emplace_back(
+          [this, fd = c.Release(), f = *flow]() mutable { RelayFlow(UniqueFd(fd), std::move(f)); });
+    }
+  }
+}
+
+void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
+  struct Done {
+    std::atomic<int>& n;
+    ~Done() { --n; }
+  } done{active_flows};
+  const std::string ip_text = flow.ip.ToString();
+  std::vector<uint8_t> first;
+  net::FirstFlight f;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFirstFlightTimeoutMs);
+  while (f.kind == net::FirstFlight::kIncomplete) {
+    const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          deadline - std::chrono::steady_clock::now())
+                                          .count());
+    pollfd p[2] = {{client.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
+    if (left <= 0 || poll(p, 2, left) <= 0 || p[1].revents) {
+      f.kind = net::FirstFlight::kUnparseable;
+      f.error = "no complete first flight within 10 s";
+      break;
+    }
+    uint8_t buf[16384];
+    const ssize_t n = recv(client.get(), buf, sizeof buf, 0);
+    if (n <= 0) return;  // the client gave up before asking for anything
+    first.insert(first.end(), buf, buf + n);
+    f = net::ParseFirstFlight(first.data(), first.size());
+  }
+  const char* what = f.kind == net::FirstFlight::kTls ? "TLS SNI" : "HTTP Host";
+  std::string why;
+  net::IpAddress literal;
+  if (f.kind == net::FirstFlight::kUnparseable) {
+    why = "unparseable first flight: " + f.error;
+  } else if (f.name.empty()) {
+    if (flow.ip_rule.empty()) why = fmt::format("{}: {}", what, f.error);
+  } else if (net::ParseIp(f.name, &literal) ||
+             (f.name.size() > 2 && f.name.front() == '[')) {
+    if (flow.ip_rule.empty()) why = fmt::format("{} `{}` is an IP address", what, f.name);
+  } else if (allow.NameRule(f.name).empty()) {
+    why = fmt::format("{} `{}` is not in allowed_domains", what, f.name);
+  } else if (flow.ip_rule.empty()) {
+    std::string unused;
+    const std::string name = net::NormalizeName(f.name, &unused);
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = bindings.find(ip_text);
+    if (it == bindings.end() || !it->second.count(name)) {
+      why = fmt::format("{} `{}` is not a name {} was resolved for", what, f.name, ip_text);
+    }
+  }
+  const std::string shown_name = flow.name.empty() ? f.name : flow.name;
+  if (!why.empty()) {
+    RecordConnection(shown_name, ip_text, flow.port, "denied", why);
+    Reset(client.get());
+    return;
+  }
+  const std::string reason =
+      (flow.ip_rule.empty() ? fmt::format("name `{}`", flow.name)
+                            : fmt::format("address `{}`", flow.ip_rule)) +
+      (f.name.empty() ? "" : fmt::format(", {} `{}`", what, f.name));
+  UniqueFd up(socket(flow.domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP));
+  int err = up.valid() ? 0 : errno;
+  if (err == 0 && connect(up.get(), reinterpret_cast<sockaddr*>(&flow.addr), flow.addr_len) != 0) {
+    err = errno;
+    if (err == EINPROGRESS) {
+      pollfd p = {up.get(), POLLOUT, 0};
+      if (poll(&p, 1, kConnectTimeoutMs) <= 0) {
+        err = ETIMEDOUT;
+      } else {
+        socklen_t len = sizeof err;
+        if (getsockopt(up.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      }
+    }
+  }
+  if (err != 0) {
+    RecordConnection(shown_name, ip_text, flow.port, "allowed",
+                     fmt::format("{}; connect failed: {}", reason, strerror(err)));
+    Reset(client.get());
+    return;
+  }
+  RecordConnection(shown_name, ip_text, flow.port, "allowed", reason);
+  fcntl(up.get(), F_SETFL, 0);
+  const int one = 1;
+  setsockopt(up.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!SendAll(up.get(), first.data(), first.size())) return;
+  // Bytes both ways until both sides are done. (Only the first request of an HTTP
+  // keep-alive connection is inspected.)
+  bool client_open = true, up_open = true;
+  uint8_t buf[65536];
+  while (client_open || up_open) {
+    pollfd p[3] = {{client_open ? client.get() : -1, POLLIN, 0},
+                   {up_open ? up.get() : -1, POLLIN, 0},
+                   {stop.get(), POLLIN, 0}};
+    if (poll(p, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (p[2].revents) return;
+    for (int i = 0; i < 2; ++i) {
+      if (!p[i].revents) continue;
+      const int from = i == 0 ? client.get() : up.get();
+      const int to = i == 0 ? up.get() : client.get();
+      const ssize_t n = recv(from, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n < 0) {
+          Reset(to);
+          return;
+        }
+        shutdown(to, SHUT_WR);
+        (i == 0 ? client_open : up_open) = false;
+        continue;
+      }
+      if (!SendAll(to, buf, static_cast<size_t>(n))) {
+        Reset(from);
+        return;
+      }
+    }
+  }
 }
 
 nlohmann::json Egress::ReportJson() const {

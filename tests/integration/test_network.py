@@ -114,6 +114,30 @@ def unspec(host, port, other):
     s.close()
     return out
 
+def https(host, sni):
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, 443), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname=sni or None) as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: " + host.encode() +
+                          b"\r\nConnection: close\r\n\r\n")
+                return s.recv(100).split(b"\r\n")[0].decode()
+    except (OSError, ssl.SSLError) as e:
+        return type(e).__name__
+
+def http(host, hosthdr):
+    try:
+        with socket.create_connection((host, 80), timeout=10) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: " + hosthdr.encode() +
+                      b"\r\nConnection: close\r\n\r\n")
+            line = s.recv(100).split(b"\r\n")[0].decode()
+            return line or "closed"
+    except OSError as e:
+        return type(e).__name__
+
 def race(good, bad, port, rounds):
     # A second thread rewrites the sockaddr the connect call reads, between an allowed and a
     # refused destination, while the call is in flight.
@@ -178,11 +202,11 @@ class NetworkTest(hive_test.SandboxTestCase):
             results[k] = v
         return results, report
 
-    def conns(self, **match):
+    def conns(self, event="connect", **match):
         """What reached the fake internet's servers during this test's runs (one fake internet
         serves every test of the class)."""
         self.net.sync()
-        return [e for e in self.net.connections(**match) if e["t"] >= self.t0]
+        return [e for e in self.net.connections(event, **match) if e["t"] >= self.t0]
 
     def queries(self, name):
         self.net.sync()
@@ -306,6 +330,43 @@ class NetworkTest(hive_test.SandboxTestCase):
         self.assertIn({"domain": "chain.allowed.test", "ip": res["tcp:chain.allowed.test:7"].split()[1],
                        "port": 7, "verdict": "allowed", "reason": "name `chain.allowed.test`",
                        "count": 1}, report["network"]["connections"])
+
+    def test_tls_sni_and_http_host_are_checked_on_inspect_ports(self):
+        res, report = self.fetch("https:allowed.test:allowed.test", "https:allowed.test:other.test",
+                                 "https:cdn-a.test:cdn-b.test", "https:allowed.test:",
+                                 "https:allowed.test:203.0.113.10",
+                                 "http:allowed.test:allowed.test", "http:allowed.test:other.test",
+                                 allowed=("allowed.test", "cdn-a.test"))
+        self.assertTrue(res["https:allowed.test:allowed.test"].startswith("HTTP/1."), res)
+        self.assertTrue(res["http:allowed.test:allowed.test"].startswith("HTTP/1."), res)
+        for refused in ("https:allowed.test:other.test", "https:cdn-a.test:cdn-b.test",
+                        "https:allowed.test:", "https:allowed.test:203.0.113.10",
+                        "http:allowed.test:other.test"):
+            self.assertFalse(res[refused].startswith("HTTP/"), (refused, res[refused]))
+        # (Python sends no server_name for an IP address: refused as "no server_name".)
+        # Nothing refused reached a server: no handshake or request naming those hosts.
+        self.assertTrue(self.conns("tls", sni="allowed.test"))
+        self.assertEqual(self.conns("tls", sni="other.test"), [])
+        self.assertEqual(self.conns("tls", sni="cdn-b.test"), [])
+        self.assertEqual(self.conns("http", host="other.test"), [])
+        self.assertEqual(len(self.conns(port=443)), 1)
+        self.assertEqual(len(self.conns(port=80)), 1)
+        refusals = self.refusals(report)
+        for want in ("TLS SNI `other.test` is not in allowed_domains",
+                     "TLS SNI `cdn-b.test` is not in allowed_domains",
+                     "TLS SNI: no server_name",
+                     "HTTP Host `other.test` is not in allowed_domains"):
+            self.assertTrue(any(want in d for d in refusals), (want, refusals))
+
+    def test_an_allowed_sni_must_be_bound_to_the_address(self):
+        # Both names allowed; cdn-a.test resolved, other.test never: an SNI of other.test sent
+        # to cdn-a.test's address is refused (the shared-address hole of IP-only checks).
+        res, report = self.fetch("https:cdn-a.test:other.test", allowed=("cdn-a.test", "other.test"))
+        self.assertFalse(res["https:cdn-a.test:other.test"].startswith("HTTP/"), res)
+        self.assertEqual(self.conns("tls", sni="other.test"), [])
+        self.assertTrue(any("TLS SNI `other.test` is not a name 203.0.113.12 was resolved for" in d
+                            or "TLS SNI `other.test` is not a name 2001:db8::12 was resolved for" in d
+                            for d in self.refusals(report)), self.refusals(report))
 
     def test_a_racing_thread_never_reaches_a_refused_destination(self):
         res, report = self.fetch("resolve:allowed.test", "race:203.0.113.10:203.0.113.99:7:300")

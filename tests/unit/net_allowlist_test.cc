@@ -5,6 +5,7 @@
 
 #include "hive/policy.h"
 #include "sandbox/net/allowlist.h"
+#include "sandbox/net/first_flight.h"
 
 namespace {
 
@@ -133,6 +134,10 @@ TEST_CASE("policy: network keys load and carry into the RunSpec") {
   CHECK(p->network.allowed_domains.size() == 3);
   CHECK(p->network.allowed_ports == std::vector<uint16_t>{80, 443});
   CHECK(p->network.upstream_dns == std::vector<std::string>{"203.0.113.53", "2001:db8::53"});
+  CHECK(p->network.inspect_ports.empty());
+  auto d = hive::ParsePolicy("security:\n  network:\n    allowed_domains: [a.test]\n", "p.yml", "/");
+  REQUIRE(d.ok());
+  CHECK(d->network.inspect_ports == std::vector<uint16_t>{80, 443});
   hive::SandboxRequest req;
   req.run_id = "t";
   req.command = {"/bin/true"};
@@ -168,8 +173,108 @@ TEST_CASE("policy: bad network values name the field") {
         std::string::npos);
   CHECK(PolicyError("security:\n  network:\n    allowed_ports: [0]\n")
             .find("security.network.allowed_ports[0]") != std::string::npos);
-  CHECK(PolicyError("security:\n  network:\n    inspect_ports: [443]\n")
-            .find("security.network.inspect_ports: TLS SNI") != std::string::npos);
+  CHECK(PolicyError("security:\n  network:\n    inspect_ports: [443, 70000]\n")
+            .find("security.network.inspect_ports[1]") != std::string::npos);
   CHECK(PolicyError("security:\n  network:\n    proxy: x\n")
             .find("security.network.proxy: unknown key") != std::string::npos);
+}
+
+namespace {
+
+std::vector<uint8_t> ClientHello(const std::string& sni, bool ech = false, size_t split = 0) {
+  std::vector<uint8_t> ext;
+  auto put16 = [](std::vector<uint8_t>* v, size_t x) {
+    v->push_back(static_cast<uint8_t>(x >> 8));
+    v->push_back(static_cast<uint8_t>(x));
+  };
+  if (!sni.empty()) {
+    put16(&ext, 0);
+    put16(&ext, sni.size() + 5);
+    put16(&ext, sni.size() + 3);
+    ext.push_back(0);
+    put16(&ext, sni.size());
+    ext.insert(ext.end(), sni.begin(), sni.end());
+  }
+  if (ech) {
+    put16(&ext, 0xfe0d);
+    put16(&ext, 1);
+    ext.push_back(0);
+  }
+  std::vector<uint8_t> body = {3, 3};
+  body.insert(body.end(), 32, 7);            // random
+  body.push_back(0);                         // session id
+  put16(&body, 2);                           // cipher suites
+  body.push_back(0x13);
+  body.push_back(0x01);
+  body.push_back(1);                         // compression
+  body.push_back(0);
+  put16(&body, ext.size());
+  body.insert(body.end(), ext.begin(), ext.end());
+  std::vector<uint8_t> hs = {1, 0};
+  put16(&hs, body.size());
+  hs.insert(hs.end(), body.begin(), body.end());
+  std::vector<uint8_t> out;
+  // One record, or two when `split` cuts the handshake.
+  const size_t cut = split == 0 ? hs.size() : split;
+  for (auto [from, to] : {std::pair<size_t, size_t>{0, cut}, {cut, hs.size()}}) {
+    if (from == to) continue;
+    out.push_back(0x16);
+    out.push_back(3);
+    out.push_back(1);
+    put16(&out, to - from);
+    out.insert(out.end(), hs.begin() + static_cast<long>(from), hs.begin() + static_cast<long>(to));
+  }
+  return out;
+}
+
+hive::net::FirstFlight Flight(const std::string& s) {
+  return hive::net::ParseFirstFlight(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+}  // namespace
+
+TEST_CASE("first flight: the TLS server_name, across records, and what is missing") {
+  using hive::net::FirstFlight;
+  auto hello = ClientHello("API.Allowed.test");
+  auto f = hive::net::ParseFirstFlight(hello.data(), hello.size());
+  CHECK(f.kind == FirstFlight::kTls);
+  CHECK(f.name == "api.allowed.test");
+  CHECK_FALSE(f.ech);
+  // Every shorter prefix asks for more bytes, never decides.
+  for (size_t n = 1; n < hello.size(); ++n) {
+    CHECK(hive::net::ParseFirstFlight(hello.data(), n).kind == FirstFlight::kIncomplete);
+  }
+  auto split = ClientHello("allowed.test", true, 20);
+  f = hive::net::ParseFirstFlight(split.data(), split.size());
+  CHECK(f.kind == FirstFlight::kTls);
+  CHECK(f.name == "allowed.test");
+  CHECK(f.ech);
+  auto none = ClientHello("");
+  f = hive::net::ParseFirstFlight(none.data(), none.size());
+  CHECK(f.kind == FirstFlight::kTls);
+  CHECK(f.name.empty());
+  CHECK(f.error == "no server_name");
+  std::vector<uint8_t> alert = {0x15, 3, 3, 0, 2, 2, 40};
+  CHECK(hive::net::ParseFirstFlight(alert.data(), alert.size()).kind == FirstFlight::kUnparseable);
+}
+
+TEST_CASE("first flight: the HTTP Host, its port stripped; tunnels and h2 refused") {
+  using hive::net::FirstFlight;
+  auto f = Flight("GET / HTTP/1.1\r\nHost: Allowed.test:8080\r\nAccept: */*\r\n\r\n");
+  CHECK(f.kind == FirstFlight::kHttp);
+  CHECK(f.name == "allowed.test");
+  CHECK(Flight("GET / HTTP/1.1\r\nHost: allowed.test\r\n").kind == FirstFlight::kIncomplete);
+  CHECK(Flight("GET http://other.test/ HTTP/1.1\r\nHost: allowed.test\r\n\r\n").kind ==
+        FirstFlight::kUnparseable);
+  CHECK(Flight("GET http://allowed.test/x HTTP/1.1\r\n\r\n").name == "allowed.test");
+  CHECK(Flight("CONNECT other.test:443 HTTP/1.1\r\nHost: allowed.test\r\n\r\n").kind ==
+        FirstFlight::kUnparseable);
+  CHECK(Flight("GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n").kind ==
+        FirstFlight::kUnparseable);
+  CHECK(Flight("GET / HTTP/1.1\r\nHost: a.test\r\nUpgrade: h2c\r\n\r\n").kind ==
+        FirstFlight::kUnparseable);
+  CHECK(Flight("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").kind == FirstFlight::kUnparseable);
+  CHECK(Flight("SSH-2.0-OpenSSH\r\n").kind == FirstFlight::kUnparseable);
+  CHECK(Flight("GET / HTTP/1.1\r\n\r\n").error == "no Host");
+  CHECK(Flight("GET / HTTP/1.1\r\nHost: [2001:db8::1]:80\r\n\r\n").name == "[2001:db8::1]");
 }
