@@ -27,6 +27,7 @@
 #include <thread>
 #include <atomic>
 #include <list>
+#include <memory>
 #include <tuple>
 
 #include "base/files.h"
@@ -121,7 +122,9 @@ struct Egress::State {
   sockaddr_in relay4_addr{};
   sockaddr_in6 relay6_addr{};
   std::thread relay;
-  std::list<std::thread> flow_threads;  // joined at Stop
+  // Relayed connections, each with its thread and whether it is done; the relay thread
+  // joins the finished ones as it accepts new ones, Stop joins the rest.
+  std::list<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> flow_threads;
   std::atomic<int> active_flows{0};
   struct Flow {
     std::string name;     // the name the address is bound to ("" for an IP/CIDR entry)
@@ -309,7 +312,7 @@ void Egress::Stop() {
   }
   s_->resolver.join();
   if (s_->relay.joinable()) s_->relay.join();
-  for (std::thread& t : s_->flow_threads) t.join();
+  for (auto& [t, done] : s_->flow_threads) t.join();
   s_->flow_threads.clear();
 }
 
@@ -741,9 +744,22 @@ void Egress::State::Relay() {
         Reset(c.get());
         continue;
       }
+      for (auto it = flow_threads.begin(); it != flow_threads.end();) {
+        if (it->second->load()) {
+          it->first.join();
+          it = flow_threads.erase(it);
+        } else {
+          ++it;
+        }
+      }
       ++active_flows;
+      auto done = std::make_shared<std::atomic<bool>>(false);
       flow_threads.emplace_back(
-          [this, fd = c.Release(), f = *flow]() mutable { RelayFlow(UniqueFd(fd), std::move(f)); });
+          std::thread([this, done, fd = c.Release(), f = *flow]() mutable {
+            RelayFlow(UniqueFd(fd), std::move(f));
+            done->store(true);
+          }),
+          done);
     }
   }
 }
