@@ -6,6 +6,8 @@ Skipped (77) when not root or when `ip`/`openssl` is missing.
 """
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -390,6 +392,47 @@ class NetworkTest(hive_test.SandboxTestCase):
         self.assertEqual(run[0]["network"]["allowed_domains"], ["allowed.test"])
         v = self.hive("audit", "verify")
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+    def test_nothing_gets_out_once_the_supervisor_is_gone(self):
+        policy = {"security": {"network": self.net.policy_network(["allowed.test"])}}
+        p = self.write("p.yml", json.dumps(policy))
+        script = self.write("keep.py", """
+import socket, sys, time
+socket.create_connection(("allowed.test", 7), timeout=10).close()
+print("connected", flush=True)
+while True:
+    try:
+        socket.create_connection(("allowed.test", 5432), timeout=2).close()
+    except OSError:
+        pass
+    time.sleep(0.05)
+""")
+        self.t0 = time.time()
+        proc = subprocess.Popen([hive_test.HIVE_RUN, "--state-dir", self.state_dir, "script",
+                                 "--policy", p, script, self.marker], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            self.assertEqual(proc.stdout.readline(), "connected\n")
+            # The control: connects get through while the supervisor lives.
+            self.net.wait_for(lambda: self.conns(port=5432), what="a connect on 5432")
+            proc.send_signal(signal.SIGKILL)
+            killed_at = time.time()
+            proc.wait(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        deadline = time.monotonic() + 10
+        while hive_test.hive_processes(self.marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(hive_test.hive_processes(self.marker), [], "sandbox outlived hive-run")
+        time.sleep(0.5)
+        late = [e for e in self.conns(port=5432) if e["t"] > killed_at + 0.2]
+        self.assertEqual(late, [])
+        # The next run records the lost one and removes its cgroups.
+        r = self.hive("exec", "--", "/bin/true")
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_empty_allowlist_keeps_the_network_off(self):
         p = self.write("p.yml", "security:\n  network:\n    allowed_domains: []\n")
