@@ -55,6 +55,8 @@ constexpr uint16_t kDnsPort = 53;
 // How long the supervisor waits for an allowed connect before it answers ETIMEDOUT, when the
 // sandbox's socket sets no SO_SNDTIMEO of its own.
 constexpr int kConnectTimeoutMs = 20000;
+// How long the supervisor's loop itself waits for a connect before the connector takes it.
+constexpr int kInlineConnectMs = 2;
 constexpr int kUpstreamTimeoutMs = 2000;
 // The TTL handed to clients; bindings last for the whole run, so a client re-asking is cheap.
 constexpr uint32_t kMaxClientTtl = 300;
@@ -145,6 +147,25 @@ struct Egress::State {
   std::vector<std::string> connection_order, query_order;
   uint64_t dropped = 0;
   std::map<uint16_t, Flow> flows;  // by the sandbox socket's local port, until accepted
+
+  // Connects made on the sandbox's behalf that are still under way: the connector thread
+  // waits for them and answers their notifications, so that the supervisor's own loop
+  // (timeouts, signals, other notifications) never waits for a remote host.
+  struct Pending {
+    uint64_t id = 0;
+    int target_fd = -1;
+    bool cloexec = false, nonblock = false;
+    UniqueFd hs;
+    std::chrono::steady_clock::time_point deadline;
+    std::string domain, ip, reason;
+    uint16_t port = 0;
+  };
+  std::mutex queue_mu;
+  std::vector<Pending> queue;  // handed to the connector
+  UniqueFd wake;
+  std::thread connector;
+  void Connect();
+  void Finish(Pending& p, int err);
 
   void RecordConnection(const std::string& domain, const std::string& ip, uint16_t port,
                         const std::string& verdict, const std::string& reason) {
@@ -297,6 +318,9 @@ Status Egress::Attach(pid_t pid) {
   s.stop.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!s.stop.valid()) return Errno("eventfd");
   s.resolver = std::thread([&s]() { s.Serve(); });
+  s.wake.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!s.wake.valid()) return Errno("eventfd");
+  s.connector = std::thread([&s]() { s.Connect(); });
   if (s.relay4.valid()) s.relay = std::thread([&s]() { s.Relay(); });
   HIVE_LOG(kDebug, "network: resolver at {}:{} in the sandbox, upstream {}", kResolverIp,
            kDnsPort, fmt::join(s.spec.upstream_dns, ", "));
@@ -312,6 +336,7 @@ void Egress::Stop() {
   }
   s_->resolver.join();
   if (s_->relay.joinable()) s_->relay.join();
+  if (s_->connector.joinable()) s_->connector.join();
   for (auto& [t, done] : s_->flow_threads) t.join();
   s_->flow_threads.clear();
 }
@@ -652,37 +677,125 @@ seccomp::Response Egress::Decide(const seccomp::Notification& n) {
       timeout_ms = std::max(timeout_ms, 1);
     }
   }
-  int err = 0;
-  if (connect(hs.get(), reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
-    err = errno;
-    if (err == EINPROGRESS) {
-      pollfd p = {hs.get(), POLLOUT, 0};
-      const int r = poll(&p, 1, timeout_ms);
-      if (r == 0) {
-        err = ETIMEDOUT;
-      } else {
-        socklen_t len = sizeof err;
-        if (getsockopt(hs.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-      }
+  State::Pending p;
+  p.id = n.id;
+  p.target_fd = fd;
+  p.cloexec = CloexecOf(n.pid, fd);
+  // The file status flags (O_NONBLOCK) belong to the sandbox's open file; kept on ours.
+  const int fl = fcntl(sk.get(), F_GETFL);
+  p.nonblock = fl >= 0 && (fl & O_NONBLOCK);
+  p.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  p.domain = names;
+  p.ip = ip_text;
+  p.port = port;
+  p.reason = reason;
+  int rc = connect(hs.get(), reinterpret_cast<sockaddr*>(&addr), addr_len);
+  if (rc != 0 && errno == EINPROGRESS) {
+    // A nearby host answers within a few hundred microseconds: waiting that long here saves
+    // the hand-over to the connector thread; anything slower is handed over.
+    pollfd pf = {hs.get(), POLLOUT, 0};
+    if (poll(&pf, 1, kInlineConnectMs) > 0) {
+      int so_error = 0;
+      socklen_t len = sizeof so_error;
+      if (getsockopt(hs.get(), SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) so_error = errno;
+      p.hs = std::move(hs);
+      s.Finish(p, so_error);
+      return Response::Deferred();
+    }
+    errno = EINPROGRESS;
+  }
+  p.hs = std::move(hs);
+  if (rc != 0 && errno == EINPROGRESS && s.connector.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(s.queue_mu);
+      s.queue.push_back(std::move(p));
+    }
+    const uint64_t one = 1;
+    if (write(s.wake.get(), &one, sizeof one) < 0) {
+    }
+    return Response::Deferred();
+  }
+  int err = rc == 0 ? 0 : errno;
+  if (err == EINPROGRESS) {
+    // No connector (not attached): wait here.
+    pollfd pf = {p.hs.get(), POLLOUT, 0};
+    if (poll(&pf, 1, timeout_ms) <= 0) {
+      err = ETIMEDOUT;
+    } else {
+      socklen_t len = sizeof err;
+      if (getsockopt(p.hs.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
     }
   }
+  s.Finish(p, err);
+  return Response::Deferred();
+}
+
+void Egress::State::Connect() {
+  std::vector<Pending> pending;
+  for (;;) {
+    std::vector<pollfd> fds = {{stop.get(), POLLIN, 0}, {wake.get(), POLLIN, 0}};
+    auto now = std::chrono::steady_clock::now();
+    int timeout = -1;
+    for (const Pending& p : pending) {
+      fds.push_back({p.hs.get(), POLLOUT, 0});
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now).count();
+      timeout = timeout < 0 ? static_cast<int>(std::max<int64_t>(left, 0))
+                            : std::min(timeout, static_cast<int>(std::max<int64_t>(left, 0)));
+    }
+    if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
+    if (fds[0].revents) {
+      // The run is over: whoever still waits is gone with the sandbox.
+      for (Pending& p : pending) Finish(p, ECONNABORTED);
+      return;
+    }
+    now = std::chrono::steady_clock::now();
+    std::vector<Pending> still;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      Pending& p = pending[i];
+      if (fds[i + 2].revents) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(p.hs.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        Finish(p, err);
+      } else if (now >= p.deadline) {
+        Finish(p, ETIMEDOUT);
+      } else {
+        still.push_back(std::move(p));
+      }
+    }
+    pending = std::move(still);
+    if (fds[1].revents) {
+      uint64_t n;
+      if (read(wake.get(), &n, sizeof n) < 0) {
+      }
+      std::lock_guard<std::mutex> lock(queue_mu);
+      for (Pending& p : queue) pending.push_back(std::move(p));
+      queue.clear();
+    }
+  }
+}
+
+void Egress::State::Finish(Pending& p, int err) {
+  using seccomp::Response;
   if (err != 0) {
     // The sandbox's socket is untouched; it gets the kernel's own answer.
-    s.RecordConnection(names, ip_text, port, "allowed",
-                       fmt::format("{}; connect failed: {}", reason, strerror(err)));
-    return Response::Errno(err);
+    RecordConnection(p.domain, p.ip, p.port, "allowed",
+                     fmt::format("{}; connect failed: {}", p.reason, strerror(err)));
+    (void)seccomp::Answer(listener_fd, p.id, Response::Errno(err));
+    return;
   }
-  // The file status flags (O_NONBLOCK) belong to the sandbox's open file; keep them.
-  const int fl = fcntl(sk.get(), F_GETFL);
-  fcntl(hs.get(), F_SETFL, (fl >= 0 && (fl & O_NONBLOCK)) ? O_NONBLOCK : 0);
-  s.RecordConnection(names, ip_text, port, "allowed", reason);
+  fcntl(p.hs.get(), F_SETFL, p.nonblock ? O_NONBLOCK : 0);
+  RecordConnection(p.domain, p.ip, p.port, "allowed", p.reason);
   Response r;
   r.kind = Response::Kind::kInjectFd;
-  r.fd = hs.Release();
-  r.target_fd = fd;
-  r.cloexec = CloexecOf(n.pid, fd);
+  r.fd = p.hs.get();
+  r.target_fd = p.target_fd;
+  r.cloexec = p.cloexec;
   r.value = 0;
-  return r;
+  // Our copy is closed right after: the connection must end when the sandbox closes it.
+  (void)seccomp::Answer(listener_fd, p.id, r);
+  p.hs.Reset();
 }
 
 namespace {

@@ -355,9 +355,25 @@ void Listener::OnExit(std::function<void(pid_t)> watcher) {
 }
 
 Status Listener::Send(const Notification& n, const Response& r) {
-  std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
-  auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
-  resp->id = n.id;
+  if (r.kind == Response::Kind::kDeferred) return Ok();
+  Status s = Answer(fd_.get(), n.id, r);
+  if (!s.ok()) return s.Wrap(fmt::format("seccomp listener: answer {}", SyscallName(n.arch, n.nr)));
+  return Ok();
+}
+
+Status Answer(int listener_fd, uint64_t id, const Response& r) {
+  // The kernel's structure may be larger than this build's header.
+  static const size_t kRespSize = [] {
+    seccomp_notif_sizes sizes{};
+    size_t size = sizeof(seccomp_notif_resp);
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0) {
+      size = std::max<size_t>(size, sizes.seccomp_notif_resp);
+    }
+    return size;
+  }();
+  std::vector<char> buf(kRespSize, 0);
+  auto* resp = reinterpret_cast<seccomp_notif_resp*>(buf.data());
+  resp->id = id;
   switch (r.kind) {
     case Response::Kind::kErrno:
       resp->error = -r.error;
@@ -368,14 +384,16 @@ Status Listener::Send(const Notification& n, const Response& r) {
     case Response::Kind::kContinue:
       resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
       break;
+    case Response::Kind::kDeferred:
+      return Ok();
     case Response::Kind::kInjectFd: {
       seccomp_notif_addfd add = {};
-      add.id = n.id;
+      add.id = id;
       add.srcfd = static_cast<uint32_t>(r.fd);
       add.newfd = r.target_fd >= 0 ? static_cast<uint32_t>(r.target_fd) : 0;
       add.flags = r.target_fd >= 0 ? SECCOMP_ADDFD_FLAG_SETFD : 0;
       add.newfd_flags = r.cloexec ? O_CLOEXEC : 0;
-      const int installed = ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+      const int installed = ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
       if (installed < 0) {
         if (errno == ENOENT) return Ok();  // the caller is gone: nothing was installed
         resp->error = -errno;
@@ -385,8 +403,8 @@ Status Listener::Send(const Notification& n, const Response& r) {
       break;
     }
   }
-  if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT) {
-    return Errno(fmt::format("seccomp listener: answer {}", SyscallName(n.arch, n.nr)));
+  if (ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT) {
+    return Errno("send the answer");
   }
   return Ok();
 }
