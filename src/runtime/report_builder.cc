@@ -111,6 +111,14 @@ void ReportEnforced(const RunSpec& spec, const Container& container, RunReport* 
                                  "resolves and connects on the sandbox's behalf)"
                                : "off (own namespace, lo only)"},
                   {"blocked_ports", spec.hive.network.blocked_ports}};
+  if (spec.hive.network.enabled) {
+    e["network"]["resolver"] = "127.0.0.53 in the sandbox; denied names NXDOMAIN, not forwarded";
+    e["network"]["allowed_ports"] = spec.hive.network.allowed_ports;
+    e["network"]["inspect_ports"] = spec.hive.network.inspect_ports;
+    e["network"]["refused"] = {"UDP but DNS to the resolver", "raw and packet sockets",
+                               "AF_VSOCK", "io_uring", "TCP Fast Open",
+                               "private, loopback, link-local and metadata addresses"};
+  }
 }
 
 void FinishReport(const RunSpec& spec, ContainerResult c, RunReport* r) {

@@ -140,6 +140,18 @@ def http(host, hosthdr):
     except OSError as e:
         return type(e).__name__
 
+def dnsq(name, qtype):
+    # A raw question to the sandbox's resolver: (rcode, number of answers).
+    q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\x00" + int(qtype).to_bytes(2, "big") + b"\x00\x01"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(q, ("127.0.0.53", 53))
+    r = s.recv(4096)
+    return [r[3] & 15, int.from_bytes(r[6:8], "big")]
+
 def race(good, bad, port, rounds):
     # A second thread rewrites the sockaddr the connect call reads, between an allowed and a
     # refused destination, while the call is in flight.
@@ -369,6 +381,16 @@ class NetworkTest(hive_test.SandboxTestCase):
         self.assertTrue(any("TLS SNI `other.test` is not a name 203.0.113.12 was resolved for" in d
                             or "TLS SNI `other.test` is not a name 2001:db8::12 was resolved for" in d
                             for d in self.refusals(report)), self.refusals(report))
+
+    def test_https_svcb_and_other_types_are_answered_empty_and_not_forwarded(self):
+        res, _ = self.fetch("dnsq:https.test:65", "dnsq:https.test:64", "dnsq:https.test:16",
+                            "dnsq:https.test:1", "dnsq:other.test:65", allowed=("https.test",))
+        self.assertEqual(res["dnsq:https.test:65"], [0, 0])  # NOERROR, no ECH config, no hints
+        self.assertEqual(res["dnsq:https.test:64"], [0, 0])
+        self.assertEqual(res["dnsq:https.test:16"], [0, 0])
+        self.assertEqual(res["dnsq:https.test:1"], [0, 1])
+        self.assertEqual(res["dnsq:other.test:65"], [3, 0])  # NXDOMAIN
+        self.assertEqual([q["qtype"] for q in self.queries("https.test")], ["A"])
 
     def test_a_racing_thread_never_reaches_a_refused_destination(self):
         res, report = self.fetch("resolve:allowed.test", "race:203.0.113.10:203.0.113.99:7:300")

@@ -5,6 +5,7 @@
 
 #include "hive/policy.h"
 #include "sandbox/net/allowlist.h"
+#include "sandbox/net/dns.h"
 #include "sandbox/net/first_flight.h"
 
 namespace {
@@ -277,4 +278,93 @@ TEST_CASE("first flight: the HTTP Host, its port stripped; tunnels and h2 refuse
   CHECK(Flight("SSH-2.0-OpenSSH\r\n").kind == FirstFlight::kUnparseable);
   CHECK(Flight("GET / HTTP/1.1\r\n\r\n").error == "no Host");
   CHECK(Flight("GET / HTTP/1.1\r\nHost: [2001:db8::1]:80\r\n\r\n").name == "[2001:db8::1]");
+}
+
+namespace {
+
+// An upstream answer: header, the question, then records (owner, type, rdata).
+struct Rr {
+  std::string owner;
+  uint16_t type;
+  std::vector<uint8_t> rdata;
+};
+
+void PutName(std::vector<uint8_t>* out, const std::string& name) {
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    out->push_back(static_cast<uint8_t>(dot - start));
+    out->insert(out->end(), name.begin() + static_cast<long>(start),
+                name.begin() + static_cast<long>(dot));
+    start = dot + 1;
+  }
+  out->push_back(0);
+}
+
+std::vector<uint8_t> Upstream(uint16_t id, const std::string& q, uint16_t qtype,
+                              const std::vector<Rr>& rrs, int rcode = 0) {
+  std::vector<uint8_t> out = {static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x81,
+                              static_cast<uint8_t>(0x80 | rcode), 0, 1, 0,
+                              static_cast<uint8_t>(rrs.size()), 0, 0, 0, 0};
+  PutName(&out, q);
+  out.insert(out.end(), {0, static_cast<uint8_t>(qtype), 0, 1});
+  for (const Rr& r : rrs) {
+    PutName(&out, r.owner);
+    out.insert(out.end(), {0, static_cast<uint8_t>(r.type), 0, 1, 0, 0, 1, 0,
+                           static_cast<uint8_t>(r.rdata.size() >> 8),
+                           static_cast<uint8_t>(r.rdata.size())});
+    out.insert(out.end(), r.rdata.begin(), r.rdata.end());
+  }
+  return out;
+}
+
+std::vector<uint8_t> NameData(const std::string& name) {
+  std::vector<uint8_t> v;
+  PutName(&v, name);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("dns: a question is read, a query built, the answer's CNAME chain followed") {
+  namespace dns = hive::net::dns;
+  auto query = dns::BuildQuery(0x1234, "chain.allowed.test", dns::kTypeA);
+  dns::Question q;
+  REQUIRE(dns::ParseQuestion(query.data(), query.size(), &q));
+  CHECK(q.id == 0x1234);
+  CHECK(q.name == "chain.allowed.test");
+  CHECK(q.qtype == dns::kTypeA);
+  auto up = Upstream(7, "chain.allowed.test", dns::kTypeA,
+                     {{"chain.allowed.test", dns::kTypeCname, NameData("edge1.cdn.test")},
+                      {"edge1.cdn.test", dns::kTypeCname, NameData("edge2.cdn.test")},
+                      {"edge2.cdn.test", dns::kTypeA, {203, 0, 113, 12}},
+                      {"unrelated.test", dns::kTypeA, {10, 0, 0, 1}}});
+  auto a = dns::ParseAnswer(up.data(), up.size(), 7, "chain.allowed.test", dns::kTypeA);
+  REQUIRE(a.ok);
+  REQUIRE(a.addrs.size() == 1);  // the record of a name outside the chain is ignored
+  CHECK(a.addrs[0].ip.ToString() == "203.0.113.12");
+  // Another id, another question: not our answer.
+  CHECK_FALSE(dns::ParseAnswer(up.data(), up.size(), 8, "chain.allowed.test", dns::kTypeA).ok);
+  CHECK_FALSE(dns::ParseAnswer(up.data(), up.size(), 7, "other.test", dns::kTypeA).ok);
+  // A loop ends in SERVFAIL with no address.
+  auto loop = Upstream(9, "loop1.test", dns::kTypeA,
+                       {{"loop1.test", dns::kTypeCname, NameData("loop2.test")},
+                        {"loop2.test", dns::kTypeCname, NameData("loop1.test")}});
+  a = dns::ParseAnswer(loop.data(), loop.size(), 9, "loop1.test", dns::kTypeA);
+  CHECK(a.addrs.empty());
+  CHECK(a.rcode == dns::kServFail);
+  // A compression pointer to itself is refused, not followed forever.
+  std::vector<uint8_t> evil = {0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1};
+  CHECK_FALSE(dns::ParseAnswer(evil.data(), evil.size(), 1, "x", dns::kTypeA).ok);
+  // The client's answer: its id and question, the addresses as the question's own records.
+  auto out = dns::BuildAnswer(q, dns::kNoError, {{Ip("203.0.113.12"), 60}});
+  dns::Question echoed;
+  CHECK_FALSE(dns::ParseQuestion(out.data(), out.size(), &echoed));  // a response, not a query
+  auto back = dns::ParseAnswer(out.data(), out.size(), 0x1234, "chain.allowed.test", dns::kTypeA);
+  REQUIRE(back.ok);
+  REQUIRE(back.addrs.size() == 1);
+  CHECK(back.addrs[0].ttl == 60);
+  auto nx = dns::BuildAnswer(q, dns::kNxDomain, {});
+  CHECK((nx[3] & 0xf) == dns::kNxDomain);
 }
