@@ -6,7 +6,6 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <algorithm>
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -17,17 +16,18 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
-#include <optional>
+#include <list>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
-#include <atomic>
-#include <list>
-#include <memory>
 #include <tuple>
 
 #include "base/files.h"
@@ -218,13 +218,15 @@ Result<std::unique_ptr<Egress>> Egress::Create(const NetworkSpec& spec) {
   }
   if (!seccomp::NotifySupported()) return refuse("needs seccomp user notification");
   if (geteuid() != 0) {
-    return refuse("needs hive-run to run as root (the resolver is bound inside the sandbox's "
-                  "network namespace)");
+    return refuse(
+        "needs hive-run to run as root (the resolver is bound inside the sandbox's "
+        "network namespace)");
   }
   if (Result<std::string> yama = ReadFile("/proc/sys/kernel/yama/ptrace_scope");
       yama.ok() && std::atoi(yama->c_str()) >= 3) {
-    return refuse("needs to read the sandbox's connect addresses, which "
-                  "kernel.yama.ptrace_scope=3 forbids");
+    return refuse(
+        "needs to read the sandbox's connect addresses, which "
+        "kernel.yama.ptrace_scope=3 forbids");
   }
   UniqueFd probe(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const uint64_t host_cookie = probe.valid() ? Cookie(probe.get()) : 0;
@@ -322,8 +324,8 @@ Status Egress::Attach(pid_t pid) {
   if (!s.wake.valid()) return Errno("eventfd");
   s.connector = std::thread([&s]() { s.Connect(); });
   if (s.relay4.valid()) s.relay = std::thread([&s]() { s.Relay(); });
-  HIVE_LOG(kDebug, "network: resolver at {}:{} in the sandbox, upstream {}", kResolverIp,
-           kDnsPort, fmt::join(s.spec.upstream_dns, ", "));
+  HIVE_LOG(kDebug, "network: resolver at {}:{} in the sandbox, upstream {}", kResolverIp, kDnsPort,
+           fmt::join(s.spec.upstream_dns, ", "));
   return Ok();
 }
 
@@ -357,8 +359,8 @@ void Egress::State::Serve() {
     if (n <= 0) continue;
     std::vector<uint8_t> out = Answer(buf, static_cast<size_t>(n));
     if (out.empty()) continue;
-    if (sendto(dns.get(), out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from),
-               from_len) < 0) {
+    if (sendto(dns.get(), out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len) <
+        0) {
     }
   }
 }
@@ -393,8 +395,7 @@ std::vector<uint8_t> Egress::State::Answer(const uint8_t* buf, size_t len) {
     const std::string range = net::PrivateRange(addr.ip);
     if (!range.empty() && allow.AddressRule(addr.ip).empty()) {
       // DNS rebinding: an allowed name must not lead into the host's or a private network.
-      RecordConnection(name, addr.ip.ToString(), 0, "denied",
-                       fmt::format("in a {} range", range));
+      RecordConnection(name, addr.ip.ToString(), 0, "denied", fmt::format("in a {} range", range));
       continue;
     }
     addr.ttl = std::min(addr.ttl, kMaxClientTtl);
@@ -574,13 +575,14 @@ seccomp::Response Egress::Decide(const seccomp::Notification& n) {
   }
   const std::string ip_rule = s.allow.AddressRule(ip);
   if (ip_rule.empty()) {
-    if (names.empty()) return refuse("not in allowed_domains (no allowed name resolved to it)", EPERM);
+    if (names.empty())
+      return refuse("not in allowed_domains (no allowed name resolved to it)", EPERM);
     if (const std::string range = net::PrivateRange(ip); !range.empty()) {
       return refuse(fmt::format("{} address", range), EPERM);
     }
   }
-  const std::string reason = ip_rule.empty() ? fmt::format("name `{}`", names)
-                                             : fmt::format("address `{}`", ip_rule);
+  const std::string reason =
+      ip_rule.empty() ? fmt::format("name `{}`", names) : fmt::format("address `{}`", ip_rule);
   const int domain = SockInt(sk.get(), SOL_SOCKET, SO_DOMAIN);
   const auto& inspect = s.spec.inspect_ports;
   if (std::find(inspect.begin(), inspect.end(), port) != inspect.end()) {
@@ -628,11 +630,10 @@ seccomp::Response Egress::Decide(const seccomp::Notification& n) {
       if (!full) s.flows[local_port] = flow;
     }
     if (full) return refuse("too many inspected connections waiting", EAGAIN);
-    const int rc = domain == AF_INET
-                       ? connect(sk.get(), reinterpret_cast<sockaddr*>(&s.relay4_addr),
-                                 sizeof s.relay4_addr)
-                       : connect(sk.get(), reinterpret_cast<sockaddr*>(&s.relay6_addr),
-                                 sizeof s.relay6_addr);
+    const int rc =
+        domain == AF_INET
+            ? connect(sk.get(), reinterpret_cast<sockaddr*>(&s.relay4_addr), sizeof s.relay4_addr)
+            : connect(sk.get(), reinterpret_cast<sockaddr*>(&s.relay6_addr), sizeof s.relay6_addr);
     if (rc != 0 && errno != EINPROGRESS) {
       const int e = errno;
       std::lock_guard<std::mutex> lock(s.mu);
@@ -645,9 +646,12 @@ seccomp::Response Egress::Decide(const seccomp::Notification& n) {
   // On the sandbox's behalf, from the host's namespace, to the address we checked.
   UniqueFd hs(socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!hs.valid()) return refuse(fmt::format("socket: {}", strerror(errno)), EPERM);
-  for (auto [level, opt] : {std::pair<int, int>{IPPROTO_TCP, TCP_NODELAY}, {SOL_SOCKET, SO_KEEPALIVE},
-                            {IPPROTO_TCP, TCP_KEEPIDLE}, {IPPROTO_TCP, TCP_KEEPINTVL},
-                            {IPPROTO_TCP, TCP_KEEPCNT}, {IPPROTO_TCP, TCP_USER_TIMEOUT}}) {
+  for (auto [level, opt] : {std::pair<int, int>{IPPROTO_TCP, TCP_NODELAY},
+                            {SOL_SOCKET, SO_KEEPALIVE},
+                            {IPPROTO_TCP, TCP_KEEPIDLE},
+                            {IPPROTO_TCP, TCP_KEEPINTVL},
+                            {IPPROTO_TCP, TCP_KEEPCNT},
+                            {IPPROTO_TCP, TCP_USER_TIMEOUT}}) {
     const int v = SockInt(sk.get(), level, opt);
     if (v > 0) setsockopt(hs.get(), level, opt, &v, sizeof v);
   }
@@ -673,7 +677,8 @@ seccomp::Response Egress::Decide(const seccomp::Notification& n) {
     socklen_t len = sizeof tv;
     if (getsockopt(sk.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, &len) == 0 &&
         (tv.tv_sec > 0 || tv.tv_usec > 0)) {
-      timeout_ms = std::min<int>(timeout_ms, static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000));
+      timeout_ms =
+          std::min<int>(timeout_ms, static_cast<int>(tv.tv_sec * 1000 + tv.tv_usec / 1000));
       timeout_ms = std::max(timeout_ms, 1);
     }
   }
@@ -846,8 +851,9 @@ void Egress::State::Relay() {
       if (!flow) {
         // Only connections the supervisor made reach a destination; one the sandbox made to
         // the relay's port by itself goes nowhere.
-        RecordConnection("", "", 0, "denied", "a connection to the inspection relay that the "
-                                              "supervisor did not make");
+        RecordConnection("", "", 0, "denied",
+                         "a connection to the inspection relay that the "
+                         "supervisor did not make");
         Reset(c.get());
         continue;
       }
@@ -867,12 +873,11 @@ void Egress::State::Relay() {
       }
       ++active_flows;
       auto done = std::make_shared<std::atomic<bool>>(false);
-      flow_threads.emplace_back(
-          std::thread([this, done, fd = c.Release(), f = *flow]() mutable {
-            RelayFlow(UniqueFd(fd), std::move(f));
-            done->store(true);
-          }),
-          done);
+      flow_threads.emplace_back(std::thread([this, done, fd = c.Release(), f = *flow]() mutable {
+                                  RelayFlow(UniqueFd(fd), std::move(f));
+                                  done->store(true);
+                                }),
+                                done);
     }
   }
 }
@@ -885,7 +890,8 @@ void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
   const std::string ip_text = flow.ip.ToString();
   std::vector<uint8_t> first;
   net::FirstFlight f;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFirstFlightTimeoutMs);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kFirstFlightTimeoutMs);
   while (f.kind == net::FirstFlight::kIncomplete) {
     const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           deadline - std::chrono::steady_clock::now())
@@ -909,8 +915,7 @@ void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
     why = "unparseable first flight: " + f.error;
   } else if (f.name.empty()) {
     if (flow.ip_rule.empty()) why = fmt::format("{}: {}", what, f.error);
-  } else if (net::ParseIp(f.name, &literal) ||
-             (f.name.size() > 2 && f.name.front() == '[')) {
+  } else if (net::ParseIp(f.name, &literal) || (f.name.size() > 2 && f.name.front() == '[')) {
     if (flow.ip_rule.empty()) why = fmt::format("{} `{}` is an IP address", what, f.name);
   } else if (allow.NameRule(f.name).empty()) {
     why = fmt::format("{} `{}` is not in allowed_domains", what, f.name);
@@ -929,10 +934,9 @@ void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
     Reset(client.get());
     return;
   }
-  const std::string reason =
-      (flow.ip_rule.empty() ? fmt::format("name `{}`", flow.name)
-                            : fmt::format("address `{}`", flow.ip_rule)) +
-      (f.name.empty() ? "" : fmt::format(", {} `{}`", what, f.name));
+  const std::string reason = (flow.ip_rule.empty() ? fmt::format("name `{}`", flow.name)
+                                                   : fmt::format("address `{}`", flow.ip_rule)) +
+                             (f.name.empty() ? "" : fmt::format(", {} `{}`", what, f.name));
   UniqueFd up(socket(flow.domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP));
   int err = up.valid() ? 0 : errno;
   if (err == 0 && connect(up.get(), reinterpret_cast<sockaddr*>(&flow.addr), flow.addr_len) != 0) {
@@ -1003,12 +1007,13 @@ nlohmann::json Egress::ReportJson() const {
   j["connections"] = nlohmann::json::array();
   for (const auto& [k, count] : s.connections) {
     const auto& [domain, ip, port, verdict, reason] = k;
-    j["connections"].push_back({{"domain", domain.empty() ? nlohmann::json(nullptr) : nlohmann::json(domain)},
-                                {"ip", ip.empty() ? nlohmann::json(nullptr) : nlohmann::json(ip)},
-                                {"port", port},
-                                {"verdict", verdict},
-                                {"reason", reason},
-                                {"count", count}});
+    j["connections"].push_back(
+        {{"domain", domain.empty() ? nlohmann::json(nullptr) : nlohmann::json(domain)},
+         {"ip", ip.empty() ? nlohmann::json(nullptr) : nlohmann::json(ip)},
+         {"port", port},
+         {"verdict", verdict},
+         {"reason", reason},
+         {"count", count}});
   }
   j["dns"] = nlohmann::json::array();
   for (const auto& [k, count] : s.queries) {

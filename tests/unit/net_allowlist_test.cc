@@ -56,7 +56,9 @@ TEST_CASE("rule: a wildcard matches names below it at a label boundary, not the 
 TEST_CASE("rule: non-ASCII and malformed names are never allowed") {
   auto a = List({"xn--bcher-kva.example"});
   CHECK(a.NameRule("XN--BCHER-KVA.example") == "xn--bcher-kva.example");
-  CHECK(a.NameRule("b\xc3\xbc" "cher.example").empty());
+  CHECK(a.NameRule("b\xc3\xbc"
+                   "cher.example")
+            .empty());
   CHECK(a.NameRule("xn--bcher-kva.example\\000").empty());
   CHECK(a.NameRule("").empty());
   CHECK(a.NameRule("..").empty());
@@ -69,7 +71,9 @@ TEST_CASE("rule: bad entries are refused with their index and why") {
     CHECK(r.status().message().rfind("[1]: ", 0) == 0);
     return r.status().message();
   };
-  CHECK(bad("b\xc3\xbc" "cher.de").find("xn--") != std::string::npos);
+  CHECK(bad("b\xc3\xbc"
+            "cher.de")
+            .find("xn--") != std::string::npos);
   CHECK(bad("a.*.example.com").find("first label") != std::string::npos);
   CHECK(bad("*.com").find("top-level") != std::string::npos);
   CHECK(bad("*").find("first label") != std::string::npos);
@@ -136,7 +140,8 @@ TEST_CASE("policy: network keys load and carry into the RunSpec") {
   CHECK(p->network.allowed_ports == std::vector<uint16_t>{80, 443});
   CHECK(p->network.upstream_dns == std::vector<std::string>{"203.0.113.53", "2001:db8::53"});
   CHECK(p->network.inspect_ports.empty());
-  auto d = hive::ParsePolicy("security:\n  network:\n    allowed_domains: [a.test]\n", "p.yml", "/");
+  auto d =
+      hive::ParsePolicy("security:\n  network:\n    allowed_domains: [a.test]\n", "p.yml", "/");
   REQUIRE(d.ok());
   CHECK(d->network.inspect_ports == std::vector<uint16_t>{80, 443});
   hive::SandboxRequest req;
@@ -170,8 +175,7 @@ TEST_CASE("policy: bad network values name the field") {
         "p.yml:3:32: security.network.allowed_domains[1]: \"a.*.b\": `*` is allowed only as the "
         "whole first label (*.example.com)");
   CHECK(PolicyError("security:\n  network:\n    upstream_dns: [dns.example]\n")
-            .find("security.network.upstream_dns[0]: expected an IP address") !=
-        std::string::npos);
+            .find("security.network.upstream_dns[0]: expected an IP address") != std::string::npos);
   CHECK(PolicyError("security:\n  network:\n    allowed_ports: [0]\n")
             .find("security.network.allowed_ports[0]") != std::string::npos);
   CHECK(PolicyError("security:\n  network:\n    inspect_ports: [443, 70000]\n")
@@ -202,12 +206,12 @@ std::vector<uint8_t> ClientHello(const std::string& sni, bool ech = false, size_
     ext.push_back(0);
   }
   std::vector<uint8_t> body = {3, 3};
-  body.insert(body.end(), 32, 7);            // random
-  body.push_back(0);                         // session id
-  put16(&body, 2);                           // cipher suites
+  body.insert(body.end(), 32, 7);  // random
+  body.push_back(0);               // session id
+  put16(&body, 2);                 // cipher suites
   body.push_back(0x13);
   body.push_back(0x01);
-  body.push_back(1);                         // compression
+  body.push_back(1);  // compression
   body.push_back(0);
   put16(&body, ext.size());
   body.insert(body.end(), ext.begin(), ext.end());
@@ -304,16 +308,25 @@ void PutName(std::vector<uint8_t>* out, const std::string& name) {
 
 std::vector<uint8_t> Upstream(uint16_t id, const std::string& q, uint16_t qtype,
                               const std::vector<Rr>& rrs, int rcode = 0) {
-  std::vector<uint8_t> out = {static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x81,
-                              static_cast<uint8_t>(0x80 | rcode), 0, 1, 0,
-                              static_cast<uint8_t>(rrs.size()), 0, 0, 0, 0};
+  std::vector<uint8_t> out = {static_cast<uint8_t>(id >> 8),
+                              static_cast<uint8_t>(id),
+                              0x81,
+                              static_cast<uint8_t>(0x80 | rcode),
+                              0,
+                              1,
+                              0,
+                              static_cast<uint8_t>(rrs.size()),
+                              0,
+                              0,
+                              0,
+                              0};
   PutName(&out, q);
   out.insert(out.end(), {0, static_cast<uint8_t>(qtype), 0, 1});
   for (const Rr& r : rrs) {
     PutName(&out, r.owner);
-    out.insert(out.end(), {0, static_cast<uint8_t>(r.type), 0, 1, 0, 0, 1, 0,
-                           static_cast<uint8_t>(r.rdata.size() >> 8),
-                           static_cast<uint8_t>(r.rdata.size())});
+    out.insert(out.end(),
+               {0, static_cast<uint8_t>(r.type), 0, 1, 0, 0, 1, 0,
+                static_cast<uint8_t>(r.rdata.size() >> 8), static_cast<uint8_t>(r.rdata.size())});
     out.insert(out.end(), r.rdata.begin(), r.rdata.end());
   }
   return out;

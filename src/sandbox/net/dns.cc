@@ -90,9 +90,9 @@ bool SameName(const std::string& a, const std::string& b) {
 bool ParseQuestion(const uint8_t* buf, size_t len, Question* q) {
   if (len < kHeader) return false;
   const uint16_t flags = Get16(buf + 2);
-  if (flags & 0x8000) return false;           // a response
+  if (flags & 0x8000) return false;              // a response
   if (((flags >> 11) & 0xf) != 0) return false;  // opcode other than QUERY
-  if (Get16(buf + 4) != 1) return false;      // exactly one question
+  if (Get16(buf + 4) != 1) return false;         // exactly one question
   size_t pos = kHeader;
   Question out;
   if (!ReadName(buf, len, &pos, &out.name)) return false;

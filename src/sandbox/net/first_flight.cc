@@ -52,7 +52,7 @@ FirstFlight ParseTls(const uint8_t* buf, size_t len) {
   if (!take(2 + 32)) return Bad("a truncated ClientHello");  // version, random
   if (p >= end) return Bad("a truncated ClientHello");
   if (!take(1 + static_cast<size_t>(p[0]))) return Bad("a truncated ClientHello");  // session
-  if (end - p < 2 || !take(2 + Get16(p))) return Bad("a truncated ClientHello");  // ciphers
+  if (end - p < 2 || !take(2 + Get16(p))) return Bad("a truncated ClientHello");    // ciphers
   if (p >= end || !take(1 + static_cast<size_t>(p[0]))) return Bad("a truncated ClientHello");
   FirstFlight f;
   f.kind = FirstFlight::kTls;
@@ -113,8 +113,9 @@ FirstFlight ParseHttp(const uint8_t* buf, size_t len) {
   if (sp2 == std::string_view::npos) return Bad("a malformed HTTP request line");
   const std::string_view method = line.substr(0, sp1);
   const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  if (method.empty() || !std::all_of(method.begin(), method.end(),
-                                     [](char c) { return std::isupper(static_cast<unsigned char>(c)); })) {
+  if (method.empty() || !std::all_of(method.begin(), method.end(), [](char c) {
+        return std::isupper(static_cast<unsigned char>(c));
+      })) {
     return Bad("neither a TLS ClientHello nor an HTTP request");
   }
   if (line.substr(sp2 + 1).rfind("HTTP/1.", 0) != 0) {
