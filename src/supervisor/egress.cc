@@ -936,7 +936,10 @@ void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
   }
   const std::string reason = (flow.ip_rule.empty() ? fmt::format("name `{}`", flow.name)
                                                    : fmt::format("address `{}`", flow.ip_rule)) +
-                             (f.name.empty() ? "" : fmt::format(", {} `{}`", what, f.name));
+                             (f.name.empty() ? "" : fmt::format(", {} `{}`", what, f.name)) +
+      // ECH offered anyway (HTTPS answers are empty): the outer name passed; the inner one
+      // is not visible to anyone but the server.
+      (f.ech ? ", encrypted_client_hello offered" : "");
   UniqueFd up(socket(flow.domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP));
   int err = up.valid() ? 0 : errno;
   if (err == 0 && connect(up.get(), reinterpret_cast<sockaddr*>(&flow.addr), flow.addr_len) != 0) {

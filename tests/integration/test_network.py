@@ -152,6 +152,11 @@ def dnsq(name, qtype):
     r = s.recv(4096)
     return [r[3] & 15, int.from_bytes(r[6:8], "big")]
 
+def sleep(seconds):
+    import time
+    time.sleep(float(seconds))
+    return "slept"
+
 def race(good, bad, port, rounds):
     # A second thread rewrites the sockaddr the connect call reads, between an allowed and a
     # refused destination, while the call is in flight.
@@ -274,6 +279,16 @@ class NetworkTest(hive_test.SandboxTestCase):
         self.assertIn("203.0.113.99:7 refused: not in allowed_domains (no allowed name resolved "
                       "to it)", refusals)
         self.assertIn("203.0.113.10:22 (allowed.test) refused: blocked port", refusals)
+
+    def test_ipv6_and_ttl0_names(self):
+        if not fi.ipv6_available():
+            self.skipTest("no IPv6 in this kernel")
+        res, report = self.fetch("tcp:v6only.test:7", "resolve:ttl0.test", "sleep:1.5",
+                                 "tcp:ttl0.test:7", allowed=("v6only.test", "ttl0.test"))
+        self.assertTrue(res["tcp:v6only.test:7"].startswith("ok 2001:db8::14"), res)
+        # A binding outlives a TTL of 0: the connect after the answer expired still works.
+        self.assertTrue(res["tcp:ttl0.test:7"].startswith("ok 203.0.113.16"), res)
+        self.assertTrue(self.conns(port=7, local="2001:db8::14"))
 
     def test_ip_and_cidr_entries_allow_addresses(self):
         res, _ = self.fetch("tcp:203.0.113.99:7", "tcp:203.0.113.15:7",
