@@ -482,6 +482,16 @@ while True:
         self.assertEqual(out["tcp:203.0.113.10:7"], "EPERM")
         self.assertEqual(out["resolve:allowed.test"], "gaierror")
 
+    def test_a_kernel_without_what_enforcement_needs_refuses_the_run(self):
+        policy = {"security": {"network": self.net.policy_network(["allowed.test"])}}
+        p = self.write("p.yml", json.dumps(policy))
+        r = self.hive("exec", "--policy", p, "--", "/bin/true",
+                      env={"HIVE_RUN_TEST_KERNEL": "5.15.0"})
+        self.assertEqual(r.returncode, 125, r.stderr)
+        self.assertIn("WAIT_KILLABLE_RECV", r.stderr)
+        self.assertIn("security.network.allowed_domains", r.stderr)
+        self.assertNoRunState()
+
     def test_bad_network_policy_is_refused_with_the_field(self):
         p = self.write("p.yml", "security:\n  network:\n    allowed_domains: ['a.*.test']\n")
         r = self.hive("script", "--policy", p, self.write("x.py", "print(1)\n"))
