@@ -37,6 +37,7 @@
 #include "sandbox/net/allowlist.h"
 #include "sandbox/net/dns.h"
 #include "sandbox/net/first_flight.h"
+#include "sandbox/net/http_stream.h"
 #include "sandbox/network.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -914,24 +915,33 @@ void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
     f = net::ParseFirstFlight(first.data(), first.size());
   }
   const char* what = f.kind == net::FirstFlight::kTls ? "TLS SNI" : "HTTP Host";
+  // The name the client asks for must be allowed and one this address was resolved for
+  // (an IP/CIDR entry's address needs neither). "" when it passes.
+  auto name_refused = [&](const std::string& asked) -> std::string {
+    net::IpAddress literal;
+    if (net::ParseIp(asked, &literal) || (asked.size() > 2 && asked.front() == '[')) {
+      return flow.ip_rule.empty() ? fmt::format("{} `{}` is an IP address", what, asked) : "";
+    }
+    if (allow.NameRule(asked).empty()) {
+      return fmt::format("{} `{}` is not in allowed_domains", what, asked);
+    }
+    if (!flow.ip_rule.empty()) return "";
+    std::string unused;
+    const std::string name = net::NormalizeName(asked, &unused);
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = bindings.find(ip_text);
+    if (it == bindings.end() || !it->second.count(name)) {
+      return fmt::format("{} `{}` is not a name {} was resolved for", what, asked, ip_text);
+    }
+    return "";
+  };
   std::string why;
-  net::IpAddress literal;
   if (f.kind == net::FirstFlight::kUnparseable) {
     why = "unparseable first flight: " + f.error;
   } else if (f.name.empty()) {
     if (flow.ip_rule.empty()) why = fmt::format("{}: {}", what, f.error);
-  } else if (net::ParseIp(f.name, &literal) || (f.name.size() > 2 && f.name.front() == '[')) {
-    if (flow.ip_rule.empty()) why = fmt::format("{} `{}` is an IP address", what, f.name);
-  } else if (allow.NameRule(f.name).empty()) {
-    why = fmt::format("{} `{}` is not in allowed_domains", what, f.name);
-  } else if (flow.ip_rule.empty()) {
-    std::string unused;
-    const std::string name = net::NormalizeName(f.name, &unused);
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = bindings.find(ip_text);
-    if (it == bindings.end() || !it->second.count(name)) {
-      why = fmt::format("{} `{}` is not a name {} was resolved for", what, f.name, ip_text);
-    }
+  } else {
+    why = name_refused(f.name);
   }
   const std::string shown_name = flow.name.empty() ? f.name : flow.name;
   if (!why.empty()) {
@@ -942,9 +952,9 @@ void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
   const std::string reason = (flow.ip_rule.empty() ? fmt::format("name `{}`", flow.name)
                                                    : fmt::format("address `{}`", flow.ip_rule)) +
                              (f.name.empty() ? "" : fmt::format(", {} `{}`", what, f.name)) +
-      // ECH offered anyway (HTTPS answers are empty): the outer name passed; the inner one
-      // is not visible to anyone but the server.
-      (f.ech ? ", encrypted_client_hello offered" : "");
+                             // ECH offered anyway (HTTPS answers are empty): the outer name passed;
+                             // the inner one is not visible to anyone but the server.
+                             (f.ech ? ", encrypted_client_hello offered" : "");
   UniqueFd up(socket(flow.domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP));
   int err = up.valid() ? 0 : errno;
   if (err == 0 && connect(up.get(), reinterpret_cast<sockaddr*>(&flow.addr), flow.addr_len) != 0) {
@@ -969,9 +979,24 @@ void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
   fcntl(up.get(), F_SETFL, 0);
   const int one = 1;
   setsockopt(up.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (!SendAll(up.get(), first.data(), first.size())) return;
-  // Bytes both ways until both sides are done. (Only the first request of an HTTP
-  // keep-alive connection is inspected.)
+  // HTTP: every request on the connection is checked, not only the first (keep-alive,
+  // pipelining); TLS: the bytes after the ClientHello are opaque.
+  const bool http = f.kind == net::FirstFlight::kHttp;
+  net::HttpRequestStream requests;
+  auto check = [&](const std::string& host) { return name_refused(host); };
+  auto to_upstream = [&](const uint8_t* data, size_t n) {
+    if (!http) return SendAll(up.get(), data, n);
+    std::string forward, no;
+    if (!requests.Feed(data, n, check, &forward, &no)) {
+      RecordConnection(shown_name, ip_text, flow.port, "denied", "a later request: " + no);
+      Reset(client.get());
+      Reset(up.get());
+      return false;
+    }
+    return SendAll(up.get(), reinterpret_cast<const uint8_t*>(forward.data()), forward.size());
+  };
+  if (!to_upstream(first.data(), first.size())) return;
+  // Bytes both ways until both sides are done.
   bool client_open = true, up_open = true;
   uint8_t buf[65536];
   while (client_open || up_open) {
@@ -998,7 +1023,8 @@ void Egress::State::RelayFlow(UniqueFd client, Flow flow) {
         (i == 0 ? client_open : up_open) = false;
         continue;
       }
-      if (!SendAll(to, buf, static_cast<size_t>(n))) {
+      if (i == 0 ? !to_upstream(buf, static_cast<size_t>(n))
+                 : !SendAll(to, buf, static_cast<size_t>(n))) {
         Reset(from);
         return;
       }

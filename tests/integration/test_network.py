@@ -152,6 +152,29 @@ def dnsq(name, qtype):
     r = s.recv(4096)
     return [r[3] & 15, int.from_bytes(r[6:8], "big")]
 
+def keepalive(host, first, second):
+    # Two requests on one connection, the second only after the first was answered.
+    out = []
+    with socket.create_connection((host, 80), timeout=10) as s:
+        f = s.makefile("rb")
+        for name in (first, second):
+            try:
+                s.sendall(b"GET /" + name.encode() + b" HTTP/1.1\r\nHost: " + name.encode() +
+                          b"\r\n\r\n")
+                status = f.readline().decode().strip()
+                length = 0
+                while True:
+                    line = f.readline().decode().strip()
+                    if not line:
+                        break
+                    if line.lower().startswith("content-length:"):
+                        length = int(line.split(":")[1])
+                f.read(length)
+                out.append(status or "closed")
+            except OSError as e:
+                out.append(type(e).__name__)
+    return out
+
 def sleep(seconds):
     import time
     time.sleep(float(seconds))
@@ -386,6 +409,19 @@ class NetworkTest(hive_test.SandboxTestCase):
                      "TLS SNI: no server_name",
                      "HTTP Host `other.test` is not in allowed_domains"):
             self.assertTrue(any(want in d for d in refusals), (want, refusals))
+
+    def test_every_request_of_a_keep_alive_connection_is_checked(self):
+        res, report = self.fetch("keepalive:allowed.test:allowed.test:other.test",
+                                 "keepalive:allowed.test:allowed.test:allowed.test")
+        refused = res["keepalive:allowed.test:allowed.test:other.test"]
+        self.assertTrue(refused[0].startswith("HTTP/1.1 200"), refused)
+        self.assertFalse(refused[1].startswith("HTTP/"), refused)
+        both = res["keepalive:allowed.test:allowed.test:allowed.test"]
+        self.assertTrue(all(r.startswith("HTTP/1.1 200") for r in both), both)
+        self.assertEqual(len(self.conns("http", host="allowed.test")), 3)
+        self.assertEqual(self.conns("http", host="other.test"), [])
+        self.assertTrue(any("a later request: HTTP Host `other.test` is not in allowed_domains"
+                            in d for d in self.refusals(report)), self.refusals(report))
 
     def test_an_allowed_sni_must_be_bound_to_the_address(self):
         # Both names allowed; cdn-a.test resolved, other.test never: an SNI of other.test sent

@@ -7,6 +7,7 @@
 #include "sandbox/net/allowlist.h"
 #include "sandbox/net/dns.h"
 #include "sandbox/net/first_flight.h"
+#include "sandbox/net/http_stream.h"
 
 namespace {
 
@@ -380,4 +381,52 @@ TEST_CASE("dns: a question is read, a query built, the answer's CNAME chain foll
   CHECK(back.addrs[0].ttl == 60);
   auto nx = dns::BuildAnswer(q, dns::kNxDomain, {});
   CHECK((nx[3] & 0xf) == dns::kNxDomain);
+}
+
+TEST_CASE("http stream: every request's Host is checked; bodies pass by their framing") {
+  std::vector<std::string> asked;
+  auto check = [&](const std::string& host) {
+    asked.push_back(host);
+    return host == "allowed.test" ? std::string() : "HTTP Host `" + host + "` refused";
+  };
+  auto feed = [&](hive::net::HttpRequestStream& s, const std::string& in, std::string* out,
+                  std::string* why) {
+    return s.Feed(reinterpret_cast<const uint8_t*>(in.data()), in.size(), check, out, why);
+  };
+  hive::net::HttpRequestStream s;
+  std::string out, why;
+  // A body that looks like a request head is body, not a request.
+  const std::string post =
+      "POST / HTTP/1.1\r\nHost: allowed.test\r\nContent-Length: 40\r\n\r\n"
+      "GET / HTTP/1.1\r\nHost: other.test\r\n\r\n....";
+  REQUIRE(post.size() - post.find("GET") == 40);
+  CHECK(feed(s, post, &out, &why));
+  CHECK(out == post);
+  // Chunked, fed one byte at a time: the head is held until complete, then checked.
+  const std::string chunked =
+      "PUT /x HTTP/1.1\r\nHost: allowed.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n";
+  out.clear();
+  for (char c : chunked) CHECK(feed(s, std::string(1, c), &out, &why));
+  CHECK(out == chunked);
+  // The next request on the same connection names another host: refused before it is sent.
+  out.clear();
+  CHECK_FALSE(feed(s, "GET / HTTP/1.1\r\nHost: other.test\r\n\r\n", &out, &why));
+  CHECK(out.empty());
+  CHECK(why == "HTTP Host `other.test` refused");
+  CHECK(asked == std::vector<std::string>{"allowed.test", "allowed.test", "other.test"});
+  // Two framings (request smuggling) and bad sizes are refused.
+  hive::net::HttpRequestStream t;
+  CHECK_FALSE(feed(t,
+                   "POST / HTTP/1.1\r\nHost: allowed.test\r\nContent-Length: 3\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n",
+                   &out, &why));
+  hive::net::HttpRequestStream u;
+  CHECK_FALSE(feed(u,
+                   "POST / HTTP/1.1\r\nHost: allowed.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "zz\r\n",
+                   &out, &why));
+  hive::net::HttpRequestStream v;
+  CHECK_FALSE(feed(v, "GET / HTTP/1.1\r\n\r\n", &out, &why));
+  CHECK(why == "HTTP Host: no Host");
 }
