@@ -567,11 +567,9 @@ seccomp::Response Egress::Decide(const seccomp::Notification& n) {
     HIVE_LOG(kDebug, "network: {} {} {}:{} refused: {}", call, names, ip_text, port, reason);
     return Response::Errno(err);
   };
-  if (is_sendto || type != SOCK_STREAM) {
-    return refuse(fmt::format("{} datagram: only DNS to the resolver",
-                              type == SOCK_DGRAM ? "UDP" : "non-TCP"),
-                  EPERM);
-  }
+  if (type == SOCK_DGRAM) return refuse("UDP datagram: only DNS to the resolver", EPERM);
+  if (type != SOCK_STREAM) return refuse("not a TCP socket", EPERM);
+  if (is_sendto) return refuse("sendto with an address on a TCP socket", EPERM);
   const int protocol = SockInt(sk.get(), SOL_SOCKET, SO_PROTOCOL);
   if (protocol != IPPROTO_TCP) return refuse("not TCP", EPERM);
 
