@@ -414,10 +414,11 @@ Status ApplyNetwork(const NetworkPolicy& net, bool bundle, RunSpec* spec) {
   n.enabled = !net.allowed_domains.empty();
   n.allowed_domains = net.allowed_domains;
   n.blocked_ports = net.blocked_ports;
+  // With the network off the extensions mean nothing, and the spec stays what it was.
+  if (!n.enabled) return Ok();
   n.allowed_ports = net.allowed_ports;
   n.inspect_ports = net.inspect_ports;
   n.upstream_dns = net.upstream_dns;
-  if (!n.enabled) return Ok();
   if (bundle) {
     return Refuse("security.network.allowed_domains",
                   "per-domain network access is supported for `script` and `exec` runs, not yet "
