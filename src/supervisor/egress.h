@@ -14,8 +14,13 @@
 //     namespace, and installs it over the sandbox's descriptor (SECCOMP_IOCTL_NOTIF_ADDFD with
 //     SETFD): a thread rewriting the address after the check changes nothing. Everything else
 //     is refused at once (EPERM; the kernel's own error for an allowed one that fails).
+//   - on inspect_ports, a relay inside the same namespace instead of the direct hand-over:
+//     the sandbox's own socket is connected to it, and the TLS SNI / HTTP Host of what the
+//     client sends must be allowed and bound to the address before anything is dialled.
 //   - the record: connections and DNS answers aggregated for the report, each refusal a
 //     `network` violation.
+// The decision and the connector are in egress.cc, the resolver in egress_resolver.cc, the
+// relay in egress_relay.cc; egress_state.h is what they share.
 //
 //   HIVE_ASSIGN_OR_RETURN(auto egress, Egress::Create(spec.hive.network));   // parent, early
 //   HIVE_TRY(egress->Attach(child_pid));      // after clone, before the child's go-ahead
