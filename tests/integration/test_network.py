@@ -6,6 +6,7 @@ Skipped (77) when not root or when `ip`/`openssl` is missing.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -517,6 +518,25 @@ while True:
         out = dict(json.loads(line) for line in r.stdout.splitlines())
         self.assertEqual(out["tcp:203.0.113.10:7"], "EPERM")
         self.assertEqual(out["resolve:allowed.test"], "gaierror")
+
+    def test_an_unmodified_client_curl_reaches_only_what_is_allowed(self):
+        curl = shutil.which("curl")
+        if not curl:
+            self.skipTest("curl is not installed")
+        p = self.write("p.yml", json.dumps(
+            {"security": {"network": self.net.policy_network(["allowed.test"])}}))
+        self.t0 = time.time()
+        got = {}
+        for url in ("http://allowed.test/c1", "https://allowed.test/c2", "http://other.test/c3",
+                    "https://203.0.113.99/c4"):
+            r = self.hive("exec", "--policy", p, "--", curl, "-sk", "-m", "10", "-o", "/dev/null",
+                          "-w", "%{http_code}", url)
+            got[url] = (r.returncode, r.stdout)
+        self.assertEqual(got["http://allowed.test/c1"], (0, "200"))
+        self.assertEqual(got["https://allowed.test/c2"], (0, "200"))
+        self.assertEqual(got["http://other.test/c3"][0], 6)  # could not resolve
+        self.assertEqual(got["https://203.0.113.99/c4"][0], 7)  # could not connect
+        self.assertEqual([e["target"] for e in self.conns("http")], ["/c1", "/c2"])
 
     def test_a_kernel_without_what_enforcement_needs_refuses_the_run(self):
         policy = {"security": {"network": self.net.policy_network(["allowed.test"])}}
