@@ -55,8 +55,14 @@ struct FilesystemPolicy {
 };
 
 struct NetworkPolicy {
-  std::vector<std::string> allowed_domains;  // empty = no network (own netns, lo only)
+  // Names, *.suffix wildcards, IPs and CIDRs (sandbox/net/allowlist.h); empty = no network
+  // (own netns, lo only). Normalised (lowercase, no trailing dot) after loading.
+  std::vector<std::string> allowed_domains;
   std::vector<uint16_t> blocked_ports;
+  std::vector<uint16_t> allowed_ports;  // empty = every port but the blocked ones
+  std::vector<std::string> upstream_dns;  // IPs; empty = the host's /etc/resolv.conf
+  // Connections relayed and checked by TLS SNI / HTTP Host; [] = none.
+  std::vector<uint16_t> inspect_ports = {80, 443};
 };
 
 struct ProcessPolicy {

@@ -78,6 +78,8 @@ struct RunReport {
   std::vector<std::string> usage_unknown;  // "io_read_bytes", "io_write_bytes"
   std::vector<std::string> usage_notes;
   nlohmann::json enforced = nlohmann::json::object();  // layers applied, by name
+  // Allowed domains: {allowed_domains, connections, dns}; null when the network is off.
+  nlohmann::json network;
   std::string script_sha256;
   std::string policy_sha256;
   nlohmann::json static_analysis;  // null when not run

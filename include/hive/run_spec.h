@@ -162,10 +162,16 @@ struct HiveRootSpec {
   std::map<std::string, std::string> files;                   // path -> contents
 };
 
+// The network: with `enabled` false the sandbox has its own netns with lo only. With it
+// true (allowed_domains not empty) the netns is the same, and the supervisor connects on the
+// sandbox's behalf to what the allowlist names and answers its DNS (supervisor/egress.h).
 struct NetworkSpec {
-  bool enabled = false;  // false: own netns with lo only
-  std::vector<std::string> allowed_domains;
+  bool enabled = false;
+  std::vector<std::string> allowed_domains;  // names, *.suffix, IPs, CIDRs
   std::vector<uint16_t> blocked_ports;
+  std::vector<uint16_t> allowed_ports;    // empty = all but blocked_ports
+  std::vector<std::string> upstream_dns;  // IPs the resolver forwards allowed names to
+  std::vector<uint16_t> inspect_ports;
 };
 
 struct HiveExtensions {

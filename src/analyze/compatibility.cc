@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hive/state_dir.h"
+#include "sandbox/net/allowlist.h"
 
 namespace hive::analyze {
 namespace {
@@ -279,20 +280,13 @@ class Checker {
                        [&](std::string_view d) { return IsUnder(path, std::string(d)); });
   }
 
+  // The same matcher the run enforces (exact names, *.suffix below the apex, IPs, CIDRs).
   bool DomainAllowed(const std::string& host) const {
-    for (std::string d : policy_.network.allowed_domains) {
-      if (d.empty()) continue;
-      if (d.rfind("*.", 0) == 0) d = d.substr(1);
-      if (host == d || (d[0] == '.' && host.size() > d.size() &&
-                        host.compare(host.size() - d.size(), d.size(), d) == 0)) {
-        return true;
-      }
-      if (d[0] != '.' && host.size() > d.size() + 1 &&
-          host.compare(host.size() - d.size() - 1, d.size() + 1, "." + d) == 0) {
-        return true;
-      }
-    }
-    return false;
+    auto list = net::Allowlist::Parse(policy_.network.allowed_domains);
+    if (!list.ok()) return false;
+    net::IpAddress ip;
+    if (net::ParseIp(host, &ip)) return !list->AddressRule(ip).empty();
+    return !list->NameRule(host).empty();
   }
 
   const Policy& policy_;

@@ -11,9 +11,11 @@
 #include <unordered_set>
 
 #include "base/block_devices.h"
+#include "base/files.h"
 #include "base/user_text.h"
 #include "hive/policy.h"
 #include "hive/state_dir.h"
+#include "sandbox/net/allowlist.h"
 #include "sandbox/capabilities.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/seccomp/seccomp.h"
@@ -384,6 +386,58 @@ void TakeConfig(const RunSpec& c, RunSpec* spec) {
   }
 }
 
+// The host's nameservers: where the sandbox's resolver forwards allowed names by default.
+std::vector<std::string> HostNameservers() {
+  std::vector<std::string> out;
+  Result<std::string> text = ReadFile("/etc/resolv.conf");
+  if (!text.ok()) return out;
+  size_t at = 0;
+  while (at < text->size()) {
+    size_t end = text->find('\n', at);
+    if (end == std::string::npos) end = text->size();
+    const std::string line = text->substr(at, end - at);
+    at = end + 1;
+    if (line.rfind("nameserver", 0) != 0) continue;
+    std::string addr = line.substr(10);
+    addr.erase(0, addr.find_first_not_of(" \t"));
+    addr = addr.substr(0, addr.find_first_of(" \t%"));
+    net::IpAddress ip;
+    if (net::ParseIp(addr, &ip)) out.push_back(addr);
+  }
+  return out;
+}
+
+// security.network: with allowed domains, the same lo-only netns, plus the supervisor's
+// resolver (127.0.0.53 inside) and connects made on the sandbox's behalf (supervisor/egress.h).
+Status ApplyNetwork(const NetworkPolicy& net, bool bundle, RunSpec* spec) {
+  NetworkSpec& n = spec->hive.network;
+  n.enabled = !net.allowed_domains.empty();
+  n.allowed_domains = net.allowed_domains;
+  n.blocked_ports = net.blocked_ports;
+  // With the network off the extensions mean nothing, and the spec stays what it was.
+  if (!n.enabled) return Ok();
+  n.allowed_ports = net.allowed_ports;
+  n.inspect_ports = net.inspect_ports;
+  n.upstream_dns = net.upstream_dns;
+  if (bundle) {
+    return Refuse("security.network.allowed_domains",
+                  "per-domain network access is supported for `script` and `exec` runs, not yet "
+                  "for bundles; use [] (no network)");
+  }
+  if (n.upstream_dns.empty()) n.upstream_dns = HostNameservers();
+  if (n.upstream_dns.empty()) {
+    return Refuse("security.network.upstream_dns",
+                  "no nameserver in the host's /etc/resolv.conf to forward allowed names to; "
+                  "list one");
+  }
+  HiveRootSpec& root = spec->hive.root;
+  // The supervisor's resolver, inside the sandbox's own netns; no search domains, so that
+  // a bare name is asked for as itself.
+  root.files["/etc/resolv.conf"] = "nameserver 127.0.0.53\noptions edns0\n";
+  root.files["/etc/nsswitch.conf"] = "passwd: files\ngroup: files\nhosts: files dns\n";
+  return Ok();
+}
+
 // The child becomes root of its namespace before setup and then the process's user: both ids
 // must be mapped.
 Status CheckMapped(const std::vector<IdMapping>& maps, uint32_t id, const char* field,
@@ -489,9 +543,6 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
     spec.linux.seccomp_profile = *profile;
   }
   hive.landlock_best_effort = policy.landlock.best_effort;
-  hive.network.enabled = false;
-  hive.network.allowed_domains = policy.network.allowed_domains;
-  hive.network.blocked_ports = policy.network.blocked_ports;
   hive.alert_thresholds = policy.monitoring.alert_thresholds;
   hive.policy_source = policy.source;
   hive.policy_sha256 = policy.sha256;
@@ -523,6 +574,7 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
     spec.process.args = req.command;
     spec.process.cwd = "/";
   }
+  HIVE_TRY(ApplyNetwork(policy.network, config != nullptr, &spec));
   if (spec.process.args.empty()) return Refuse("command", "nothing to run");
   HIVE_TRY(CheckMapped(spec.linux.uid_mappings, spec.process.user.uid, "linux.uidMappings", "uid"));
   HIVE_TRY(CheckMapped(spec.linux.gid_mappings, spec.process.user.gid, "linux.gidMappings", "gid"));

@@ -13,6 +13,7 @@
 #include "base/files.h"
 #include "base/user_text.h"
 #include "hive/state_dir.h"
+#include "sandbox/net/allowlist.h"
 
 namespace hive {
 namespace {
@@ -221,28 +222,58 @@ Status LoadFilesystem(const Walker& w, const YAML::Node& n, const std::string& p
                  }}});
 }
 
+Status LoadPorts(const Walker& w, const YAML::Node& v, const std::string& path,
+                 std::vector<uint16_t>* out) {
+  if (v.IsNull()) {
+    out->clear();
+    return Ok();
+  }
+  if (!v.IsSequence()) return w.Fail(v, path, "expected a list, got " + Walker::Shown(v));
+  out->clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint64_t port = 0;
+    HIVE_TRY(w.UInt(v[i], fmt::format("{}[{}]", path, i), &port, 1, 65535));
+    out->push_back(static_cast<uint16_t>(port));
+  }
+  return Ok();
+}
+
 Status LoadNetwork(const Walker& w, const YAML::Node& n, const std::string& p, NetworkPolicy* net) {
   return w.Map(
       n, p,
       {{"allowed_domains",
         [&](const YAML::Node& v, const std::string& path) {
           HIVE_TRY(w.StringList(v, path, &net->allowed_domains));
-          if (!net->allowed_domains.empty()) {
-            // Per-domain egress filtering needs a proxy hive-run does not have; refusing is
-            // better than silently granting the whole network.
-            return w.Fail(v, path,
-                          "per-domain network access is not supported yet; use [] (no network)");
+          // Names, *.suffix wildcards, IPs and CIDRs; the matcher says what is wrong.
+          auto list = net::Allowlist::Parse(net->allowed_domains);
+          if (!list.ok()) {
+            const std::string& m = list.status().message();
+            const size_t close = m.find(']');
+            const size_t i = std::stoul(m.substr(1, close - 1));
+            return w.Fail(v[i], fmt::format("{}[{}]", path, i), m.substr(close + 3));
           }
           return Ok();
         }},
-       {"blocked_ports", [&](const YAML::Node& v, const std::string& path) {
-          if (v.IsNull()) return Ok();
-          if (!v.IsSequence()) return w.Fail(v, path, "expected a list, got " + Walker::Shown(v));
-          net->blocked_ports.clear();
-          for (size_t i = 0; i < v.size(); ++i) {
-            uint64_t port = 0;
-            HIVE_TRY(w.UInt(v[i], fmt::format("{}[{}]", path, i), &port, 1, 65535));
-            net->blocked_ports.push_back(static_cast<uint16_t>(port));
+       {"blocked_ports",
+        [&](const YAML::Node& v, const std::string& path) {
+          return LoadPorts(w, v, path, &net->blocked_ports);
+        }},
+       {"allowed_ports",
+        [&](const YAML::Node& v, const std::string& path) {
+          return LoadPorts(w, v, path, &net->allowed_ports);
+        }},
+       {"inspect_ports",
+        [&](const YAML::Node& v, const std::string& path) {
+          return LoadPorts(w, v, path, &net->inspect_ports);
+        }},
+       {"upstream_dns", [&](const YAML::Node& v, const std::string& path) {
+          HIVE_TRY(w.StringList(v, path, &net->upstream_dns));
+          for (size_t i = 0; i < net->upstream_dns.size(); ++i) {
+            net::IpAddress ip;
+            if (!net::ParseIp(net->upstream_dns[i], &ip)) {
+              return w.Fail(v[i], fmt::format("{}[{}]", path, i),
+                            "expected an IP address, got " + Quoted(net->upstream_dns[i]));
+            }
           }
           return Ok();
         }}});
@@ -500,6 +531,18 @@ std::string PolicyToYaml(const Policy& p) {
   out << YAML::Key << "allowed_domains" << YAML::Value << YAML::Flow << p.network.allowed_domains;
   std::vector<int> ports(p.network.blocked_ports.begin(), p.network.blocked_ports.end());
   out << YAML::Key << "blocked_ports" << YAML::Value << YAML::Flow << ports;
+  // The extensions appear once set, so that the built-in policy's rendering (and hash) stays.
+  if (!p.network.allowed_ports.empty()) {
+    std::vector<int> allowed(p.network.allowed_ports.begin(), p.network.allowed_ports.end());
+    out << YAML::Key << "allowed_ports" << YAML::Value << YAML::Flow << allowed;
+  }
+  if (p.network.inspect_ports != NetworkPolicy{}.inspect_ports) {
+    std::vector<int> inspect(p.network.inspect_ports.begin(), p.network.inspect_ports.end());
+    out << YAML::Key << "inspect_ports" << YAML::Value << YAML::Flow << inspect;
+  }
+  if (!p.network.upstream_dns.empty()) {
+    out << YAML::Key << "upstream_dns" << YAML::Value << YAML::Flow << p.network.upstream_dns;
+  }
   out << YAML::EndMap;
   out << YAML::Key << "process" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "seccomp_profile" << YAML::Value << p.process.seccomp_profile;

@@ -106,8 +106,19 @@ void ReportEnforced(const RunSpec& spec, const Container& container, RunReport* 
   e["landlock"] = LandlockEnforced(container.landlock());
   e["seccomp"] = SeccompEnforced(container.filter());
   // With the network off there is nothing to reach on any port: blocked_ports hold trivially.
-  e["network"] = {{"mode", spec.hive.network.enabled ? "on" : "off (own namespace, lo only)"},
+  e["network"] = {{"mode", spec.hive.network.enabled
+                               ? "allowed domains (own namespace, lo only; the supervisor "
+                                 "resolves and connects on the sandbox's behalf)"
+                               : "off (own namespace, lo only)"},
                   {"blocked_ports", spec.hive.network.blocked_ports}};
+  if (spec.hive.network.enabled) {
+    e["network"]["resolver"] = "127.0.0.53 in the sandbox; denied names NXDOMAIN, not forwarded";
+    e["network"]["allowed_ports"] = spec.hive.network.allowed_ports;
+    e["network"]["inspect_ports"] = spec.hive.network.inspect_ports;
+    e["network"]["refused"] = {"UDP but DNS to the resolver", "raw and packet sockets",
+                               "AF_VSOCK", "io_uring", "TCP Fast Open",
+                               "private, loopback, link-local and metadata addresses"};
+  }
 }
 
 void FinishReport(const RunSpec& spec, ContainerResult c, RunReport* r) {
@@ -118,6 +129,7 @@ void FinishReport(const RunSpec& spec, ContainerResult c, RunReport* r) {
     r->enforced["seccomp"]["denials_recorded"] = false;
   }
   RecordDenials(c, r);
+  r->network = c.network;
   if (c.exec_failed) {
     r->outcome = Outcome::kFailure;
     r->exit_code = c.exec_errno == ENOENT || c.exec_errno == ENOTDIR ? 127 : 126;

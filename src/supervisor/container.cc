@@ -31,6 +31,7 @@
 #include "sandbox/namespaces.h"
 #include "sandbox/rootfs.h"
 #include "supervisor/child.h"
+#include "supervisor/egress.h"
 #include "supervisor/event_loop.h"
 #include "supervisor/private_tmp.h"
 #include "supervisor/sync.h"
@@ -246,6 +247,7 @@ struct Container::Impl {
   UniqueFd sigfd, timer, cpu_timer;
   EventLoop loop;
   std::optional<seccomp::Listener> listener;
+  std::unique_ptr<Egress> egress;  // allowed domains: the resolver and connect decisions
   bool handoff = false;
   bool killed = false, exec_done = false, failed = false;
   double cpu_budget_ns = 0, parallelism = 1;
@@ -283,6 +285,9 @@ Status Container::Impl::Prepare() {
   landlock_rules = std::move(ll).value();
   for (const std::string& gap : landlock_rules.not_enforced) {
     result.warnings.push_back("landlock (best effort): not enforced: " + gap);
+  }
+  if (spec.hive.network.enabled) {
+    HIVE_ASSIGN_OR_RETURN(egress, Egress::Create(spec.hive.network));
   }
   auto f = seccomp::Prepare(spec, options.seccomp_cache_dir);
   if (!f.ok()) return f.status();
@@ -459,6 +464,7 @@ Status Container::Impl::Launch() {
                  .Wrap("writable binds need idmapped mounts (Linux 5.12+, a filesystem that "
                        "supports them)"));
   }
+  if (egress) HIVE_TRY(egress->Attach(pid).Wrap("security.network"));
   TestStopPoint("go");
   // sync 1: go.
   if (!sync::Send(sync.get(), sync::Msg::kGo)) return Errno("release the sandbox");
@@ -544,6 +550,12 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
       c.listener->Handle("blocked_operation", supervisor::PrivateTmpHandler(c.listener->fd()));
     }
     HIVE_LOG(kDebug, "run {}: seccomp listener taken (payload fd {})", spec.hive.run_id, msg.value);
+    if (c.egress) {
+      c.egress->SetListener(c.listener->fd());
+      c.listener->Handle("egress", [&c](const seccomp::Notification& n) {
+        return c.egress->Decide(n);
+      });
+    }
     if (c.filter.watch_exits) {
       c.listener->OnExit([&c](pid_t pid) {
         if (SigxfszPending(pid)) ++c.result.file_size_hits;
@@ -558,6 +570,12 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
       }
     });
     if (!s.ok()) return s.Wrap("the supervisor's wait loop");
+  } else if (c.handoff && c.egress) {
+    // Without the listener every connect would be refused unrecorded: not what was asked.
+    fail(Error(Code::kUnsupported,
+               "security.network.allowed_domains: the seccomp listener is taken by a sandbox "
+               "above hive-run; per-domain network access needs it"));
+    return container;
   } else if (c.handoff) {
     c.result.denials_recorded = false;
     c.result.warnings.push_back(
@@ -645,6 +663,14 @@ ContainerResult Container::Collect() {
   if (c.listener) {
     r.denials = c.listener->Denials();
     r.denials_total = c.listener->total();
+  }
+  if (c.egress) {
+    c.egress->Stop();
+    r.network = c.egress->ReportJson();
+    for (seccomp::Denial& d : c.egress->Refusals()) {
+      r.denials_total += d.count;
+      r.denials.push_back(std::move(d));
+    }
   }
   // Captured output is written by the sandbox itself, so RLIMIT_FSIZE cuts it too.
   const uint64_t file_limit = RlimitSoft(c.spec, RLIMIT_FSIZE);

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,8 @@ struct ContainerResult {
   uint64_t denials_total = 0;
   bool denials_recorded = true;
   std::vector<std::string> warnings;
+  // Allowed domains: {allowed_domains, connections, dns} (supervisor/egress.h); null otherwise.
+  nlohmann::json network;
   std::string started_at;  // RFC 3339
   uint64_t wall_ms = 0;
 };

@@ -476,7 +476,13 @@ TEST_CASE("compatibility: allowed domains, processes, refuse_at") {
   CHECK(got == std::set<std::string>{"network:blocking", "processes:warning", "analysis:blocking"});
   int network_blocking = 0;
   for (const auto& i : a.compatibility->issues) network_blocking += i.category == "network";
-  CHECK(network_blocking == 2);  // other.org, and port 22
+  // api.example.com (an exact name does not cover the names below it, as the run enforces),
+  // other.org, and port 22.
+  CHECK(network_blocking == 3);
+  p.network.allowed_domains = {"example.com", "*.example.com"};
+  a = AnalyzePython("import requests\nrequests.get('https://api.example.com/')\n", &p, "/w");
+  REQUIRE(a.compatibility.has_value());
+  CHECK(a.compatibility->issues.empty());
 }
 
 TEST_CASE("compatibility: a clean script under a permissive policy scores 100") {

@@ -89,9 +89,12 @@ TEST_CASE("rule: blocked operations are a closed set") {
             .find("blocked_operations[0]: expected one of delete") != std::string::npos);
 }
 
-TEST_CASE("rule: per-domain network access is refused rather than granting all network") {
-  CHECK(ErrorOf("security:\n  network:\n    allowed_domains: [example.org]\n")
-            .find("not supported") != std::string::npos);
+TEST_CASE("rule: allowed_domains takes names, wildcards, IPs and CIDRs, nothing else") {
+  CHECK(Parse("security:\n  network:\n    allowed_domains: [example.org, '*.example.net', "
+              "192.0.2.1, '198.51.100.0/24']\n")
+            .ok());
+  CHECK(ErrorOf("security:\n  network:\n    allowed_domains: ['http://example.org']\n")
+            .find("security.network.allowed_domains[0]") != std::string::npos);
 }
 
 TEST_CASE("rule: duplicate keys are refused") {

@@ -695,3 +695,41 @@ TEST_CASE("the listener answers by the rule's label: a value, an injected fd, or
   REQUIRE(denials.size() == 1);
   CHECK(denials[0].detail == "getgid");
 }
+
+TEST_CASE("egress: connects go to the supervisor, the ways around it are denied in the kernel") {
+  CompileOptions o;
+  o.egress = true;
+  Filter f = Build(Shipped("default"), o);
+  CHECK(f.egress);
+  auto run = [&](int nr, std::vector<uint64_t> args = {}) {
+    seccomp_data d{};
+    d.arch = NativeArch();
+    d.nr = nr;
+    for (size_t i = 0; i < args.size(); ++i) d.args[i] = args[i];
+    const bpf::Verdict v = bpf::Run(f.errno_program, d);
+    std::string label;
+    for (const RetLabel& l : f.labels) {
+      if (l.index == v.index) label = l.type + "/" + l.note;
+    }
+    return std::make_pair(v.action, label);
+  };
+  const uint32_t kEperm = SECCOMP_RET_ERRNO | EPERM;
+  CHECK(run(SYS_connect) == std::make_pair(kEperm, std::string("egress/connect")));
+  CHECK(run(SYS_bind) == std::make_pair(kEperm, std::string("egress/bind")));
+  CHECK(run(SYS_listen) == std::make_pair(kEperm, std::string("egress/listen")));
+  // sendto: with a destination (either half of the pointer), to the supervisor; without, not.
+  CHECK(run(SYS_sendto, {3, 0, 1, 0, 0x7fff0000ULL, 16}).second == "egress/sendto");
+  CHECK(run(SYS_sendto, {3, 0, 1, 0, 0x7f0000000000ULL, 16}).second == "egress/sendto");
+  CHECK(run(SYS_sendto, {3, 0, 1, 0, 0, 0}).first == SECCOMP_RET_ALLOW);
+  const uint64_t kFastOpen = 0x20000000;
+  CHECK(run(SYS_sendto, {3, 0, 1, kFastOpen | MSG_NOSIGNAL, 0x7fff0000ULL, 16}) ==
+        std::make_pair(uint32_t{SECCOMP_RET_ERRNO | EOPNOTSUPP},
+                       std::string("network/TCP Fast Open")));
+  CHECK(run(SYS_sendmsg, {3, 0, kFastOpen}).first == (SECCOMP_RET_ERRNO | EOPNOTSUPP));
+  CHECK(run(SYS_sendmsg, {3, 0, MSG_NOSIGNAL}).first == SECCOMP_RET_ALLOW);
+  CHECK(run(SYS_io_uring_setup).second == "network/io_uring");
+  CHECK(run(SYS_socket, {AF_VSOCK, SOCK_STREAM, 0}).second == "network/AF_VSOCK");
+  CHECK(run(SYS_socket, {AF_INET, SOCK_RAW | SOCK_CLOEXEC, 1}).second == "network/raw socket");
+  CHECK(run(SYS_socket, {AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0}).first == SECCOMP_RET_ALLOW);
+  CHECK(run(SYS_socket, {AF_INET, SOCK_DGRAM, 0}).first == SECCOMP_RET_ALLOW);
+}

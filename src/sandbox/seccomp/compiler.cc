@@ -24,6 +24,8 @@ namespace {
 // A rule of hive-run's prefix, resolved for one ABI.
 struct LowCondition {
   uint32_t index, mask, value;
+  bool not_equal = false;  // holds when (arg & mask) != value
+  bool high = false;       // the high 32 bits of the argument instead of the low
 };
 struct OverrideRule {
   uint32_t nr;
@@ -196,9 +198,15 @@ std::vector<sock_filter> EmitPrefix(const std::vector<AbiSection>& sections, int
       code.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, r.nr, 0, static_cast<uint8_t>(rest)));
       for (const LowCondition& c : r.conds) {
         rest -= c.mask == 0xffffffffu ? 2 : 3;
-        code.push_back(Stmt(BPF_LD | BPF_W | BPF_ABS, bpf::ArgLowOffset(c.index)));
+        // Little-endian seccomp_data (x86-64, arm64): the high half follows the low one.
+        code.push_back(
+            Stmt(BPF_LD | BPF_W | BPF_ABS, bpf::ArgLowOffset(c.index) + (c.high ? 4 : 0)));
         if (c.mask != 0xffffffffu) code.push_back(Stmt(BPF_ALU | BPF_AND | BPF_K, c.mask));
-        code.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, c.value, 0, static_cast<uint8_t>(rest)));
+        if (c.not_equal) {
+          code.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, c.value, static_cast<uint8_t>(rest), 0));
+        } else {
+          code.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, c.value, 0, static_cast<uint8_t>(rest)));
+        }
       }
       labels->push_back({static_cast<uint32_t>(code.size()), r.type, r.note});
       code.push_back(Stmt(BPF_RET | BPF_K, r.ret));
@@ -214,6 +222,48 @@ std::vector<sock_filter> EmitPrefix(const std::vector<AbiSection>& sections, int
   }
   for (size_t j : to_end) code[j].k = static_cast<uint32_t>(code.size() - (j + 1));
   return code;
+}
+
+// security.network with allowed domains (supervisor/egress.h): the calls that can reach
+// outside go to the supervisor, which decides on its own copy of the address; the ways
+// around it are denied here, in the kernel, and recorded.
+void AddEgressRules(AbiSection* s) {
+  auto add = [&](const char* name, std::vector<LowCondition> conds, uint32_t ret,
+                 const std::string& type, const std::string& note) {
+    const int nr = SyscallNumber(s->arch, name);
+    if (nr < 0) return;
+    s->rules.push_back({static_cast<uint32_t>(nr), std::move(conds), ret, type, note});
+  };
+  const uint32_t kAll = 0xffffffffu;
+  const uint32_t kEperm = SECCOMP_RET_ERRNO | EPERM;
+  // The decision: answered by the supervisor's handler; EPERM when no listener holds it.
+  for (const char* name : {"connect", "bind", "listen"}) add(name, {}, kEperm, "egress", name);
+  // TCP Fast Open connects without connect(2); decided before the sendto rules below.
+  const uint32_t kFastOpen = 0x20000000;  // MSG_FASTOPEN
+  const uint32_t kNotSupp = SECCOMP_RET_ERRNO | EOPNOTSUPP;
+  add("sendto", {{3, kFastOpen, kFastOpen}}, kNotSupp, "network", "TCP Fast Open");
+  add("sendmsg", {{2, kFastOpen, kFastOpen}}, kNotSupp, "network", "TCP Fast Open");
+  add("sendmmsg", {{3, kFastOpen, kFastOpen}}, kNotSupp, "network", "TCP Fast Open");
+  // sendto with a destination (either half of the pointer non-zero): UDP anywhere but the
+  // resolver is refused and recorded. The netns has no route out, so a datagram that got past
+  // this would still go nowhere.
+  add("sendto", {{4, kAll, 0, true, false}}, kEperm, "egress", "sendto");
+  add("sendto", {{4, kAll, 0, true, true}}, kEperm, "egress", "sendto");
+  // io_uring connects and sends without a system call seccomp sees.
+  for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
+    add(name, {}, kEperm, "network", "io_uring");
+  }
+  // Raw and packet sockets; AF_VSOCK is not network-namespaced at all.
+  const uint32_t kNoFamily = SECCOMP_RET_ERRNO | EAFNOSUPPORT;
+  add("socket", {{0, kAll, 17}}, kNoFamily, "network", "AF_PACKET");
+  add("socket", {{0, kAll, 40}}, kNoFamily, "network", "AF_VSOCK");
+  for (uint32_t family : {2u, 10u}) {  // AF_INET, AF_INET6
+    for (uint32_t type : {3u, 10u}) {  // SOCK_RAW, SOCK_PACKET
+      add("socket", {{0, kAll, family}, {1, 0xf, type}}, kEperm, "network", "raw socket");
+    }
+  }
+  // i386 multiplexes every socket call through socketcall(2), out of a filter's reach.
+  add("socketcall", {}, kEperm, "network", "socketcall");
 }
 
 // Every denial but ENOSYS (not a denial: "this kernel has no such call") and errno 0 (a
@@ -248,6 +298,7 @@ Result<Filter> Compile(const Profile* profile, const CompileOptions& options) {
   f.notify = o.notify;
   f.blocked_operations = o.blocked_operations;
   f.deny_inet_sockets = o.deny_inet_sockets;
+  f.egress = o.egress;
 
   Action default_action{ActionKind::kAllow, 0};
   std::vector<uint32_t> arches = {native};
@@ -308,6 +359,9 @@ Result<Filter> Compile(const Profile* profile, const CompileOptions& options) {
     for (AbiSection& s : sections) {
       AddOverride(&s, OperationSyscall{"exit_group"}, SECCOMP_RET_ALLOW, kWatchLabel, "exit");
     }
+  }
+  if (o.egress) {
+    for (AbiSection& s : sections) AddEgressRules(&s);
   }
   if (o.deny_inet_sockets) {
     for (AbiSection& s : sections) {

@@ -16,6 +16,9 @@ struct CompileOptions {
   std::vector<std::string> capabilities;        // kept, "CAP_SYS_ADMIN": for includes/excludes
   bool deny_inet_sockets = false;               // network off: socket(AF_INET/AF_INET6) denied
   bool notify = true;                           // denials become user notifications
+  // Allowed domains: connect/bind/listen/sendto-with-address go to the supervisor (label
+  // "egress"); TFO, io_uring, raw/packet/vsock sockets denied (label "network").
+  bool egress = false;
   // exit_group goes to the supervisor, which looks at the exiting process and lets it go on
   // (RetLabel type "watch"); only with `notify`.
   bool watch_exits = false;

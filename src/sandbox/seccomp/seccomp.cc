@@ -56,7 +56,7 @@ std::string CapName(int cap) {
 
 
 // Bump when the cache file's layout changes; compiler changes are covered by BuildId().
-constexpr int kCacheFormat = 2;
+constexpr int kCacheFormat = 3;
 
 nlohmann::json ProgramToJson(const std::vector<sock_filter>& prog) {
   std::vector<uint8_t> bytes(prog.size() * sizeof(sock_filter));
@@ -85,6 +85,7 @@ std::string Serialize(const std::string& key, const Filter& f) {
       {"arches", f.arches},
       {"blocked_operations", f.blocked_operations},
       {"deny_inet_sockets", f.deny_inet_sockets},
+      {"egress", f.egress},
       {"watch_exits", f.watch_exits},
       {"highest_syscall", f.highest_syscall},
       {"unknown_syscalls", f.unknown_syscalls},
@@ -127,6 +128,7 @@ bool Deserialize(const std::string& bytes, const std::string& key, Filter* f) {
     f->arches = b.at("arches").get<std::vector<std::string>>();
     f->blocked_operations = b.at("blocked_operations").get<std::vector<std::string>>();
     f->deny_inet_sockets = b.at("deny_inet_sockets").get<bool>();
+    f->egress = b.value("egress", false);
     f->watch_exits = b.at("watch_exits").get<bool>();
     f->highest_syscall = b.at("highest_syscall").get<int>();
     f->unknown_syscalls = b.at("unknown_syscalls").get<std::vector<std::string>>();
@@ -216,13 +218,16 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
   std::sort(o.capabilities.begin(), o.capabilities.end());
   // With no profile the user asked for no syscall filter: only what the policy names.
   o.deny_inet_sockets = !spec.hive.network.enabled && !spec.linux.seccomp_profile.empty();
+  o.egress = spec.hive.network.enabled;
   o.notify = NotifySupported();
   o.watch_exits = spec.hive.payload_ignores_sigxfsz && FileSizeLimited(spec);
   utsname u{};
   uname(&u);
   std::sscanf(u.release, "%d.%d", &o.kernel_major, &o.kernel_minor);
 
-  if (spec.linux.seccomp_profile.empty() && o.blocked_operations.empty()) return Filter{};
+  if (spec.linux.seccomp_profile.empty() && o.blocked_operations.empty() && !o.egress) {
+    return Filter{};
+  }
 
   std::string text, groups_text;
   std::string groups_path = ProfilesDir() + "/groups.yaml";
@@ -238,7 +243,8 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
       fmt::format("hive-seccomp/{}/{}\n{}.{}.{}\n{}\n{}.{}\n{}\n{}\n{}\n{}\n{}\n", kCacheFormat,
                   BuildId(), v->major, v->minor, v->micro, NativeArch(), o.kernel_major,
                   o.kernel_minor, fmt::join(o.blocked_operations, ","),
-                  fmt::join(o.capabilities, ","), o.deny_inet_sockets, o.notify, o.watch_exits);
+                  fmt::join(o.capabilities, ","), o.deny_inet_sockets, o.notify, o.watch_exits) +
+      (o.egress ? "egress\n" : "");
   std::string key = Sha256Hex(key_material + Sha256Hex(text) + Sha256Hex(groups_text));
   {
     std::lock_guard<std::mutex> lock(CacheMutex());
@@ -349,9 +355,25 @@ void Listener::OnExit(std::function<void(pid_t)> watcher) {
 }
 
 Status Listener::Send(const Notification& n, const Response& r) {
-  std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
-  auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
-  resp->id = n.id;
+  if (r.kind == Response::Kind::kDeferred) return Ok();
+  Status s = Answer(fd_.get(), n.id, r);
+  if (!s.ok()) return s.Wrap(fmt::format("seccomp listener: answer {}", SyscallName(n.arch, n.nr)));
+  return Ok();
+}
+
+Status Answer(int listener_fd, uint64_t id, const Response& r) {
+  // The kernel's structure may be larger than this build's header.
+  static const size_t kRespSize = [] {
+    seccomp_notif_sizes sizes{};
+    size_t size = sizeof(seccomp_notif_resp);
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0) {
+      size = std::max<size_t>(size, sizes.seccomp_notif_resp);
+    }
+    return size;
+  }();
+  std::vector<char> buf(kRespSize, 0);
+  auto* resp = reinterpret_cast<seccomp_notif_resp*>(buf.data());
+  resp->id = id;
   switch (r.kind) {
     case Response::Kind::kErrno:
       resp->error = -r.error;
@@ -362,14 +384,16 @@ Status Listener::Send(const Notification& n, const Response& r) {
     case Response::Kind::kContinue:
       resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
       break;
+    case Response::Kind::kDeferred:
+      return Ok();
     case Response::Kind::kInjectFd: {
       seccomp_notif_addfd add = {};
-      add.id = n.id;
+      add.id = id;
       add.srcfd = static_cast<uint32_t>(r.fd);
       add.newfd = r.target_fd >= 0 ? static_cast<uint32_t>(r.target_fd) : 0;
       add.flags = r.target_fd >= 0 ? SECCOMP_ADDFD_FLAG_SETFD : 0;
       add.newfd_flags = r.cloexec ? O_CLOEXEC : 0;
-      const int installed = ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+      const int installed = ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
       if (installed < 0) {
         if (errno == ENOENT) return Ok();  // the caller is gone: nothing was installed
         resp->error = -errno;
@@ -379,8 +403,8 @@ Status Listener::Send(const Notification& n, const Response& r) {
       break;
     }
   }
-  if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT) {
-    return Errno(fmt::format("seccomp listener: answer {}", SyscallName(n.arch, n.nr)));
+  if (ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT) {
+    return Errno("send the answer");
   }
   return Ok();
 }

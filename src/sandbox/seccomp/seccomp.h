@@ -82,6 +82,7 @@ struct Filter {
   std::vector<std::string> arches;  // ABIs the filter lets through
   std::vector<std::string> blocked_operations;
   bool deny_inet_sockets = false;             // network off
+  bool egress = false;                        // allowed domains: see CompileOptions::egress
   bool watch_exits = false;                   // exit_group notifies (Listener::OnExit)
   int highest_syscall = -1;                   // native numbers above it answer ENOSYS
   std::vector<std::string> unknown_syscalls;  // names in the profile no table knows
@@ -119,8 +120,9 @@ struct Notification {
 // decide nothing: the kernel re-runs them as the caller asked), or install a descriptor in
 // the caller (SECCOMP_IOCTL_NOTIF_ADDFD; with `target_fd` >= 0 over that fd number) and
 // return `value` (kFdValue: the installed fd number).
+// kDeferred: the handler answers later, from any thread, with Answer() (exactly once).
 struct Response {
-  enum class Kind { kErrno, kValue, kContinue, kInjectFd };
+  enum class Kind { kErrno, kValue, kContinue, kInjectFd, kDeferred };
   Kind kind = Kind::kErrno;
   int error = EPERM;
   int64_t value = 0;
@@ -137,7 +139,12 @@ struct Response {
   }
   static Response Value(int64_t v) { return {Kind::kValue, 0, v}; }
   static Response Continue() { return {Kind::kContinue, 0}; }
+  static Response Deferred() { return {Kind::kDeferred, 0}; }
 };
+
+// Answers notification `id` on the listener `listener_fd` as a handler's response would be
+// (thread-safe; for kDeferred handlers). Ok also when the caller vanished meanwhile.
+Status Answer(int listener_fd, uint64_t id, const Response& r);
 
 using Handler = std::function<Response(const Notification&)>;
 
