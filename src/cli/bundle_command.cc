@@ -46,6 +46,8 @@ Status WriteEtc(const std::string& rootfs) {
                            "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"));
   HIVE_TRY(WriteFileAtomic(rootfs + "/etc/group", "root:x:0:\nnogroup:x:65534:\n"));
   HIVE_TRY(WriteFileAtomic(rootfs + "/etc/hosts", "127.0.0.1 localhost hive\n::1 localhost\n"));
+  // Empty: a run whose policy allows domains binds its resolver's over it.
+  HIVE_TRY(WriteFileAtomic(rootfs + "/etc/resolv.conf", ""));
   return Ok();
 }
 

@@ -419,11 +419,6 @@ Status ApplyNetwork(const NetworkPolicy& net, bool bundle, RunSpec* spec) {
   n.allowed_ports = net.allowed_ports;
   n.inspect_ports = net.inspect_ports;
   n.upstream_dns = net.upstream_dns;
-  if (bundle) {
-    return Refuse("security.network.allowed_domains",
-                  "per-domain network access is supported for `script` and `exec` runs, not yet "
-                  "for bundles; use [] (no network)");
-  }
   if (n.upstream_dns.empty()) n.upstream_dns = HostNameservers();
   if (n.upstream_dns.empty()) {
     return Refuse("security.network.upstream_dns",
@@ -434,7 +429,8 @@ Status ApplyNetwork(const NetworkPolicy& net, bool bundle, RunSpec* spec) {
   // The supervisor's resolver, inside the sandbox's own netns; no search domains, so that
   // a bare name is asked for as itself.
   root.files["/etc/resolv.conf"] = "nameserver 127.0.0.53\noptions edns0\n";
-  root.files["/etc/nsswitch.conf"] = "passwd: files\ngroup: files\nhosts: files dns\n";
+  // A bundle's own nsswitch.conf is its image's business (and most look up hosts in dns).
+  if (!bundle) root.files["/etc/nsswitch.conf"] = "passwd: files\ngroup: files\nhosts: files dns\n";
   return Ok();
 }
 

@@ -72,6 +72,52 @@ Step LinkStep(const std::string& link, const std::string& target) {
   return s;
 }
 
+// A file the run supplies (the resolver's resolv.conf) over a bundle's own: written into a
+// private tmpfs and bound read-only on top, because writing it in place would change the
+// bundle on disk. The bundle must have the file, so that nothing is created in it either.
+Status AddBundleFile(const RunSpec& spec, const std::string& path, const std::string& contents,
+                     Plan* plan) {
+  const std::string what = fmt::format("supply `{}` in the bundle's rootfs", path);
+  const std::string host = spec.root.path + path;
+  struct stat st;
+  if (lstat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Error(Code::kInvalidArgument,
+                 fmt::format("{}: `{}` must be a regular file (an empty one will do); the run "
+                             "binds its own over it",
+                             what, host));
+  }
+  UniqueFd fs(fsopen("tmpfs", FSOPEN_CLOEXEC));
+  if (!fs.valid()) return Errno(what + ": tmpfs");
+  if (fsconfig(fs.get(), FSCONFIG_SET_STRING, "size", "65536", 0) != 0 ||
+      fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    return Errno(what + ": tmpfs");
+  }
+  UniqueFd mnt(fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt.valid()) return Errno(what + ": tmpfs");
+  {
+    UniqueFd f(openat(mnt.get(), "file", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644));
+    if (!f.valid() ||
+        write(f.get(), contents.data(), contents.size()) != static_cast<ssize_t>(contents.size())) {
+      return Errno(what + ": write");
+    }
+  }
+  UniqueFd tree(open_tree(mnt.get(), "file", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (!tree.valid()) return Errno(what + ": open_tree");
+  struct mount_attr attr = {};
+  attr.attr_set = kBindAttrs | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC;
+  if (mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+    return Errno(what + ": set attributes");
+  }
+  Step s;
+  s.kind = Step::Kind::kTree;
+  s.target = Rel(path);
+  s.tree_fd = tree.get();
+  s.tree_is_dir = false;
+  plan->trees.push_back(std::move(tree));
+  plan->steps.push_back(std::move(s));
+  return Ok();
+}
+
 // Names the sandbox always provides itself; a bundle's own copies are not bound over them.
 bool Provided(const std::string& name) {
   return name == "proc" || name == "dev" || name == "tmp" || name == "sys";
@@ -352,6 +398,10 @@ Result<Plan> Prepare(const RunSpec& spec) {
     plan.steps.push_back(LinkStep(link, target));
   }
   for (const auto& [path, contents] : spec.hive.root.files) {
+    if (!spec.root.path.empty()) {
+      HIVE_TRY(AddBundleFile(spec, path, contents, &plan));
+      continue;
+    }
     Step s;
     s.kind = Step::Kind::kFile;
     s.target = Rel(path);

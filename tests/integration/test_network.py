@@ -508,6 +508,45 @@ while True:
         r = self.hive("exec", "--", "/bin/true")
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_a_bundle_reaches_the_allowed_name_and_nothing_else(self):
+        bundle = self.path("bb")
+        r = self.hive("bundle", "init", "--template", "busybox", bundle, state=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        policy = {"security": {"network": self.net.policy_network(("allowed.test",))}}
+        self.write("bb/policy.yml", json.dumps(policy))
+        self.t0 = time.time()
+        r, report = self.report(bundle, "--", "sh", "-c",
+                                "cat /etc/resolv.conf; nslookup allowed.test; "
+                                "nslookup other.test && echo LEAK; "
+                                "echo hello | nc -w 3 allowed.test 7; "
+                                "nc -w 3 203.0.113.99 7 </dev/null || echo REFUSED")
+        self.assertIn("nameserver 127.0.0.53", r.stdout, r.stderr)
+        self.assertIn("203.0.113.10", r.stdout, r.stderr)
+        self.assertNotIn("LEAK", r.stdout)
+        self.assertIn("REFUSED", r.stdout, r.stderr)
+        self.assertEqual(self.queries("other.test"), [])
+        self.assertIn("hello", r.stdout.splitlines(), r.stderr)
+        self.assertTrue([c for c in self.conns(port=7)
+                         if c["local"] in ("203.0.113.10", "2001:db8::10")], r.stdout + r.stderr)
+        self.assertEqual(self.conns(local="203.0.113.99"), [])
+        self.assertTrue([c for c in report["network"]["connections"]
+                         if c["domain"] == "allowed.test" and c["verdict"] == "allowed"], report)
+        # The bundle on disk is untouched: its resolv.conf stays the empty one it was made with.
+        with open(os.path.join(bundle, "rootfs", "etc", "resolv.conf")) as f:
+            self.assertEqual(f.read(), "")
+
+    def test_a_bundle_without_resolv_conf_is_refused_by_name(self):
+        bundle = self.path("bb2")
+        r = self.hive("bundle", "init", "--template", "busybox", bundle, state=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        os.unlink(os.path.join(bundle, "rootfs", "etc", "resolv.conf"))
+        policy = {"security": {"network": self.net.policy_network(("allowed.test",))}}
+        self.write("bb2/policy.yml", json.dumps(policy))
+        r = self.hive(bundle, "--", "true")
+        self.assertEqual(r.returncode, 125, r.stderr)
+        self.assertIn("/etc/resolv.conf", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(bundle, "rootfs", "etc", "resolv.conf")))
+
     def test_empty_allowlist_keeps_the_network_off(self):
         p = self.write("p.yml", "security:\n  network:\n    allowed_domains: []\n")
         script = self.write("fetch.py", FETCH)
