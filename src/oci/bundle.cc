@@ -411,11 +411,11 @@ Status ParseLinux(const Reader& r, const json& l, RunSpec* c) {
       c->linux.devices.push_back(dev);
     }
   }
-  // The profile itself is read when the supervisor can honour it (issue: OCI runtime); its
-  // presence is what the spec keeps.
+  // Compiled by the supervisor (seccomp::CompileOciProfile), beneath the policy's profile.
   if (l.contains("seccomp") && !l["seccomp"].is_null()) {
     HIVE_TRY(r.Object(l["seccomp"], "linux.seccomp"));
     c->linux.seccomp_inline = true;
+    c->linux.seccomp_oci = l["seccomp"].dump();
   }
   if (l.contains("rootfsPropagation")) {
     HIVE_TRY(r.Str(l["rootfsPropagation"], "linux.rootfsPropagation",

@@ -356,6 +356,7 @@ void TakeConfig(const RunSpec& c, RunSpec* spec) {
   spec->linux.sysctl = c.linux.sysctl;
   spec->linux.devices = c.linux.devices;
   spec->linux.seccomp_inline = c.linux.seccomp_inline;
+  spec->linux.seccomp_oci = c.linux.seccomp_oci;
   spec->linux.rootfs_propagation = c.linux.rootfs_propagation;
   spec->linux.cgroups_path = c.linux.cgroups_path;
   if (!c.linux.uid_mappings.empty()) spec->linux.uid_mappings = c.linux.uid_mappings;
@@ -486,7 +487,7 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
   HIVE_TRY(CheckMapped(spec.linux.uid_mappings, spec.process.user.uid, "linux.uidMappings", "uid"));
   HIVE_TRY(CheckMapped(spec.linux.gid_mappings, spec.process.user.gid, "linux.gidMappings", "gid"));
 
-  HIVE_TRY(ApplyPolicyPaths(policy, &spec));
+  if (!req.config_mounts_only) HIVE_TRY(ApplyPolicyPaths(policy, &spec));
   HIVE_TRY(ApplyCliBinds(req, &spec));
   if (!req.input_dir.empty()) AddBind(&spec, req.input_dir, "/run/hive/input", false);
   if (!req.output_dir.empty()) {
