@@ -8,7 +8,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <linux/openat2.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -238,12 +240,115 @@ Status Refuse(const std::string& field, const std::string& why) {
   return Error(Code::kUnsupported, fmt::format("{}: {}", field, why));
 }
 
+// Creates the mount point of `m` in the rootfs when it is missing (a directory, or an empty
+// file for a file bind), as runc does before the root turns read-only: engines bind files
+// such as /etc/hosts onto images that lack them. Resolved inside the rootfs, never out of it.
+Status EnsureMountPoint(const std::string& rootfs, const MountSpec& m) {
+  UniqueFd dir(open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return Errno(fmt::format("open rootfs `{}`", rootfs));
+  bool source_is_dir = true;
+  if (m.type == "bind") {
+    struct stat st;
+    if (stat(m.source.c_str(), &st) == 0) source_is_dir = S_ISDIR(st.st_mode);
+  }
+  std::vector<std::string> parts;
+  for (size_t a = 1; a < m.destination.size();) {
+    size_t b = m.destination.find('/', a);
+    if (b == std::string::npos) b = m.destination.size();
+    if (b > a) parts.push_back(m.destination.substr(a, b - a));
+    a = b + 1;
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    struct open_how how = {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT;
+    std::string rel;
+    for (size_t k = 0; k <= i; ++k) rel += (k ? "/" : "") + parts[k];
+    int fd = static_cast<int>(syscall(SYS_openat2, dir.get(), parts[i].c_str(), &how, sizeof how));
+    if (fd >= 0) {
+      dir.Reset(fd);
+      continue;
+    }
+    if (errno != ENOENT) return Errno(fmt::format("mount point `{}`", m.destination));
+    const bool last = i + 1 == parts.size();
+    if (!last || source_is_dir) {
+      if (mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
+        return Errno(fmt::format("create mount point `{}` in the rootfs", m.destination));
+      }
+    } else {
+      int f = openat(dir.get(), parts[i].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+                     O_NOFOLLOW, 0644);
+      if (f < 0 && errno != EEXIST) {
+        return Errno(fmt::format("create mount point `{}` in the rootfs", m.destination));
+      }
+      if (f >= 0) close(f);
+    }
+    fd = static_cast<int>(syscall(SYS_openat2, dir.get(), parts[i].c_str(), &how, sizeof how));
+    if (fd < 0) return Errno(fmt::format("mount point `{}`", m.destination));
+    dir.Reset(fd);
+  }
+  return Ok();
+}
+
 // What config.json asks for that hive-run's OCI mode adds or refuses beyond the policy front
 // end: the user and cgroup namespaces are always new (the container's root is never host
 // root), whatever config.json lists.
 Status Harden(RunSpec* spec) {
   for (const std::string& type : {std::string("user"), std::string("cgroup")}) {
     if (!spec->HasNamespace(type)) spec->linux.namespaces.push_back({type, ""});
+  }
+  // `tmpcopyup` (podman --read-only's tmpfs on /run, /tmp, /var/tmp): copy the image's files
+  // at the destination into the new tmpfs. Over an empty or absent directory there is
+  // nothing to copy; anything else is refused rather than hidden.
+  for (size_t i = 0; i < spec->mounts.size(); ++i) {
+    MountSpec& m = spec->mounts[i];
+    if (m.type != "tmpfs") continue;
+    std::vector<std::string> kept;
+    bool copy_up = false;
+    for (size_t a = 0; a <= m.data.size();) {
+      size_t b = m.data.find(',', a);
+      if (b == std::string::npos) b = m.data.size();
+      const std::string opt = m.data.substr(a, b - a);
+      if (opt == "tmpcopyup") {
+        copy_up = true;
+      } else if (!opt.empty()) {
+        kept.push_back(opt);
+      }
+      a = b + 1;
+    }
+    if (!copy_up) continue;
+    m.data = fmt::format("{}", fmt::join(kept, ","));
+    UniqueFd root(open(spec->root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) return Errno(fmt::format("open rootfs `{}`", spec->root.path));
+    struct open_how how = {};
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT;
+    const std::string rel = m.destination.substr(1);
+    int fd = static_cast<int>(syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof how));
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      return Errno(fmt::format("mounts[{}] `{}` (tmpcopyup)", i, m.destination));
+    }
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+      close(fd);
+      return Errno(fmt::format("mounts[{}] `{}` (tmpcopyup)", i, m.destination));
+    }
+    bool empty = true;
+    while (struct dirent* e = readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
+    }
+    closedir(d);
+    if (!empty) {
+      return Refuse(fmt::format("mounts[{}].options", i),
+                    fmt::format("tmpcopyup: the image has files at `{}`, and copying them into "
+                                "the tmpfs is not supported",
+                                m.destination));
+    }
+  }
+  for (const MountSpec& m : spec->mounts) {
+    if (m.destination == "/" || m.destination.empty()) continue;
+    HIVE_TRY(EnsureMountPoint(spec->root.path, m));
   }
   return Ok();
 }
