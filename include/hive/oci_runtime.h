@@ -26,7 +26,7 @@ inline constexpr const char* kDefaultRoot = "/run/hive-run";
 struct Global {
   std::string root;         // the containers' state (`--root`)
   std::string state_dir;    // hive-run's own state: audit log, keys, caches
-  std::string policy_path;  // empty: /etc/hive-run/policy.yml when present, else built in
+  std::string policy_path;  // empty: $HIVE_RUN_POLICY, /etc/hive-run/policy.yml, built in
 };
 
 struct CreateOptions {

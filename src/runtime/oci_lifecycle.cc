@@ -60,6 +60,8 @@ std::vector<int> InheritedFds() {
 
 Result<Policy> OciPolicy(const Global& g) {
   if (!g.policy_path.empty()) return LoadPolicyFile(g.policy_path);
+  // Engines that pass no flags of the user's (the containerd shim) pass their environment.
+  if (const char* env = std::getenv("HIVE_RUN_POLICY"); env && *env) return LoadPolicyFile(env);
   struct stat st;
   if (stat(kSystemPolicy, &st) == 0) return LoadPolicyFile(kSystemPolicy);
   return DefaultPolicy();
