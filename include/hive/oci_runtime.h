@@ -15,7 +15,10 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <sys/types.h>
+
 #include <string>
+#include <vector>
 
 #include "hive/status.h"
 
@@ -46,6 +49,10 @@ Status Kill(const Global& g, const std::string& id, int signal, bool all);
 Status Delete(const Global& g, const std::string& id, bool force);
 // create + start, then waits for pid 1 and deletes (unless detach): the exit status.
 Result<int> Run(const Global& g, const CreateOptions& o, bool detach);
+// Host pids of the container's processes (its cgroup); empty once it has stopped.
+Result<std::vector<pid_t>> Pids(const Global& g, const std::string& id);
+// pause (true) / resume (false) through the cgroup freezer.
+Status Pause(const Global& g, const std::string& id, bool pause);
 // The state of every container under the root.
 Result<nlohmann::json> List(const Global& g);
 

@@ -25,6 +25,9 @@ int OciDeleteCommand(int argc, char** argv);
 int OciRunCommand(int argc, char** argv);
 int OciListCommand(int argc, char** argv);
 int OciSpecCommand(int argc, char** argv);
+int OciPsCommand(int argc, char** argv);
+int OciPauseCommand(int argc, char** argv);
+int OciResumeCommand(int argc, char** argv);
 int OciFeaturesCommand(int argc, char** argv);
 
 }  // namespace hive::cli

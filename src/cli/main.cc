@@ -23,7 +23,8 @@ constexpr const char* kUsage = R"(usage:
 OCI runtime (runc command line; global --root DIR --log FILE --log-format text|json --debug):
   create [--bundle B] [--pid-file F] [--preserve-fds N] ID   start ID   state ID
   kill [--all] ID [SIGNAL]   delete [--force] ID   run [--detach] [--bundle B] ID
-  list [--format json] [-q]   spec [--rootless]   features
+  list [--format json] [-q]   ps [--format json] ID   pause ID   resume ID
+  spec [--rootless]   features
 
 common run options: --policy FILE --report FILE --timeout S --memory MB --bind SRC:DST[:rw]
   --env NAME=VALUE --workdir DIR --id ID --state-dir DIR --capture --quiet
@@ -45,7 +46,8 @@ constexpr Subcommand kSubcommands[] = {
     {"state", hive::cli::OciStateCommand},    {"kill", hive::cli::OciKillCommand},
     {"delete", hive::cli::OciDeleteCommand},  {"run", hive::cli::OciRunCommand},
     {"list", hive::cli::OciListCommand},      {"spec", hive::cli::OciSpecCommand},
-    {"features", hive::cli::OciFeaturesCommand},
+    {"features", hive::cli::OciFeaturesCommand}, {"ps", hive::cli::OciPsCommand},
+    {"pause", hive::cli::OciPauseCommand},    {"resume", hive::cli::OciResumeCommand},
 };
 
 }  // namespace

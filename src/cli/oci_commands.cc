@@ -309,6 +309,44 @@ int OciListCommand(int argc, char** argv) {
   return WriteAll(STDOUT_FILENO, out, "standard output").ok() ? 0 : 1;
 }
 
+int OciPsCommand(int argc, char** argv) {
+  Args a = Parse(argc, argv, {"format"}, {});
+  int status = 0;
+  std::string id;
+  if (!ApplyGlobals(a, &status) || !OneId(a, "ps [--format table|json] ID", &id, &status)) {
+    return status;
+  }
+  const std::string format = a.values.count("format") ? a.values["format"] : "table";
+  if (format != "table" && format != "json") {
+    return Fail1(fmt::format("ps: --format `{}` is not table or json", format));
+  }
+  Result<std::vector<pid_t>> pids = oci::Pids(a.global, id);
+  if (!pids.ok()) return Fail1(pids.status().message());
+  if (format == "json") return Print(nlohmann::json(*pids));
+  std::string out = "PID CMD\n";
+  for (pid_t p : *pids) {
+    Result<std::string> cmd = ReadFile(fmt::format("/proc/{}/cmdline", p));
+    std::string c = cmd.ok() ? *cmd : "";
+    for (char& ch : c) ch = ch == '\0' ? ' ' : ch;
+    out += fmt::format("{} {}\n", p, c);
+  }
+  return WriteAll(STDOUT_FILENO, out, "standard output").ok() ? 0 : 1;
+}
+
+int PauseResume(int argc, char** argv, bool pause) {
+  Args a = Parse(argc, argv, {}, {});
+  int status = 0;
+  std::string id;
+  if (!ApplyGlobals(a, &status) || !OneId(a, pause ? "pause ID" : "resume ID", &id, &status)) {
+    return status;
+  }
+  if (Status s = oci::Pause(a.global, id, pause); !s.ok()) return Fail1(s.message());
+  return 0;
+}
+
+int OciPauseCommand(int argc, char** argv) { return PauseResume(argc, argv, true); }
+int OciResumeCommand(int argc, char** argv) { return PauseResume(argc, argv, false); }
+
 int OciSpecCommand(int argc, char** argv) {
   Args a = Parse(argc, argv, {"bundle"}, {"rootless"});
   int status = 0;

@@ -478,6 +478,8 @@ void CleanUpWithoutMonitor(const ContainerRecord& r) {
   }
 }
 
+Status Freeze(const ContainerRecord& r, bool frozen);
+
 }  // namespace
 
 Status Create(const Global& g, const CreateOptions& o) {
@@ -521,16 +523,19 @@ Status Kill(const Global& g, const std::string& id, int signal, bool all) {
     return Error(Code::kFailedPrecondition, "container not running");
   }
   if (all) {
-    std::set<pid_t> pids;
-    for (const std::string& dir : r.cgroup_dirs) {
-      Result<std::string> procs = ReadFile(dir + "/cgroup.procs");
-      if (!procs.ok()) continue;
-      for (size_t i = 0; i < procs->size();) {
-        size_t j = procs->find('\n', i);
-        if (j == std::string::npos) j = procs->size();
-        const pid_t p = std::atoi(procs->substr(i, j - i).c_str());
-        if (p > 0) pids.insert(p);
-        i = j + 1;
+    std::vector<pid_t> pids;
+    {
+      std::set<pid_t> seen;
+      for (const std::string& dir : r.cgroup_dirs) {
+        Result<std::string> procs = ReadFile(dir + "/cgroup.procs");
+        if (!procs.ok()) continue;
+        for (size_t i = 0; i < procs->size();) {
+          size_t j = procs->find('\n', i);
+          if (j == std::string::npos) j = procs->size();
+          const pid_t p = std::atoi(procs->substr(i, j - i).c_str());
+          if (p > 0 && seen.insert(p).second) pids.push_back(p);
+          i = j + 1;
+        }
       }
     }
     for (pid_t p : pids) kill(p, signal);
@@ -563,6 +568,7 @@ Status Delete(const Global& g, const std::string& id, bool force) {
     return Error(Code::kFailedPrecondition,
                  fmt::format("cannot delete container {} that is not stopped: {}", id, status));
   }
+  if (status == "paused") (void)Freeze(r, false);  // v1 frozen tasks die only once thawed
   if (Alive(r)) {
     UniqueFd pidfd(PidfdOpen(r.pid));
     if (pidfd.valid() && Alive(r)) PidfdSendSignal(pidfd.get(), SIGKILL);
@@ -623,6 +629,65 @@ Result<int> Run(const Global& g, const CreateOptions& o, bool detach) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 125;
+}
+
+namespace {
+
+std::vector<pid_t> CgroupPids(const ContainerRecord& r) {
+  std::set<pid_t> pids;
+  for (const std::string& dir : r.cgroup_dirs) {
+    Result<std::string> procs = ReadFile(dir + "/cgroup.procs");
+    if (!procs.ok()) continue;
+    for (size_t i = 0; i < procs->size();) {
+      size_t j = procs->find('\n', i);
+      if (j == std::string::npos) j = procs->size();
+      const pid_t p = std::atoi(procs->substr(i, j - i).c_str());
+      if (p > 0) pids.insert(p);
+      i = j + 1;
+    }
+  }
+  return {pids.begin(), pids.end()};
+}
+
+// The freezer: cgroup.freeze of the container's v2 cgroup, else its v1 freezer cgroup.
+Status Freeze(const ContainerRecord& r, bool frozen) {
+  for (const std::string& dir : r.cgroup_dirs) {
+    struct stat st;
+    if (stat((dir + "/cgroup.freeze").c_str(), &st) == 0) {
+      return WriteControlFile(dir + "/cgroup.freeze", frozen ? "1" : "0");
+    }
+  }
+  for (const std::string& dir : r.cgroup_dirs) {
+    struct stat st;
+    if (stat((dir + "/freezer.state").c_str(), &st) == 0) {
+      return WriteControlFile(dir + "/freezer.state", frozen ? "FROZEN" : "THAWED");
+    }
+  }
+  return Error(Code::kUnsupported,
+               fmt::format("container `{}` has no freezer cgroup (cgroup v2 cgroup.freeze or "
+                           "the v1 freezer controller)",
+                           r.id));
+}
+
+}  // namespace
+
+Result<std::vector<pid_t>> Pids(const Global& g, const std::string& id) {
+  HIVE_ASSIGN_OR_RETURN(ContainerRecord r, LoadRecord(g.root, id));
+  if (!Alive(r)) return std::vector<pid_t>{};
+  return CgroupPids(r);
+}
+
+Status Pause(const Global& g, const std::string& id, bool pause) {
+  HIVE_ASSIGN_OR_RETURN(ContainerRecord r, LoadRecord(g.root, id));
+  const std::string status = StatusOf(r);
+  if (pause && status != "running") {
+    return Error(Code::kFailedPrecondition,
+                 status == "paused" ? "container already paused" : "container not running");
+  }
+  if (!pause && status != "paused") {
+    return Error(Code::kFailedPrecondition, "container not paused");
+  }
+  return Freeze(r, pause);
 }
 
 Result<nlohmann::json> List(const Global& g) {

@@ -207,6 +207,42 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(self.wait(pid), -9)
         self.assertEqual(self.hive("state", "a2").returncode, 1)
 
+    def test_ps_pause_resume(self):
+        pid = self.create("p1", ["sh", "-c", "sleep 100 & sleep 100"])
+        self.assertEqual(self.hive("start", "p1").returncode, 0)
+        r = self.hive("ps", "--format", "json", "p1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pids = json.loads(r.stdout)
+        self.assertIn(pid, pids)
+        self.assertGreaterEqual(len(pids), 3)  # pid 1, sh, two sleeps (one may be sh's exec)
+        r = self.hive("ps", "p1")
+        self.assertIn("sleep 100", r.stdout)
+        r = self.hive("resume", "p1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not paused", r.stderr)
+        r = self.hive("pause", "p1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.state_of("p1")["status"], "paused")
+        for p in pids:
+            with open(f"/proc/{p}/status") as f:
+                state = [l for l in f if l.startswith("State:")][0]
+            # Frozen tasks sleep in the freezer (v2: S, v1: D).
+            self.assertNotIn("R (running)", state)
+        r = self.hive("delete", "p1")
+        self.assertEqual(r.returncode, 1)
+        r = self.hive("resume", "p1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.state_of("p1")["status"], "running")
+        r = self.hive("pause", "p1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # delete --force of a paused container thaws and kills it.
+        r = self.hive("delete", "--force", "p1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.wait(pid), -9)
+        r = self.hive("ps", "p1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("does not exist", r.stderr)
+
     def test_delete_created_container(self):
         pid = self.create("d1", ["true"])
         r = self.hive("delete", "d1")
