@@ -164,6 +164,9 @@ struct SandboxRequest {
   // The run directory's input (read-only at /run/hive/input) and output (writable at
   // /run/hive/output); empty for none.
   std::string input_dir, output_dir;
+  // The OCI front end (`hive-run create`): config.json alone decides what is mounted; the
+  // policy's paths are then only the ceiling for its writable binds, never bound themselves.
+  bool config_mounts_only = false;
 };
 
 // The policy front end: `policy` (+ `request`) → RunSpec, in OCI units. `config` is a bundle's

@@ -142,6 +142,7 @@ struct LinuxSpec {
   // `policy compile` inlines it. `seccomp_inline` is a config.json's own linux.seccomp.
   std::string seccomp_profile;  // resolved path; empty = no profile
   bool seccomp_inline = false;
+  std::string seccomp_oci;  // that linux.seccomp object, as JSON text
   std::vector<DeviceSpec> devices;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;

@@ -4,10 +4,16 @@
 
 #include <atomic>
 
+#include <nlohmann/json.hpp>
+
+#include "base/files.h"
+
 namespace hive::log {
 namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
+std::atomic<int> g_sink_fd{-1};
+std::atomic<bool> g_sink_json{false};
 
 const char* Name(Level level) {
   switch (level) {
@@ -48,6 +54,26 @@ void Write(Level level, std::string_view message) {
   std::string line = fmt::format("hive-run: {}: {}\n", Name(level), message);
   ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
   (void)n;
+  const int sink = g_sink_fd;
+  if (sink < 0) return;
+  std::string entry;
+  if (g_sink_json) {
+    entry = nlohmann::json{{"level", Name(level)}, {"msg", std::string(message)},
+                           {"time", Rfc3339Now()}}
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+            "\n";
+  } else {
+    entry = fmt::format("time=\"{}\" level={} msg={}\n", Rfc3339Now(), Name(level),
+                        nlohmann::json(std::string(message))
+                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  n = ::write(sink, entry.data(), entry.size());
+  (void)n;
+}
+
+void SetSink(int fd, bool json) {
+  g_sink_json = json;
+  g_sink_fd = fd;
 }
 
 }  // namespace hive::log

@@ -23,6 +23,10 @@ Level CurrentLevel();
 bool LevelFromName(std::string_view name, Level* out);
 // One line: "hive-run: debug: <message>".
 void Write(Level level, std::string_view message);
+// Also writes every line to `fd` (the runc command line's `--log FILE`), as one JSON object
+// {"level","msg","time" (RFC 3339)} per line when `json`, else `time=... level=... msg=...`.
+// fd -1 stops it.
+void SetSink(int fd, bool json);
 
 inline bool Enabled(Level level) { return level >= CurrentLevel(); }
 

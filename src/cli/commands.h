@@ -16,4 +16,18 @@ int AnalyzeCommand(int argc, char** argv);    // hive-run analyze
 int CheckCommand(int argc, char** argv);      // hive-run check
 int SelftestCommand(int argc, char** argv);   // hive-run selftest
 
+// The runc command line (oci_commands.cc).
+int OciCreateCommand(int argc, char** argv);
+int OciStartCommand(int argc, char** argv);
+int OciStateCommand(int argc, char** argv);
+int OciKillCommand(int argc, char** argv);
+int OciDeleteCommand(int argc, char** argv);
+int OciRunCommand(int argc, char** argv);
+int OciListCommand(int argc, char** argv);
+int OciSpecCommand(int argc, char** argv);
+int OciPsCommand(int argc, char** argv);
+int OciPauseCommand(int argc, char** argv);
+int OciResumeCommand(int argc, char** argv);
+int OciFeaturesCommand(int argc, char** argv);
+
 }  // namespace hive::cli

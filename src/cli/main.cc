@@ -20,6 +20,12 @@ constexpr const char* kUsage = R"(usage:
   hive-run stats [--json]                       executions, violations, alerts
   hive-run selftest                             kernel features and attack probes
 
+OCI runtime (runc command line; global --root DIR --log FILE --log-format text|json --debug):
+  create [--bundle B] [--pid-file F] [--preserve-fds N] ID   start ID   state ID
+  kill [--all] ID [SIGNAL]   delete [--force] ID   run [--detach] [--bundle B] ID
+  list [--format json] [-q]   ps [--format json] ID   pause ID   resume ID
+  spec [--rootless]   features
+
 common run options: --policy FILE --report FILE --timeout S --memory MB --bind SRC:DST[:rw]
   --env NAME=VALUE --workdir DIR --id ID --state-dir DIR --capture --quiet
 )";
@@ -36,6 +42,12 @@ constexpr Subcommand kSubcommands[] = {
     {"stats", hive::cli::StatsCommand},     {"analyze", hive::cli::AnalyzeCommand},
     {"check", hive::cli::CheckCommand},     {"selftest", hive::cli::SelftestCommand},
     {"run-bundle", hive::cli::RunBundleCommand},
+    {"create", hive::cli::OciCreateCommand},  {"start", hive::cli::OciStartCommand},
+    {"state", hive::cli::OciStateCommand},    {"kill", hive::cli::OciKillCommand},
+    {"delete", hive::cli::OciDeleteCommand},  {"run", hive::cli::OciRunCommand},
+    {"list", hive::cli::OciListCommand},      {"spec", hive::cli::OciSpecCommand},
+    {"features", hive::cli::OciFeaturesCommand}, {"ps", hive::cli::OciPsCommand},
+    {"pause", hive::cli::OciPauseCommand},    {"resume", hive::cli::OciResumeCommand},
 };
 
 }  // namespace
@@ -55,7 +67,8 @@ int main(int argc, char** argv) {
   while (i < argc && argv[i][0] == '-' && std::strcmp(argv[i], "--") != 0) {
     std::string_view opt = argv[i];
     bool takes_value = opt.find('=') == std::string_view::npos && opt != "--quiet" && opt != "--capture" &&
-                       opt != "--json" && opt != "--keep-logs";
+                       opt != "--json" && opt != "--keep-logs" && opt != "--debug" &&
+                       opt != "--systemd-cgroup";
     i += takes_value ? 2 : 1;
   }
   if (i < argc) {

@@ -335,8 +335,11 @@ Status ParseResources(const Reader& r, const json& res, ResourcesSpec* out) {
     }
   }
   if (res.contains("devices")) {
-    // Device cgroup rules: the sandbox's /dev is hive-run's own minimal set and it may create
-    // no device node, so a rule that denies is already in force; one that allows is not.
+    // Device cgroup rules: the sandbox's /dev is hive-run's own minimal set (null, zero,
+    // full, random, urandom, tty, pts), it can create no device node (its user namespace
+    // forbids mknod of devices) and every other mount is nodev. A rule that denies is thus
+    // already in force, and one that allows grants nothing more (engines send allow rules
+    // for exactly the standard nodes, and `m` for any): both are accepted as they are.
     const json& d = res["devices"];
     if (!d.is_array()) return r.Fail("linux.resources.devices", "expected an array");
     for (size_t i = 0; i < d.size(); ++i) {
@@ -344,11 +347,6 @@ Status ParseResources(const Reader& r, const json& res, ResourcesSpec* out) {
       HIVE_TRY(r.Object(d[i], p));
       bool allow = false;
       if (d[i].contains("allow")) HIVE_TRY(r.Bool(d[i]["allow"], p + ".allow", &allow));
-      if (allow) {
-        return r.Fail(p + ".allow",
-                      "device access rules that allow are not supported by hive-run (its /dev "
-                      "holds null, zero, full, random, urandom, tty and pts only)");
-      }
     }
   }
   return Ok();
@@ -411,11 +409,11 @@ Status ParseLinux(const Reader& r, const json& l, RunSpec* c) {
       c->linux.devices.push_back(dev);
     }
   }
-  // The profile itself is read when the supervisor can honour it (issue: OCI runtime); its
-  // presence is what the spec keeps.
+  // Compiled by the supervisor (seccomp::CompileOciProfile), beneath the policy's profile.
   if (l.contains("seccomp") && !l["seccomp"].is_null()) {
     HIVE_TRY(r.Object(l["seccomp"], "linux.seccomp"));
     c->linux.seccomp_inline = true;
+    c->linux.seccomp_oci = l["seccomp"].dump();
   }
   if (l.contains("rootfsPropagation")) {
     HIVE_TRY(r.Str(l["rootfsPropagation"], "linux.rootfsPropagation",

@@ -358,6 +358,7 @@ void TakeConfig(const RunSpec& c, RunSpec* spec) {
   spec->linux.sysctl = c.linux.sysctl;
   spec->linux.devices = c.linux.devices;
   spec->linux.seccomp_inline = c.linux.seccomp_inline;
+  spec->linux.seccomp_oci = c.linux.seccomp_oci;
   spec->linux.rootfs_propagation = c.linux.rootfs_propagation;
   spec->linux.cgroups_path = c.linux.cgroups_path;
   if (!c.linux.uid_mappings.empty()) spec->linux.uid_mappings = c.linux.uid_mappings;
@@ -571,6 +572,12 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
     spec.process.cwd = "/";
   }
   HIVE_TRY(ApplyNetwork(policy.network, config != nullptr, &spec));
+  // The OCI runtime's detached monitor does not carry the resolver and connector yet.
+  if (req.config_mounts_only && spec.hive.network.enabled) {
+    return Refuse("security.network.allowed_domains",
+                  "per-domain network access is not supported by the OCI runtime commands yet "
+                  "(create/run); use [] (no network) or a `hive-run BUNDLE` run");
+  }
   if (spec.process.args.empty()) return Refuse("command", "nothing to run");
   HIVE_TRY(CheckMapped(spec.linux.uid_mappings, spec.process.user.uid, "linux.uidMappings", "uid"));
   HIVE_TRY(CheckMapped(spec.linux.gid_mappings, spec.process.user.gid, "linux.gidMappings", "gid"));
@@ -584,7 +591,7 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
         });
     if (!covered && Exists(d)) AddBind(&spec, d, d, false);
   }
-  HIVE_TRY(ApplyPolicyPaths(policy, &spec));
+  if (!req.config_mounts_only) HIVE_TRY(ApplyPolicyPaths(policy, &spec));
   HIVE_TRY(ApplyCliBinds(req, &spec));
   if (!req.input_dir.empty()) AddBind(&spec, req.input_dir, "/run/hive/input", false);
   if (!req.output_dir.empty()) {

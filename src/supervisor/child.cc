@@ -17,6 +17,7 @@
 #include "supervisor/child.h"
 
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -60,10 +61,32 @@ void NoopHandler(int) {}
 
   if (ctx.umask >= 0) umask(static_cast<mode_t>(ctx.umask));
 
+  // OCI create reports a program that cannot run before it returns (clients map the
+  // message to 127/126), so it is looked up now, while errors can still be sent.
+  if (ctx.detached) {
+    int err = ENOENT;
+    bool found = false;
+    for (const std::string& path : ctx.exec_paths) {
+      if (access(path.c_str(), X_OK) == 0) {
+        found = true;
+        break;
+      }
+      if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    }
+    if (!found) Fail(ctx.sync_fd, "exec", ctx.argv[0], err);
+  }
+
   // Last before execve: the seccomp filter. The parent answers its denials, so it must hold
   // the listener before we exec (the listener is close-on-exec; without a holder every
   // denial would answer ENOSYS, unrecorded).
   int listener = -1;
+  if (ctx.oci_seccomp) {
+    sock_fprog prog{static_cast<unsigned short>(ctx.oci_seccomp->program.size()),
+                    const_cast<sock_filter*>(ctx.oci_seccomp->program.data())};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, ctx.oci_seccomp->flags, &prog) != 0) {
+      Fail(ctx.sync_fd, "install config.json's seccomp filter", "linux.seccomp", errno);
+    }
+  }
   if (ctx.seccomp && !ctx.seccomp->program.empty()) {
     const bool handoff = ctx.seccomp->notify;
     if (handoff) {
@@ -146,6 +169,9 @@ constexpr size_t kPayloadStack = 256 * 1024;
     while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
       if (p == payload) {
         sync::Send(ctx.sync_fd, sync::Msg::kExited, 0, status);  // sync 6
+        // Whoever reaps a detached sandbox's pid 1 (conmon, the containerd shim) reads the
+        // payload's fate from its status; pid 1 cannot die of a signal sent to itself.
+        if (ctx.detached) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         _exit(0);
       }
     }
@@ -159,7 +185,9 @@ void ChildMain(const ChildContext& ctx) noexcept {
   // If hive-run dies, so does the sandbox: pid 1 dying takes the whole pid namespace with it.
   // Armed before anything else; every change of our ids below disarms it (the kernel clears
   // the parent-death signal on credential changes), so it is armed again after the last one.
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail(fd, "set parent-death signal", "", errno);
+  if (!ctx.detached && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    Fail(fd, "set parent-death signal", "", errno);
+  }
   sync::Message go;
   // sync 1: nothing happens until the parent has mapped our ids and placed us in the cgroup.
   // A parent that died before it sent the go-ahead closes the socket: EOF, and we are done.
@@ -202,13 +230,23 @@ void ChildMain(const ChildContext& ctx) noexcept {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(fd, "set no_new_privs", "", errno);
   // Our ids are final: arm the parent-death signal again, then make sure the parent did not
   // die while it was disarmed (its end of the sync socket would be closed).
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail(fd, "set parent-death signal", "", errno);
+  if (!ctx.detached && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    Fail(fd, "set parent-death signal", "", errno);
+  }
   if (sync::PeerGone(fd)) _exit(125);
   if (chdir(ctx.cwd) != 0) Fail(fd, "chdir", ctx.cwd, errno);
 
   if (ctx.stdout_fd >= 0 && dup2(ctx.stdout_fd, 1) < 0) Fail(fd, "dup2 stdout", "", errno);
   if (ctx.stderr_fd >= 0 && dup2(ctx.stderr_fd, 2) < 0) Fail(fd, "dup2 stderr", "", errno);
-  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Fail(fd, "close_range", "", errno);
+  // Everything else is closed at execve: a client's leaked descriptors (the containerd shim
+  // passes one into create) never reach the payload.
+  const unsigned first_closed = 3 + static_cast<unsigned>(ctx.preserve_fds);
+  if (close_range(first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    Fail(fd, "close_range", "", errno);
+  }
+  for (int i = 3; i < static_cast<int>(first_closed); ++i) {
+    if (fcntl(i, F_SETFD, 0) != 0) Fail(fd, "keep a preserved fd", "", errno);
+  }
 
   // Signals meant for the payload are queued for pid 1 only if it has a handler: the kernel
   // drops default-action signals sent to a namespace's init.

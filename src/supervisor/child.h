@@ -9,6 +9,7 @@
 #include "sandbox/capabilities.h"
 #include "sandbox/landlock/landlock.h"
 #include "sandbox/rootfs.h"
+#include "sandbox/seccomp/oci_profile.h"
 #include "sandbox/seccomp/seccomp.h"
 
 namespace hive {
@@ -33,6 +34,9 @@ struct ChildContext {
   int stderr_fd = -1;
   const landlock::Prepared* landlock = nullptr;  // applied after rlimits; null = none
   const seccomp::Filter* seccomp = nullptr;      // installed by the payload before execve
+  // config.json's linux.seccomp: installed just before `seccomp` (which may notify on the
+  // seccomp call itself, while nobody holds the listener yet); the stricter answer wins.
+  const seccomp::OciFilter* oci_seccomp = nullptr;
   // The parent takes the payload's seccomp listener with pidfd_getfd, which needs the payload
   // dumpable unless the parent holds CAP_SYS_PTRACE. Dumpability belongs to the memory image,
   // so a payload that must become dumpable gets its own copy of it instead of sharing pid 1's.
@@ -42,6 +46,10 @@ struct ChildContext {
   // the signal nothing changes — and the kernel keeps a blocked signal pending, where the
   // supervisor finds it when the process calls exit_group (a watched call, seccomp.h).
   bool payload_ignores_sigxfsz = false;
+  // ContainerOptions::detached: no parent-death signal; the program is checked before the
+  // payload waits for its start; pid 1 exits with the payload's status (128+N for signal N).
+  bool detached = false;
+  int preserve_fds = 0;  // fds 3 .. 3+N-1 stay open across execve
 };
 
 // Runs in the cloned child; never returns.

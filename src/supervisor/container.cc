@@ -6,6 +6,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -30,6 +31,7 @@
 #include "sandbox/cgroups/layout.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/rootfs.h"
+#include "sandbox/seccomp/oci_profile.h"
 #include "supervisor/child.h"
 #include "supervisor/egress.h"
 #include "supervisor/event_loop.h"
@@ -194,11 +196,6 @@ Status SupervisorRefusal(const RunSpec& spec) {
     return refuse("linux.sysctl", fmt::format("`{}`: sysctls are not supported yet",
                                               spec.linux.sysctl.begin()->first));
   }
-  if (spec.linux.seccomp_inline) {
-    return refuse("linux.seccomp",
-                  "a config.json's own seccomp profile is not supported yet; the policy's "
-                  "security.process.seccomp_profile applies");
-  }
   if (spec.linux.resources.cpu_shares) {
     return refuse("linux.resources.cpu.shares", "CPU shares are not supported yet");
   }
@@ -230,6 +227,7 @@ struct Container::Impl {
   caps::Plan caps_plan;
   landlock::Prepared landlock_rules;
   seccomp::Filter filter;
+  seccomp::OciFilter oci_filter;  // config.json's own linux.seccomp, beneath `filter`
   ChildContext ctx;
   UniqueFd out_fd, err_fd;
   std::vector<std::string> cgroup_warnings;
@@ -292,9 +290,17 @@ Status Container::Impl::Prepare() {
   auto f = seccomp::Prepare(spec, options.seccomp_cache_dir);
   if (!f.ok()) return f.status();
   filter = std::move(f).value();
+  if (!spec.linux.seccomp_oci.empty()) {
+    auto oci = seccomp::CompileOciProfile(spec.linux.seccomp_oci);
+    if (!oci.ok()) return oci.status();
+    oci_filter = std::move(oci).value();
+  }
   ctx = PrepareChild(spec, plan, caps_plan);
+  if (!oci_filter.program.empty()) ctx.oci_seccomp = &oci_filter;
   ctx.landlock = &landlock_rules;
   ctx.seccomp = &filter;
+  ctx.detached = options.detached;
+  ctx.preserve_fds = options.preserve_fds;
   // With the listener handoff the payload waits for the supervisor before execve.
   handoff = filter.notify && !filter.program.empty();
   ctx.payload_needs_dumpable = handoff && !HoldsEffective(CAP_SYS_PTRACE);
@@ -642,7 +648,14 @@ ContainerResult Container::Collect() {
     return finish();
   }
   int init_status = 0;
-  while (wait4(c.pid, &init_status, 0, &r.rusage) < 0 && errno == EINTR) {
+  if (c.options.detached) {
+    // Not our child: whoever it reparented to reaps it; its end is the pidfd's.
+    struct pollfd p = {c.pidfd.get(), POLLIN, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+  } else {
+    while (wait4(c.pid, &init_status, 0, &r.rusage) < 0 && errno == EINTR) {
+    }
   }
   c.reaped = true;
   HIVE_LOG(kDebug, "run {}: pid 1 exited (wait status {:#x})", c.spec.hive.run_id, init_status);
@@ -685,11 +698,24 @@ ContainerResult Container::Collect() {
   } else {
     r.warnings.push_back(st.status().Wrap("read the cgroup's counters").message());
   }
+  if (c.options.detached) return finish();  // removed at delete: DestroyCgroups
   if (Status s = c.cg->Destroy(); !s.ok()) {
     r.warnings.push_back(s.Wrap("remove the run's cgroups").message());
   }
   return finish();
 }
+
+Status Container::DestroyCgroups() {
+  if (!impl_->cg || impl_->released) return Ok();
+  (void)impl_->cg->Kill();
+  return impl_->cg->Destroy();
+}
+
+Status Container::SetupError() const {
+  return impl_->failed ? impl_->result.setup_error : Ok();
+}
+
+pid_t Container::pid() const { return impl_->pid; }
 
 const landlock::Prepared& Container::landlock() const { return impl_->landlock_rules; }
 const seccomp::Filter& Container::filter() const { return impl_->filter; }

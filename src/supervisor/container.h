@@ -43,6 +43,13 @@ struct ContainerOptions {
   // when the payload waits for the parent anyway (seccomp listener handoff), else before the
   // clone. An error ends Create before the payload ever runs.
   std::function<Status()> before_exec;
+  // OCI create/start (`hive-run create`): the process that calls Create exits after it, so
+  // the sandbox outlives it (no parent-death signal), pid 1 exits with the payload's own
+  // status for whoever reaps it, a missing or non-executable program is reported by Create,
+  // fds 3 .. 3+preserve_fds-1 pass to the payload, and Collect (in a monitor that is not the
+  // sandbox's parent) leaves the cgroups for Destroy.
+  bool detached = false;
+  int preserve_fds = 0;
 };
 
 // What happened to a sandbox, as the kernel and the supervisor saw it; the runtime turns it
@@ -95,6 +102,11 @@ class Container {
   // Serves the sandbox until pid 1 exits.
   void Monitor();
   ContainerResult Collect();
+  // Removes the cgroups a detached Collect left (the OCI delete).
+  Status DestroyCgroups();
+  // Setup that failed during Create (the payload never became ready), else Ok.
+  Status SetupError() const;
+  pid_t pid() const;
 
   // The layers as prepared, for the report's `enforced` section.
   const landlock::Prepared& landlock() const;

@@ -15,6 +15,7 @@
 #include "hive/run.h"
 #include "supervisor/container.h"
 #include "temp_dir.h"
+#include "sandbox/seccomp/oci_profile.h"
 
 namespace {
 
@@ -59,6 +60,33 @@ TEST_CASE("type errors name the JSON path") {
   CHECK(ErrorOf("{").find("invalid JSON") != std::string::npos);
 }
 
+TEST_CASE("linux.seccomp is kept and compiled; what it cannot honour is refused by name") {
+  auto c = hive::ParseOciConfig(
+      R"({"process": {"args": ["sh"]}, "root": {"path": "r"}, "linux": {"seccomp":
+      {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+       "syscalls": [{"names": ["read", "write", "no_such_call"], "action": "SCMP_ACT_ALLOW"},
+                    {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                     "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"},
+                              {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]}}})",
+      "config.json", "/b");
+  REQUIRE(c.ok());
+  REQUIRE_FALSE(c->linux.seccomp_oci.empty());
+  CHECK(hive::SupervisorRefusal(*c).message().find("linux.seccomp") == std::string::npos);
+  auto f = hive::seccomp::CompileOciProfile(c->linux.seccomp_oci);
+  REQUIRE_MESSAGE(f.ok(), f.status().message());
+  CHECK(f->program.size() > 4);
+  for (const char* bad : {R"({"defaultAction": "SCMP_ACT_NOTIFY"})",
+                          R"({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x"})",
+                          R"({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_X"]})",
+                          R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"],
+                              "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1,
+                              "op": "SCMP_CMP_LIKE"}]}]})"}) {
+    auto r = hive::seccomp::CompileOciProfile(bad);
+    CHECK_FALSE(r.ok());
+    CHECK_MESSAGE(r.status().message().rfind("linux.seccomp", 0) == 0, r.status().message());
+  }
+}
+
 TEST_CASE("fields the supervisor cannot honour yet are kept, then refused by name") {
   auto c = hive::ParseOciConfig(R"({"process": {"args": ["sh"]}, "root": {"path": "r"},
       "linux": {"namespaces": [{"type": "user"}, {"type": "mount"}, {"type": "pid"},
@@ -85,7 +113,6 @@ TEST_CASE("fields the supervisor cannot honour yet are kept, then refused by nam
   refused(R"("hooks": {"prestart": [{"path": "/bin/true"}]})", "hooks");
   refused(R"("linux": {"sysctl": {"net.ipv4.ip_forward": "1"}})", "linux.sysctl");
   refused(R"("linux": {"devices": [{"type": "c", "path": "/dev/fuse"}]})", "linux.devices");
-  refused(R"("linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}})", "linux.seccomp");
   refused(R"("linux": {"rootfsPropagation": "shared"})", "linux.rootfsPropagation");
   refused(R"("linux": {"resources": {"cpu": {"shares": 512}}})", "linux.resources.cpu.shares");
   // A config that leaves a namespace out would run with less isolation than it says.

@@ -1,0 +1,59 @@
+// hive::oci: the container lifecycle of the runc command line (create, start, state, kill,
+// delete, run, list), over the same pipeline as every other run: config.json → policy
+// ceiling → RunSpec → Container.
+//
+// `create` leaves the container's pid 1 blocked before exec, in its namespaces and cgroups,
+// and a monitor process that holds the seccomp listener and the cgroups; neither is an
+// ancestor of the other, so both reparent to the caller (conmon and the containerd shim are
+// subreapers) and the caller reaps pid 1. `start` asks the monitor to release the payload;
+// `delete` asks it to write the container's signed audit record and remove the cgroups.
+//
+//   hive::oci::Global g{.root = "/run/hive-run"};
+//   HIVE_TRY(hive::oci::Create(g, {.id = "c1", .bundle = "b"}));
+//   HIVE_TRY(hive::oci::Start(g, "c1"));
+//   HIVE_TRY(hive::oci::Delete(g, "c1", /*force=*/true));
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "hive/status.h"
+
+namespace hive::oci {
+
+inline constexpr const char* kDefaultRoot = "/run/hive-run";
+
+struct Global {
+  std::string root;         // the containers' state (`--root`)
+  std::string state_dir;    // hive-run's own state: audit log, keys, caches
+  std::string policy_path;  // empty: $HIVE_RUN_POLICY, /etc/hive-run/policy.yml, built in
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle = ".";
+  std::string pid_file;
+  std::string console_socket;
+  int preserve_fds = 0;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+};
+
+Status Create(const Global& g, const CreateOptions& o);
+Status Start(const Global& g, const std::string& id);
+Result<nlohmann::json> State(const Global& g, const std::string& id);
+Status Kill(const Global& g, const std::string& id, int signal, bool all);
+Status Delete(const Global& g, const std::string& id, bool force);
+// create + start, then waits for pid 1 and deletes (unless detach): the exit status.
+Result<int> Run(const Global& g, const CreateOptions& o, bool detach);
+// Host pids of the container's processes (its cgroup); empty once it has stopped.
+Result<std::vector<pid_t>> Pids(const Global& g, const std::string& id);
+// pause (true) / resume (false) through the cgroup freezer.
+Status Pause(const Global& g, const std::string& id, bool pause);
+// The state of every container under the root.
+Result<nlohmann::json> List(const Global& g);
+
+}  // namespace hive::oci
