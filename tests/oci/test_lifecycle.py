@@ -365,6 +365,16 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("linux.sysctl", r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, "s3")))
+        # A policy allowing domains is refused, not run with the network silently off.
+        pol = os.path.join(self.tmp, "net.yml")
+        with open(pol, "w") as f:
+            f.write("security:\n  network:\n    allowed_domains: [allowed.test]\n"
+                    "    upstream_dns: [203.0.113.53]\n")
+        self.ids.append("s4")
+        r = self.hive("--policy", pol, "create", "--bundle", self.bundle(["true"]), "s4")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("security.network.allowed_domains", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "s4")))
 
     def audit_records(self, cid):
         with open(os.path.join(self.state, "audit.log")) as f:
