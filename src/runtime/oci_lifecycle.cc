@@ -480,6 +480,23 @@ void CleanUpWithoutMonitor(const ContainerRecord& r) {
 
 Status Freeze(const ContainerRecord& r, bool frozen);
 
+// Every process in the container's cgroups, each once.
+std::vector<pid_t> CgroupPids(const ContainerRecord& r) {
+  std::set<pid_t> pids;
+  for (const std::string& dir : r.cgroup_dirs) {
+    Result<std::string> procs = ReadFile(dir + "/cgroup.procs");
+    if (!procs.ok()) continue;
+    for (size_t i = 0; i < procs->size();) {
+      size_t j = procs->find('\n', i);
+      if (j == std::string::npos) j = procs->size();
+      const pid_t p = std::atoi(procs->substr(i, j - i).c_str());
+      if (p > 0) pids.insert(p);
+      i = j + 1;
+    }
+  }
+  return {pids.begin(), pids.end()};
+}
+
 }  // namespace
 
 Status Create(const Global& g, const CreateOptions& o) {
@@ -523,21 +540,7 @@ Status Kill(const Global& g, const std::string& id, int signal, bool all) {
     return Error(Code::kFailedPrecondition, "container not running");
   }
   if (all) {
-    std::vector<pid_t> pids;
-    {
-      std::set<pid_t> seen;
-      for (const std::string& dir : r.cgroup_dirs) {
-        Result<std::string> procs = ReadFile(dir + "/cgroup.procs");
-        if (!procs.ok()) continue;
-        for (size_t i = 0; i < procs->size();) {
-          size_t j = procs->find('\n', i);
-          if (j == std::string::npos) j = procs->size();
-          const pid_t p = std::atoi(procs->substr(i, j - i).c_str());
-          if (p > 0 && seen.insert(p).second) pids.push_back(p);
-          i = j + 1;
-        }
-      }
-    }
+    const std::vector<pid_t> pids = CgroupPids(r);
     for (pid_t p : pids) kill(p, signal);
     return Ok();
   }
@@ -633,21 +636,6 @@ Result<int> Run(const Global& g, const CreateOptions& o, bool detach) {
 
 namespace {
 
-std::vector<pid_t> CgroupPids(const ContainerRecord& r) {
-  std::set<pid_t> pids;
-  for (const std::string& dir : r.cgroup_dirs) {
-    Result<std::string> procs = ReadFile(dir + "/cgroup.procs");
-    if (!procs.ok()) continue;
-    for (size_t i = 0; i < procs->size();) {
-      size_t j = procs->find('\n', i);
-      if (j == std::string::npos) j = procs->size();
-      const pid_t p = std::atoi(procs->substr(i, j - i).c_str());
-      if (p > 0) pids.insert(p);
-      i = j + 1;
-    }
-  }
-  return {pids.begin(), pids.end()};
-}
 
 // The freezer: cgroup.freeze of the container's v2 cgroup, else its v1 freezer cgroup.
 Status Freeze(const ContainerRecord& r, bool frozen) {

@@ -212,9 +212,9 @@ RunResult Run(const RunRequest& req) {
     check.allowed = *policy.process.allowed_binaries;
     check.tools_dirs = policy.process.tools_dirs;
     CommandVerdict verdict = CheckCommand(req.command, check);
-    if (!verdict.allowed) {
+    auto refuse_command = [&](const CommandVerdict& v) {
       std::string why = fmt::format("exec: refused by {} (security.process.allowed_binaries): {}",
-                                    policy.source, fmt::join(verdict.reasons, "; "));
+                                    policy.source, fmt::join(v.reasons, "; "));
       report.outcome = Outcome::kBlocked;
       report.error = why;
       record_audit();
@@ -222,7 +222,8 @@ RunResult Run(const RunRequest& req) {
       RunResult refused = refuse(Error(Code::kPermissionDenied, why));
       refused.exit_status = 126;
       return refused;
-    }
+    };
+    if (!verdict.allowed) return refuse_command(verdict);
     // What runs is what was checked: the program by its real path, the split arguments. A
     // --bind over that path (or a directory above it) would run another file in its place.
     for (const std::string& b : req.binds) {
@@ -239,17 +240,7 @@ RunResult Run(const RunRequest& req) {
                         verdict.program));
       }
     }
-    if (!verdict.allowed) {
-      std::string why = fmt::format("exec: refused by {} (security.process.allowed_binaries): {}",
-                                    policy.source, fmt::join(verdict.reasons, "; "));
-      report.outcome = Outcome::kBlocked;
-      report.error = why;
-      record_audit();
-      if (!audit_failed.ok()) return refuse(audit_failed);
-      RunResult refused = refuse(Error(Code::kPermissionDenied, why));
-      refused.exit_status = 126;
-      return refused;
-    }
+    if (!verdict.allowed) return refuse_command(verdict);
     exec_command = verdict.argv;
     exec_command[0] = verdict.program;
   }
