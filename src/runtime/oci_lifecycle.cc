@@ -16,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -34,6 +34,7 @@
 #include "hive/state_dir.h"
 #include "oci/state.h"
 #include "runtime/report_builder.h"
+#include "sandbox/cgroups/cgroup_dir.h"
 #include "supervisor/container.h"
 
 namespace hive::oci {
@@ -445,21 +446,23 @@ Status Detach(const Global& g, const CreateOptions& o, Created& c,
   return Ok();
 }
 
+// Every process in the container's cgroups and the cgroups it made below them, each once.
+// A cgroup already gone has none.
+std::vector<pid_t> CgroupPids(const ContainerRecord& r) {
+  std::vector<pid_t> pids;
+  for (const std::string& dir : r.cgroup_dirs) (void)cgroups::CollectProcs(dir, &pids);
+  std::sort(pids.begin(), pids.end());
+  pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+  return pids;
+}
+
 // Removes what a container whose monitor is gone left: its processes, cgroups; records it as
 // lost in the audit log.
 void CleanUpWithoutMonitor(const ContainerRecord& r) {
   for (auto it = r.cgroup_dirs.rbegin(); it != r.cgroup_dirs.rend(); ++it) {
     (void)WriteControlFile(*it + "/cgroup.kill", "1");
-    if (Result<std::string> procs = ReadFile(*it + "/cgroup.procs"); procs.ok()) {
-      for (size_t i = 0; i < procs->size();) {
-        size_t j = procs->find('\n', i);
-        if (j == std::string::npos) j = procs->size();
-        const pid_t p = std::atoi(procs->substr(i, j - i).c_str());
-        if (p > 0) kill(p, SIGKILL);
-        i = j + 1;
-      }
-    }
   }
+  for (pid_t p : CgroupPids(r)) kill(p, SIGKILL);
   for (int tries = 0; tries < 100; ++tries) {
     bool left = false;
     for (auto it = r.cgroup_dirs.rbegin(); it != r.cgroup_dirs.rend(); ++it) {
@@ -480,26 +483,10 @@ void CleanUpWithoutMonitor(const ContainerRecord& r) {
 
 Status Freeze(const ContainerRecord& r, bool frozen);
 
-// Every process in the container's cgroups, each once.
-std::vector<pid_t> CgroupPids(const ContainerRecord& r) {
-  std::set<pid_t> pids;
-  for (const std::string& dir : r.cgroup_dirs) {
-    Result<std::string> procs = ReadFile(dir + "/cgroup.procs");
-    if (!procs.ok()) continue;
-    for (size_t i = 0; i < procs->size();) {
-      size_t j = procs->find('\n', i);
-      if (j == std::string::npos) j = procs->size();
-      const pid_t p = std::atoi(procs->substr(i, j - i).c_str());
-      if (p > 0) pids.insert(p);
-      i = j + 1;
-    }
-  }
-  return {pids.begin(), pids.end()};
-}
 
-}  // namespace
-
-Status Create(const Global& g, const CreateOptions& o) {
+// The container made and handed to its monitor; its pid 1, blocked before exec. A failure
+// leaves no record behind.
+Result<pid_t> CreateDetached(const Global& g, const CreateOptions& o) {
   const std::vector<int> inherited = InheritedFds();
   HIVE_TRY(CreateRecordDir(g.root, o.id));
   auto made = Make(g, o);
@@ -507,12 +494,17 @@ Status Create(const Global& g, const CreateOptions& o) {
     (void)RemoveRecordDir(g.root, o.id);
     return made.status();
   }
+  const pid_t pid = (*made)->record.pid;
   if (Status s = Detach(g, o, **made, inherited); !s.ok()) {
     (void)RemoveRecordDir(g.root, o.id);
     return s;
   }
-  return Ok();
+  return pid;
 }
+
+}  // namespace
+
+Status Create(const Global& g, const CreateOptions& o) { return CreateDetached(g, o).status(); }
 
 Status Start(const Global& g, const std::string& id) {
   HIVE_ASSIGN_OR_RETURN(ContainerRecord r, LoadRecord(g.root, id));
@@ -592,19 +584,7 @@ Status Delete(const Global& g, const std::string& id, bool force) {
 }
 
 Result<int> Run(const Global& g, const CreateOptions& o, bool detach) {
-  const std::vector<int> inherited = InheritedFds();
-  HIVE_TRY(CreateRecordDir(g.root, o.id));
-  auto made = Make(g, o);
-  if (!made.ok()) {
-    (void)RemoveRecordDir(g.root, o.id);
-    return made.status();
-  }
-  const pid_t pid = (*made)->record.pid;
-  if (Status s = Detach(g, o, **made, inherited); !s.ok()) {
-    (void)RemoveRecordDir(g.root, o.id);
-    return s;
-  }
-  made->reset();
+  HIVE_ASSIGN_OR_RETURN(const pid_t pid, CreateDetached(g, o));
   if (Status s = Start(g, o.id); !s.ok()) {
     (void)Delete(g, o.id, true);
     return s;
@@ -635,7 +615,6 @@ Result<int> Run(const Global& g, const CreateOptions& o, bool detach) {
 }
 
 namespace {
-
 
 // The freezer: cgroup.freeze of the container's v2 cgroup, else its v1 freezer cgroup.
 Status Freeze(const ContainerRecord& r, bool frozen) {
