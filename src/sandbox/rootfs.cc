@@ -36,20 +36,25 @@ Result<UniqueFd> OpenTree(const std::string& source, unsigned attrs, const std::
   return fd;
 }
 
+// A detached mount `fd` to attach at `target`; the plan owns it from here.
+void PushTree(Plan* plan, UniqueFd fd, const std::string& target, bool is_dir) {
+  Step s;
+  s.kind = Step::Kind::kTree;
+  s.target = Rel(target);
+  s.tree_fd = fd.get();
+  s.tree_is_dir = is_dir;
+  plan->trees.push_back(std::move(fd));
+  plan->steps.push_back(std::move(s));
+}
+
 Status AddTree(Plan* plan, const std::string& source, const std::string& target, bool read_only,
                bool idmap, const std::string& what) {
   struct stat st;
   if (stat(source.c_str(), &st) != 0) return Errno(fmt::format("{}: `{}`", what, source));
   unsigned attrs = kBindAttrs | (read_only ? MOUNT_ATTR_RDONLY : 0);
   HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenTree(source, attrs, what));
-  Step s;
-  s.kind = Step::Kind::kTree;
-  s.target = Rel(target);
-  s.tree_fd = fd.get();
-  s.tree_is_dir = S_ISDIR(st.st_mode);
   if (idmap && !read_only) plan->idmap_trees.push_back(fd.get());
-  plan->trees.push_back(std::move(fd));
-  plan->steps.push_back(std::move(s));
+  PushTree(plan, std::move(fd), target, S_ISDIR(st.st_mode));
   return Ok();
 }
 
@@ -108,13 +113,7 @@ Status AddBundleFile(const RunSpec& spec, const std::string& path, const std::st
   if (mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
     return Errno(what + ": set attributes");
   }
-  Step s;
-  s.kind = Step::Kind::kTree;
-  s.target = Rel(path);
-  s.tree_fd = tree.get();
-  s.tree_is_dir = false;
-  plan->trees.push_back(std::move(tree));
-  plan->steps.push_back(std::move(s));
+  PushTree(plan, std::move(tree), path, false);
   return Ok();
 }
 
@@ -162,13 +161,7 @@ Status AddDev(Plan* plan) {
     if (mount_setattr(fd.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
       return Errno(fmt::format("/dev: set attributes on `{}`", src));
     }
-    Step s;
-    s.kind = Step::Kind::kTree;
-    s.target = Rel(src);
-    s.tree_fd = fd.get();
-    s.tree_is_dir = false;
-    plan->trees.push_back(std::move(fd));
-    plan->steps.push_back(std::move(s));
+    PushTree(plan, std::move(fd), src, false);
   }
   plan->steps.push_back(FsStep("devpts", "/dev/pts",
                                {{"newinstance", ""}, {"ptmxmode", "0666"}, {"mode", "0620"}},
