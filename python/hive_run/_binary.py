@@ -39,6 +39,16 @@ class Binary:
         except OSError as e:
             raise ScriptExecutionException(f"cannot run {self.path}: {e}") from e
 
+    def run_reported(self, tmp, command, *args, **kw):
+        """Runs `hive-run COMMAND --report FILE ARGS...` with FILE in the directory `tmp`;
+        returns the process and the run report (None when hive-run wrote none)."""
+        path = os.path.join(tmp, "report.json")
+        r = self.run(command, "--report", path, *args, **kw)
+        if not os.path.exists(path):
+            return r, None
+        with open(path) as f:
+            return r, json.load(f)
+
     def json(self, *args, ok=(0,)):
         """Runs a hive-run command that prints JSON; raises with hive-run's message otherwise."""
         r = self.run(*args)

@@ -102,16 +102,11 @@ class SecureScriptExecutor:
         PolicyViolationException when the policy refuses it, ScriptExecutionException when
         hive-run cannot run it (missing file, bad policy, setup failure)."""
         with tempfile.TemporaryDirectory(prefix="hive-run-client-") as tmp:
-            report_path = os.path.join(tmp, "report.json")
-            cmd = ["script", "--quiet", "--report", report_path, *self._policy_args()]
+            cmd = ["--quiet", *self._policy_args()]
             if timeout is not None:
                 cmd += ["--timeout", repr(float(timeout))]
             cmd += ["--", os.fspath(script_path), *[str(a) for a in (args or [])]]
-            r = self._bin.run(*cmd)
-            report = None
-            if os.path.exists(report_path):
-                with open(report_path) as f:
-                    report = json.load(f)
+            r, report = self._bin.run_reported(tmp, "script", *cmd)
         stdout, stderr = _text(r.stdout), _text(r.stderr)
         if report is None:
             raise ScriptExecutionException(stderr.strip() or f"hive-run exited {r.returncode}")

@@ -101,20 +101,16 @@ class SecureRunner:
             policy = self._policy(tmp, timeout, cpu_time, mem_bytes, allowlist)
             if dry_run:
                 return self._check(policy, argv)
-            report_path = os.path.join(tmp, "report.json")
-            args = ["exec", "--quiet", "--policy", policy, "--report", report_path]
+            args = ["--quiet", "--policy", policy]
             for k, v in (env_vars or {}).items():
                 args += ["--env", f"{k}={v}"]
             if working_dir:
                 wd = os.path.abspath(working_dir)
                 args += ["--bind", f"{wd}:{wd}:rw", "--workdir", wd]
             args += ["--", *argv]
-            r = self._bin.run(*args, input=input_data.encode() if isinstance(input_data, str)
-                              else input_data)
-            report = None
-            if os.path.exists(report_path):
-                with open(report_path) as f:
-                    report = json.load(f)
+            r, report = self._bin.run_reported(
+                tmp, "exec", *args,
+                input=input_data.encode() if isinstance(input_data, str) else input_data)
         stdout, stderr = _text(r.stdout), _text(r.stderr)
         if report is None:
             return ExecutionResult(None, ExecutionStatus.ERROR, r.returncode, stdout, stderr,
