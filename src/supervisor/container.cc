@@ -248,6 +248,8 @@ struct Container::Impl {
   std::unique_ptr<Egress> egress;  // allowed domains: the resolver and connect decisions
   bool handoff = false;
   bool killed = false, exec_done = false, failed = false;
+  // The payload was released: it may have exec'd before its kExecOk is read.
+  bool start_sent = false;
   double cpu_budget_ns = 0, parallelism = 1;
 
   ~Impl() {
@@ -367,8 +369,9 @@ Status Container::Impl::Watch() {
       if (result.interrupted || killed) continue;
       result.interrupted = true;
       result.interrupt_signal = static_cast<int>(si.ssi_signo);
-      if (exec_done) {
-        // The payload may want to clean up: forward, then kill after a grace period.
+      if (start_sent) {
+        // The payload may want to clean up: forward, then kill after a grace period. Once
+        // released it may have exec'd (and printed) before pid 1's kExecOk is read here.
         PidfdSendSignal(pidfd.get(), result.interrupt_signal);
         ArmTimer(timer.get(), kInterruptGraceSeconds);
       } else {
@@ -603,6 +606,7 @@ Status Container::Start() {
   if (c.killed) return fail(Error(Code::kFailedPrecondition, "the sandbox was killed"));
   // sync 4: start.
   if (!sync::Send(c.sync.get(), sync::Msg::kStart)) return fail(Errno("release the payload"));
+  c.start_sent = true;
   // sync 5: the payload has exec'd, or setup failed. Its execve, and what runs right after
   // it, may already be denied: the listener is served meanwhile.
   sync::Message msg;
