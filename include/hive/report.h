@@ -82,6 +82,12 @@ struct RunReport {
   nlohmann::json network;
   std::string script_sha256;
   std::string policy_sha256;
+  // The Kubernetes objects a container run belongs to, from containerd's CRI annotations;
+  // all empty outside Kubernetes.
+  struct KubernetesRef {
+    std::string pod, pod_namespace, container, kind;  // kind: "sandbox" or "container"
+    bool empty() const { return pod.empty() && pod_namespace.empty() && container.empty(); }
+  } kubernetes;
   nlohmann::json static_analysis;  // null when not run
   struct AuditRef {
     std::string log;

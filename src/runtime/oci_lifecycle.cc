@@ -32,6 +32,7 @@
 #include "hive/policy.h"
 #include "hive/report.h"
 #include "hive/state_dir.h"
+#include "oci/kubernetes.h"
 #include "oci/state.h"
 #include "runtime/report_builder.h"
 #include "sandbox/cgroups/cgroup_dir.h"
@@ -174,6 +175,7 @@ std::string ReadCommand(int fd) {
   StartReport(c.spec, &report);
   ReportEnforced(c.spec, ct, &report);
   report.bundle = c.record.bundle;
+  report.kubernetes = KubernetesOf(c.spec.annotations);
   std::optional<ContainerResult> result;
 
   auto finish = [&]() {

@@ -47,6 +47,12 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["run_id"] = r.run_id;
   if (!r.bundle.empty()) j["bundle"] = r.bundle;
   if (!r.script.empty()) j["script"] = r.script;
+  if (!r.kubernetes.empty()) {
+    j["kubernetes"] = {{"pod", r.kubernetes.pod},
+                       {"namespace", r.kubernetes.pod_namespace},
+                       {"container", r.kubernetes.container},
+                       {"kind", r.kubernetes.kind}};
+  }
   j["command"] = r.command;
   j["outcome"] = OutcomeName(r.outcome);
   j["exit_code"] = r.exit_code >= 0 ? json(r.exit_code) : json(nullptr);
