@@ -268,6 +268,9 @@ struct Container::Impl {
   Status Watch();
   Status Await(sync::Msg want, sync::Message* m, int* passed);
   void KillSandbox();
+  // Interrupts (SIGINT, SIGTERM, ...) hive-run received: before the payload is released the
+  // sandbox is torn down; after, they are forwarded, and a grace period armed.
+  void OnSignals();
   bool CpuSpent();
   // Setup stopped: the timeout or an interrupt that stopped it, or the error the child sent.
   Status Stopped(const Status& s);
@@ -363,23 +366,25 @@ Status Container::Impl::Watch() {
       result.cpu_killed = true;
     }
   }));
-  HIVE_TRY(loop.Add(sigfd.get(), [this](uint32_t) {
-    struct signalfd_siginfo si;
-    while (read(sigfd.get(), &si, sizeof si) == sizeof si) {
-      if (result.interrupted || killed) continue;
-      result.interrupted = true;
-      result.interrupt_signal = static_cast<int>(si.ssi_signo);
-      if (start_sent) {
-        // The payload may want to clean up: forward, then kill after a grace period. Once
-        // released it may have exec'd (and printed) before pid 1's kExecOk is read here.
-        PidfdSendSignal(pidfd.get(), result.interrupt_signal);
-        ArmTimer(timer.get(), kInterruptGraceSeconds);
-      } else {
-        KillSandbox();  // nothing of the user's runs yet: stop now
-      }
-    }
-  }));
+  HIVE_TRY(loop.Add(sigfd.get(), [this](uint32_t) { OnSignals(); }));
   return Ok();
+}
+
+void Container::Impl::OnSignals() {
+  struct signalfd_siginfo si;
+  while (read(sigfd.get(), &si, sizeof si) == sizeof si) {
+    if (result.interrupted || killed) continue;
+    result.interrupted = true;
+    result.interrupt_signal = static_cast<int>(si.ssi_signo);
+    if (start_sent) {
+      // The payload may want to clean up: forward, then kill after a grace period. Once
+      // released it may have exec'd (and printed) before pid 1's kExecOk is read here.
+      PidfdSendSignal(pidfd.get(), result.interrupt_signal);
+      ArmTimer(timer.get(), kInterruptGraceSeconds);
+    } else {
+      KillSandbox();  // nothing of the user's runs yet: stop now
+    }
+  }
 }
 
 void Container::Impl::KillSandbox() {
@@ -603,6 +608,7 @@ Status Container::Start() {
     c.result.setup_error = c.Stopped(s);
     return c.result.setup_error;
   };
+  c.OnSignals();  // an interrupt that came while stopped here is not the payload's
   if (c.killed) return fail(Error(Code::kFailedPrecondition, "the sandbox was killed"));
   // sync 4: start.
   if (!sync::Send(c.sync.get(), sync::Msg::kStart)) return fail(Errno("release the payload"));
