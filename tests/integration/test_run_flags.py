@@ -143,12 +143,12 @@ class Reports(hive_test.SandboxTestCase):
             self.assertEqual(rep["outcome"], "success")
 
     def test_no_cpu_alert_without_a_cpu_limit(self):
-        # Two processes spinning for well over a second: more than one CPU's worth where two
-        # are free. With no CPU limit set, that is the build doing its job.
+        # Two processes spinning until each has used 0.6 s of CPU (CPU time, not wall time: a
+        # loaded machine must not starve the count). With no CPU limit set, that is the build
+        # doing its job.
         spin = ("import os, time\n"
                 "pid = os.fork()\n"
-                "end = time.time() + 1.5\n"
-                "while time.time() < end: pass\n"
+                "while time.process_time() < 0.6: pass\n"
                 "if pid: os.waitpid(pid, 0)\n")
         r, rep = self.report("exec", "--", PYTHON, "-c", spin)
         self.assertEqual(r.returncode, 0, r.stderr)
