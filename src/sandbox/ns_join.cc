@@ -207,19 +207,13 @@ Result<JoinPlan> PlanJoins(const RunSpec& spec) {
   std::vector<Join> host, owned;
   for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
     const NamespaceSpec& n = spec.linux.namespaces[i];
-    const std::string field = fmt::format("linux.namespaces[{}]", i);
-    if (n.type == "time") {
-      return refuse(field, "time namespaces are not supported yet");
-    }
+    // `time`, and `mount`/`cgroup` paths, are refused by SupervisorRefusal already.
     if (n.path.empty()) continue;
-    const std::string pfield = field + ".path";
-    if (n.type == "mount" || n.type == "cgroup") {
-      return refuse(pfield, fmt::format("joining the {} namespace at `{}` is not supported: a "
-                                        "container's {} is always its own",
-                                        n.type, n.path,
-                                        n.type == "mount" ? "root filesystem" : "cgroup view"));
-    }
+    const std::string pfield = fmt::format("linux.namespaces[{}].path", i);
     const int nstype = NsType(n.type);
+    if (nstype == 0 || nstype == CLONE_NEWNS || nstype == CLONE_NEWCGROUP) {
+      return refuse(pfield, fmt::format("joining a {} namespace is not supported", n.type));
+    }
     UniqueFd fd(open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return Errno(fmt::format("{}: open `{}`", pfield, n.path));
     const int actual = ioctl(fd.get(), NS_GET_NSTYPE);

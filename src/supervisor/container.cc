@@ -194,8 +194,21 @@ Status SupervisorRefusal(const RunSpec& spec) {
                                 type));
     }
   }
-  // Paths to join are judged when they are opened (ns::PlanJoins); what depends on the spec
-  // alone is here.
+  for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
+    const NamespaceSpec& n = spec.linux.namespaces[i];
+    if (n.type == "time") {
+      return refuse(fmt::format("linux.namespaces[{}]", i),
+                    "time namespaces are not supported yet");
+    }
+    if (!n.path.empty() && (n.type == "mount" || n.type == "cgroup")) {
+      return refuse(fmt::format("linux.namespaces[{}].path", i),
+                    fmt::format("joining the {} namespace at `{}` is not supported: a "
+                                "container's {} is always its own",
+                                n.type, n.path,
+                                n.type == "mount" ? "root filesystem" : "cgroup view"));
+    }
+  }
+  // The other paths to join are judged when they are opened (ns::PlanJoins).
   size_t at = 0;
   if (JoinedNamespace(spec, "uts", &at) && !spec.hostname.empty()) {
     return refuse("hostname",
