@@ -25,6 +25,9 @@ HIVE_RUN = os.environ.get("HIVE_RUN") or os.path.join(
 SKIP = 77
 PR_SET_CHILD_SUBREAPER = 36
 OWN = ("pid", "network", "ipc", "uts", "mount", "cgroup", "user")
+# What podman and CRI put in every config.json.
+SYSFS = [{"destination": "/sys", "type": "sysfs", "source": "sysfs",
+          "options": ["nosuid", "noexec", "nodev", "ro"]}]
 
 ROOTFS = None
 
@@ -107,7 +110,7 @@ class Namespaces(unittest.TestCase):
             r.stdout, r.stderr = out.read(), err.read()
         return r
 
-    def bundle(self, args, namespaces=None, hostname=None, **linux):
+    def bundle(self, args, namespaces=None, hostname=None, mounts=None, **linux):
         config = {
             "ociVersion": "1.0.2",
             "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
@@ -117,6 +120,8 @@ class Namespaces(unittest.TestCase):
         }
         if hostname is not None:
             config["hostname"] = hostname
+        if mounts is not None:
+            config["mounts"] = mounts
         b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
         with open(os.path.join(b, "config.json"), "w") as f:
             json.dump(config, f)
@@ -161,9 +166,9 @@ class Namespaces(unittest.TestCase):
         a = self.pod()
         script = ("readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; "
                   "readlink /proc/self/ns/uts; readlink /proc/self/ns/pid; "
-                  "readlink /proc/self/ns/user; hostname; ps")
+                  "readlink /proc/self/ns/user; hostname; ps; ls /sys/class/net")
         out = self.run_to_end("app", self.bundle(
-            ["sh", "-c", script], joined(a, "network", "ipc", "uts", "pid")))
+            ["sh", "-c", script], joined(a, "network", "ipc", "uts", "pid"), mounts=SYSFS))
         lines = out.splitlines()
         for i, ns in enumerate(("net", "ipc", "uts", "pid")):
             self.assertEqual(lines[i], os.readlink(f"/proc/{a}/ns/{ns}"), ns)
@@ -172,6 +177,8 @@ class Namespaces(unittest.TestCase):
         self.assertEqual(lines[5], "pod-a")
         # Its /proc is the joined pid namespace's: the first container's program is there.
         self.assertIn("sleep 100", out)
+        # sysfs of the pod's network namespace: its user namespace owns it.
+        self.assertEqual(lines[-1], "lo")
         self.assertTrue(alive(a))
 
     def test_joined_pid_namespace_killed_whole(self):
@@ -219,9 +226,13 @@ class Namespaces(unittest.TestCase):
             ns = [{"type": "network", "path": path}] + [{"type": t} for t in OWN
                                                          if t != "network"]
             out = self.run_to_end("cni", self.bundle(
-                ["sh", "-c", "readlink /proc/self/ns/net; cat /proc/net/dev"], ns))
+                ["sh", "-c", "readlink /proc/self/ns/net; cat /proc/net/dev; ls -A /sys; "
+                 "echo end"], ns, mounts=SYSFS))
             self.assertEqual(out.splitlines()[0], f"net:[{os.stat(path).st_ino}]")
             self.assertIn("hivepeer0", out)
+            # No sysfs for a network namespace the host owns: an empty /sys, not the host's.
+            self.assertTrue(out.endswith("\nend\n"), out)
+            self.assertNotIn("class", out)
             # A net.* sysctl there would be the host's: refused, named.
             err = self.refused("cni2", self.bundle(
                 ["true"], ns, sysctl={"net.ipv4.ip_unprivileged_port_start": "80"}))
