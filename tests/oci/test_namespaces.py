@@ -89,6 +89,12 @@ class Namespaces(unittest.TestCase):
         # Joiners first: a pod's app containers go before its pause container.
         for cid in reversed(self.ids):
             self.hive("delete", "--force", cid)
+        # Reap the killed containers' pid 1s (reparented to us, the subreaper).
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
         left = os.listdir(self.root) if os.path.isdir(self.root) else []
         cgroups = []
         for top, dirs, _ in os.walk("/sys/fs/cgroup"):
@@ -242,6 +248,32 @@ class Namespaces(unittest.TestCase):
             subprocess.run(["ip", "link", "delete", host_end], capture_output=True)
             subprocess.run(["ip", "netns", "delete", name])
         self.assertFalse(os.path.exists(f"/var/run/netns/{name}"))
+
+    def test_pod_on_a_host_owned_netns(self):
+        # A CNI pod: the pause container joins a netns the host owns, its app container joins
+        # the pause container's network (the host's, reached through it), ipc, uts and pid
+        # namespaces — the last three its user namespace owns — in one create.
+        if not shutil.which("ip"):
+            self.skipTest("no `ip` (apt-get install iproute2)")
+        name = f"hive-pod-test-{os.getpid()}"
+        r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest(f"ip netns add: {r.stderr.strip()}")
+        try:
+            path = f"/var/run/netns/{name}"
+            ns = [{"type": "network", "path": path}] + [{"type": t} for t in OWN
+                                                         if t != "network"]
+            a = self.create("pause", self.bundle(["sh", "-c", "sleep 100"], ns,
+                                                 hostname="pod-b", mounts=SYSFS))
+            self.assertEqual(self.hive("start", "pause").returncode, 0)
+            out = self.run_to_end("app", self.bundle(
+                ["sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/user; hostname"],
+                joined(a, "network", "ipc", "uts", "pid"), mounts=SYSFS))
+            self.assertEqual(out.split(), [f"net:[{os.stat(path).st_ino}]",
+                                           os.readlink(f"/proc/{a}/ns/user"), "pod-b"])
+            self.assertEqual(self.hive("delete", "--force", "pause").returncode, 0)
+        finally:
+            subprocess.run(["ip", "netns", "delete", name])
 
     def test_sysctl_honoured_before_proc_sys_is_read_only(self):
         script = ("cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
