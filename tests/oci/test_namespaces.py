@@ -187,6 +187,40 @@ class Namespaces(unittest.TestCase):
         self.assertEqual(lines[-1], "lo")
         self.assertTrue(alive(a))
 
+    def test_join_user_namespace_by_path(self):
+        a = self.pod()
+        ns = [{"type": "user", "path": f"/proc/{a}/ns/user"}] + [{"type": t} for t in OWN
+                                                                  if t != "user"]
+        out = self.run_to_end("app", self.bundle(
+            ["sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/net; id -u"], ns))
+        user, net, uid = out.split()
+        self.assertEqual(user, os.readlink(f"/proc/{a}/ns/user"))
+        self.assertNotEqual(net, os.readlink(f"/proc/{a}/ns/net"))
+        self.assertEqual(uid, "0")
+
+    def test_user_namespace_mapping_host_root_refused(self):
+        # A user namespace that maps host root (unshare -r as root): joining what it owns
+        # would make the container's root the host's. Refused before the container runs.
+        if not shutil.which("unshare"):
+            self.skipTest("no `unshare` (apt-get install util-linux)")
+        holder = subprocess.Popen(["unshare", "--user", "--map-root-user", "--net", "--ipc",
+                                   "sleep", "100"])
+        try:
+            deadline = time.time() + 5
+            while (time.time() < deadline and
+                   os.readlink(f"/proc/{holder.pid}/ns/user") == os.readlink("/proc/self/ns/user")):
+                time.sleep(0.02)
+            with open(f"/proc/{holder.pid}/uid_map") as f:
+                self.assertEqual(f.read().split()[:2], ["0", "0"])
+            for cid, t, f in (("h1", "network", "net"), ("h2", "ipc", "ipc")):
+                ns = [{"type": t, "path": f"/proc/{holder.pid}/ns/{f}"}] + [
+                    {"type": o} for o in OWN if o != t]
+                err = self.refused(cid, self.bundle(["true"], ns))
+                self.assertIn("maps host uid 0", err)
+        finally:
+            holder.kill()
+            holder.wait()
+
     def test_joined_pid_namespace_killed_whole(self):
         # Not pid 1 of its pid namespace, the container's first process still takes its
         # program with it when it is killed (kill ID 9), and delete leaves nothing.
