@@ -164,6 +164,9 @@ uint64_t JoinPlan::NewFlags() const {
 
 Result<JoinPlan> PlanJoins(const RunSpec& spec) {
   JoinPlan plan;
+  bool any = false;
+  for (const NamespaceSpec& n : spec.linux.namespaces) any |= !n.path.empty();
+  if (!any) return plan;  // every run but a pod's: nothing to open
   UniqueFd self(open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
   if (!self.valid()) return Errno("open hive-run's own user namespace");
   HIVE_ASSIGN_OR_RETURN(const NsId self_id, IdOf(self.get(), "hive-run's user namespace"));
