@@ -247,6 +247,20 @@ class Namespaces(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual([p for p in pids if alive(p)], [])
         self.assertTrue(alive(a))
+        # delete --force alone, of a running one, through its cgroup.
+        b = self.create("app2", self.bundle(["sh", "-c", "sleep 103 & sleep 104"],
+                                            joined(a, "network", "ipc", "uts", "pid")))
+        self.assertEqual(self.hive("start", "app2").returncode, 0)
+        time.sleep(0.3)
+        pids = json.loads(self.hive("ps", "--format", "json", "app2").stdout)
+        self.assertGreaterEqual(len(pids), 3)
+        self.assertEqual(self.hive("delete", "--force", "app2").returncode, 0)
+        os.waitpid(b, 0)
+        deadline = time.time() + 5
+        while time.time() < deadline and any(alive(p) for p in pids):
+            time.sleep(0.05)
+        self.assertEqual([p for p in pids if alive(p)], [])
+        self.assertTrue(alive(a))
 
     def test_join_host_owned_netns(self):
         if not shutil.which("ip"):
