@@ -350,12 +350,18 @@ void TakeConfig(const RunSpec& c, RunSpec* spec) {
   spec->oci_version = c.oci_version;
   spec->root = c.root;
   if (!c.hostname.empty()) spec->hostname = c.hostname;
+  for (const NamespaceSpec& n : c.linux.namespaces) {
+    // A joined uts namespace keeps its hostname: only config.json's own may ask to set it.
+    if (n.type == "uts" && !n.path.empty()) spec->hostname = c.hostname;
+  }
   // Its capability sets are within the policy's (checked); what it leaves out stays out.
   spec->process = c.process;
   spec->hooks = c.hooks;
   spec->annotations = c.annotations;
   spec->linux.namespaces = c.linux.namespaces;
   spec->linux.sysctl = c.linux.sysctl;
+  // A relative weight under contention, not a limit: no policy ceiling to be within.
+  spec->linux.resources.cpu_shares = c.linux.resources.cpu_shares;
   spec->linux.devices = c.linux.devices;
   spec->linux.seccomp_inline = c.linux.seccomp_inline;
   spec->linux.seccomp_oci = c.linux.seccomp_oci;

@@ -447,6 +447,17 @@ Result<Plan> Prepare(const RunSpec& spec) {
   return plan;
 }
 
+void SysfsUnavailable(Plan* plan, const std::string& why) {
+  for (Step& s : plan->steps) {
+    if (s.kind != Step::Kind::kFs || s.fs_type != "sysfs") continue;
+    s.fs_type = "tmpfs";
+    s.fs_options = {{"size", "0"}, {"mode", "0555"}};
+    s.fs_attr |= MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC;
+    plan->warnings.push_back(fmt::format("sysfs on `/{}` is an empty read-only tmpfs: {}",
+                                         s.target, why));
+  }
+}
+
 Status IdmapWritableTrees(const Plan& plan, int userns_fd) {
   for (int fd : plan.idmap_trees) {
     struct mount_attr attr = {};
@@ -520,7 +531,11 @@ int Build(const Plan& plan, const char* base, const char** step, const char** de
   // The old root is stacked under the new one at "."; detaching it leaves no path to the host.
   if (umount2(".", MNT_DETACH) != 0) return -errno;
   if (chdir("/") != 0) return -errno;
+  return 0;
+}
 
+int RestrictPaths(const Plan& plan, const char** step, const char** detail) noexcept {
+  int r;
   for (const std::string& p : plan.masked_paths) {
     *step = "mask path";
     *detail = p.c_str();

@@ -49,9 +49,19 @@ Result<Plan> Prepare(const RunSpec& spec);
 // Returns an Unsupported status when the filesystem cannot idmap.
 Status IdmapWritableTrees(const Plan& plan, int userns_fd);
 
+// Parent: sysfs cannot be mounted (the network namespace is the host's, and sysfs needs
+// privilege over the network namespace's owner): each sysfs mount of the plan becomes an
+// empty read-only tmpfs, with a warning saying `why`. Not the host's /sys bound instead: that
+// would show the host's devices.
+void SysfsUnavailable(Plan* plan, const std::string& why);
+
 // Child: builds the root under `base` (a directory that exists in the child's mount
-// namespace), pivots into it and applies masked/readonly paths. noexcept, no allocation.
-// Returns 0 or -errno with *step and *detail naming what failed.
+// namespace) and pivots into it. noexcept, no allocation. Returns 0 or -errno with *step and
+// *detail naming what failed.
 int Build(const Plan& plan, const char* base, const char** step, const char** detail) noexcept;
+
+// Child, after Build and whatever must still write through /proc (sysctls): applies the
+// masked and read-only paths (linux.maskedPaths, linux.readonlyPaths: /proc/sys...).
+int RestrictPaths(const Plan& plan, const char** step, const char** detail) noexcept;
 
 }  // namespace hive::rootfs

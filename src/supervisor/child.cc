@@ -2,7 +2,8 @@
 //
 //   1. wait for the parent's go-ahead (id maps written, cgroup joined, binds idmapped)
 //   2. own session (no controlling terminal to inject into), own cgroup namespace, hostname
-//   3. mounts private; root assembled on a tmpfs; pivot_root; old root detached; /proc masked
+//   3. mounts private; root assembled on a tmpfs; pivot_root; old root detached; sysctls
+//      written through the new /proc; masked and read-only paths (/proc/sys) applied
 //   4. rlimits
 //   5. Landlock (needs the final paths, before privileges are gone)
 //   6. sandbox uid/gid, every capability dropped, no_new_privs
@@ -49,7 +50,13 @@ constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2
 
 void NoopHandler(int) {}
 
-[[noreturn]] void Payload(const ChildContext& ctx, int exec_pipe) noexcept {
+[[noreturn]] void Payload(const ChildContext& ctx, int exec_pipe, pid_t init) noexcept {
+  // Not in a pid namespace of its own, the payload would outlive an Init killed alone (OCI
+  // `kill ID 9`): it dies with it instead. Init may have died before the signal was armed.
+  if (!ctx.own_pidns &&
+      (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != init)) {
+    _exit(125);
+  }
   sigset_t none;
   sigemptyset(&none);
   struct sigaction dfl = {};
@@ -128,17 +135,19 @@ void NoopHandler(int) {}
 struct PayloadArgs {
   const ChildContext* ctx;
   int exec_pipe;
+  pid_t init;
 };
 
 int PayloadEntry(void* arg) {
   auto* a = static_cast<PayloadArgs*>(arg);
-  Payload(*a->ctx, a->exec_pipe);
+  Payload(*a->ctx, a->exec_pipe, a->init);
 }
 
 // The payload's stack while it shares our memory; unmapped with its image at execve.
 constexpr size_t kPayloadStack = 256 * 1024;
 
-// pid 1 of the sandbox: forwards signals to the payload and reports its wait status.
+// pid 1 of the sandbox (or, in a joined pid namespace, the payload's subreaper): forwards
+// signals to the payload and reports its wait status.
 [[noreturn]] void Init(const ChildContext& ctx, pid_t payload, int exec_pipe) noexcept {
   int32_t exec_err = 0;
   ssize_t n;
@@ -199,16 +208,25 @@ void ChildMain(const ChildContext& ctx) noexcept {
 
   if (setsid() < 0) Fail(fd, "setsid", "", errno);
   if (unshare(CLONE_NEWCGROUP) != 0) Fail(fd, "unshare cgroup namespace", "", errno);
-  if (sethostname(ctx.hostname, strlen(ctx.hostname)) != 0) {
+  if (ctx.hostname != nullptr && sethostname(ctx.hostname, strlen(ctx.hostname)) != 0) {
     Fail(fd, "sethostname", ctx.hostname, errno);
   }
-  if (int r = net::LoopbackUp(); r < 0) Fail(fd, "bring up lo", "lo", -r);
+  if (ctx.own_netns) {
+    if (int r = net::LoopbackUp(); r < 0) Fail(fd, "bring up lo", "lo", -r);
+  }
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     Fail(fd, "make mounts private", "/", errno);
   }
   const char* step = "";
   const char* detail = "";
   if (int r = rootfs::Build(*ctx.rootfs, ctx.root_base, &step, &detail); r < 0) {
+    Fail(fd, step, detail, -r);
+  }
+  // Through our own /proc, while /proc/sys is still writable and we are still root here.
+  if (ctx.sysctls != nullptr) {
+    if (int r = sysctl::Apply(*ctx.sysctls, &detail); r < 0) Fail(fd, "linux.sysctl", detail, -r);
+  }
+  if (int r = rootfs::RestrictPaths(*ctx.rootfs, &step, &detail); r < 0) {
     Fail(fd, step, detail, -r);
   }
 
@@ -258,12 +276,16 @@ void ChildMain(const ChildContext& ctx) noexcept {
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, nullptr);
 
+  // Orphans of the payload come back to us, not to the joined namespace's pid 1.
+  if (!ctx.own_pidns && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    Fail(fd, "become the payload's subreaper", "", errno);
+  }
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) != 0) Fail(fd, "pipe2", "", errno);
   void* stack = mmap(nullptr, kPayloadStack, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
   if (stack == MAP_FAILED) Fail(fd, "map the payload's stack", "", errno);
-  PayloadArgs args{&ctx, exec_pipe[1]};
+  PayloadArgs args{&ctx, exec_pipe[1], getpid()};
   // Sharing: we are suspended until the payload execs or exits, so it may use our memory.
   const int share = ctx.payload_needs_dumpable ? 0 : CLONE_VM | CLONE_VFORK;
   pid_t payload =

@@ -11,12 +11,13 @@
 #include "sandbox/rootfs.h"
 #include "sandbox/seccomp/oci_profile.h"
 #include "sandbox/seccomp/seccomp.h"
+#include "sandbox/sysctl.h"
 
 namespace hive {
 
 struct ChildContext {
   int sync_fd = -1;
-  const char* hostname = nullptr;
+  const char* hostname = nullptr;  // null: not set (a joined uts namespace keeps its own)
   const rootfs::Plan* rootfs = nullptr;
   const char* root_base = "/tmp";  // where the new root is assembled before pivot_root
   const std::vector<RlimitSpec>* rlimits = nullptr;
@@ -50,6 +51,16 @@ struct ChildContext {
   // payload waits for its start; pid 1 exits with the payload's status (128+N for signal N).
   bool detached = false;
   int preserve_fds = 0;  // fds 3 .. 3+N-1 stay open across execve
+  // Namespaces joined by path (sandbox/ns_join.h). In a network namespace not its own there
+  // is no `lo` to bring up (nor the privilege to). In a joined pid namespace this process is
+  // not pid 1: the kernel then neither kills the payload's processes when it dies nor sends
+  // it the payload's orphans, so it becomes their subreaper and the payload gets a
+  // parent-death signal; the rest of the container's processes die with its cgroup
+  // (cgroup.kill), which is how the supervisor and `delete` kill.
+  bool own_netns = true;
+  bool own_pidns = true;
+  // linux.sysctl, written through the container's /proc/sys before linux.readonlyPaths.
+  const sysctl::Plan* sysctls = nullptr;
 };
 
 // Runs in the cloned child; never returns.

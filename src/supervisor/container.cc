@@ -30,8 +30,10 @@
 #include "sandbox/capabilities.h"
 #include "sandbox/cgroups/layout.h"
 #include "sandbox/namespaces.h"
+#include "sandbox/ns_join.h"
 #include "sandbox/rootfs.h"
 #include "sandbox/seccomp/oci_profile.h"
+#include "sandbox/sysctl.h"
 #include "supervisor/child.h"
 #include "supervisor/egress.h"
 #include "supervisor/event_loop.h"
@@ -65,7 +67,7 @@ void TestStopPoint(const char* name) {
 
 ChildContext PrepareChild(const RunSpec& spec, const rootfs::Plan& plan, const caps::Plan& caps) {
   ChildContext ctx;
-  ctx.hostname = spec.hostname.c_str();
+  ctx.hostname = spec.hostname.empty() ? nullptr : spec.hostname.c_str();
   ctx.rootfs = &plan;
   ctx.rlimits = &spec.process.rlimits;
   ctx.caps = &caps;
@@ -155,6 +157,29 @@ void Drain(int timer_fd) {
   }
 }
 
+// The cloned child's first steps when namespaces are joined (ns::CloneJoined runs it).
+struct ChildStart {
+  const ChildContext* ctx;
+  int parent_end;
+};
+void StartChild(void* p) {
+  auto* s = static_cast<ChildStart*>(p);
+  close(s->parent_end);  // as below: a dead parent must read as EOF
+  ChildMain(*s->ctx);
+}
+
+// linux.namespaces[i] with a path of this type, or null.
+const NamespaceSpec* JoinedNamespace(const RunSpec& spec, const char* type, size_t* index) {
+  for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
+    const NamespaceSpec& n = spec.linux.namespaces[i];
+    if (n.type == type && !n.path.empty()) {
+      *index = i;
+      return &n;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Status SupervisorRefusal(const RunSpec& spec) {
@@ -171,16 +196,31 @@ Status SupervisorRefusal(const RunSpec& spec) {
   }
   for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
     const NamespaceSpec& n = spec.linux.namespaces[i];
-    if (!n.path.empty()) {
-      return refuse(fmt::format("linux.namespaces[{}].path", i),
-                    fmt::format("joining the existing `{}` namespace at `{}` is not supported "
-                                "yet",
-                                n.type, n.path));
-    }
     if (n.type == "time") {
       return refuse(fmt::format("linux.namespaces[{}]", i),
                     "time namespaces are not supported yet");
     }
+    if (!n.path.empty() && (n.type == "mount" || n.type == "cgroup")) {
+      return refuse(fmt::format("linux.namespaces[{}].path", i),
+                    fmt::format("joining the {} namespace at `{}` is not supported: a "
+                                "container's {} is always its own",
+                                n.type, n.path,
+                                n.type == "mount" ? "root filesystem" : "cgroup view"));
+    }
+  }
+  // The other paths to join are judged when they are opened (ns::PlanJoins).
+  size_t at = 0;
+  if (JoinedNamespace(spec, "uts", &at) && !spec.hostname.empty()) {
+    return refuse("hostname",
+                  fmt::format("`{}`: the uts namespace is joined (linux.namespaces[{}].path), "
+                              "and its hostname is its owner's to set",
+                              spec.hostname, at));
+  }
+  if (JoinedNamespace(spec, "network", &at) && spec.hive.network.enabled) {
+    return refuse("security.network.allowed_domains",
+                  fmt::format("the supervisor serves the allowed domains inside the sandbox's "
+                              "own network namespace; linux.namespaces[{}].path joins another",
+                              at));
   }
   if (spec.process.terminal) {
     return refuse("process.terminal", "a terminal (console socket) is not supported yet");
@@ -191,13 +231,6 @@ Status SupervisorRefusal(const RunSpec& spec) {
                   fmt::format("`{}`: device nodes beyond hive-run's own /dev are not supported "
                               "yet",
                               spec.linux.devices.front().path));
-  }
-  if (!spec.linux.sysctl.empty()) {
-    return refuse("linux.sysctl", fmt::format("`{}`: sysctls are not supported yet",
-                                              spec.linux.sysctl.begin()->first));
-  }
-  if (spec.linux.resources.cpu_shares) {
-    return refuse("linux.resources.cpu.shares", "CPU shares are not supported yet");
   }
   const std::string& prop = spec.linux.rootfs_propagation;
   if (!prop.empty() && prop != "private" && prop != "rprivate") {
@@ -228,6 +261,8 @@ struct Container::Impl {
   landlock::Prepared landlock_rules;
   seccomp::Filter filter;
   seccomp::OciFilter oci_filter;  // config.json's own linux.seccomp, beneath `filter`
+  ns::JoinPlan joins;             // linux.namespaces[].path, opened; dropped after the clone
+  sysctl::Plan sysctls;
   ChildContext ctx;
   UniqueFd out_fd, err_fd;
   std::vector<std::string> cgroup_warnings;
@@ -277,9 +312,30 @@ struct Container::Impl {
 };
 
 Status Container::Impl::Prepare() {
+  HIVE_ASSIGN_OR_RETURN(joins, ns::PlanJoins(spec));
+  if (joins.Joins(CLONE_NEWPID) && !options.detached) {
+    // A supervised run's invariant: if hive-run dies, nothing of the sandbox survives. That
+    // rests on pid 1 of its own pid namespace dying with it (parent-death signal); in a
+    // joined pid namespace the payload's descendants would live on. OCI create/start hands
+    // the container to its caller, and kills through its cgroup.
+    size_t at = 0;
+    JoinedNamespace(spec, "pid", &at);
+    return Error(Code::kUnsupported,
+                 fmt::format("linux.namespaces[{}].path: joining a pid namespace needs the OCI "
+                             "lifecycle (hive-run create/start): a supervised run must own its "
+                             "pid namespace",
+                             at));
+  }
+  HIVE_ASSIGN_OR_RETURN(sysctls, sysctl::Prepare(spec.linux.sysctl,
+                                                 {joins.Owns(CLONE_NEWNET), joins.Owns(CLONE_NEWIPC),
+                                                  joins.Owns(CLONE_NEWUTS)}));
   auto p = rootfs::Prepare(spec);
   if (!p.ok()) return p.status().Wrap("prepare the root filesystem");
   plan = std::move(p).value();
+  if (!joins.Owns(CLONE_NEWNET)) {
+    rootfs::SysfsUnavailable(&plan, "the joined network namespace belongs to the host's user "
+                                    "namespace");
+  }
   for (const std::string& w : plan.warnings) result.warnings.push_back(w);
   HIVE_TRY(caps::Prepare(spec.process.capabilities, &caps_plan));
   // Landlock and seccomp are decided here, in the parent; the child only applies them.
@@ -306,6 +362,9 @@ Status Container::Impl::Prepare() {
   ctx.seccomp = &filter;
   ctx.detached = options.detached;
   ctx.preserve_fds = options.preserve_fds;
+  ctx.own_netns = !joins.Joins(CLONE_NEWNET);
+  ctx.own_pidns = !joins.Joins(CLONE_NEWPID);
+  if (!sysctls.empty()) ctx.sysctls = &sysctls;
   // With the listener handoff the payload waits for the supervisor before execve.
   handoff = filter.notify && !filter.program.empty();
   ctx.payload_needs_dumpable = handoff && !HoldsEffective(CAP_SYS_PTRACE);
@@ -390,7 +449,9 @@ void Container::Impl::OnSignals() {
 void Container::Impl::KillSandbox() {
   if (pid > 0) {
     // Killing pid 1 makes the kernel kill every process of the pid namespace, including
-    // ones that setsid()'d or double-forked.
+    // ones that setsid()'d or double-forked. (In a joined pid namespace our first process is
+    // not its pid 1; only an OCI container joins one, and the cgroup kill below is what
+    // reaches the rest there.)
     PidfdSendSignal(pidfd.get(), SIGKILL);
   }
   // And through the cgroup: processes the sandbox moved out of reach of pid 1's death
@@ -428,30 +489,49 @@ Status Container::Impl::Launch() {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(cg->CloneIntoFd());
   }
-  long child = syscall(SYS_clone3, &args, sizeof args);
-  if (child < 0 && (args.flags & CLONE_INTO_CGROUP)) {
-    // Kernels or delegations that refuse CLONE_INTO_CGROUP: Join() below places the child
-    // before its go-ahead instead.
-    args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+  long child;
+  bool in_v2 = false;
+  if (!joins.empty()) {
+    // Namespaces to join: an intermediate process joins them and clones the child as ours
+    // (CLONE_PARENT), so that the supervisor itself never leaves its own namespaces.
+    ChildStart start{&ctx, parent_end.get()};
+    auto c = ns::CloneJoined(joins, &args, StartChild, &start, &in_v2);
+    if (!c.ok()) return c.status();
+    child = *c;
+  } else {
     child = syscall(SYS_clone3, &args, sizeof args);
-  }
-  if (child < 0) return Errno("clone3 into new user, mount, pid, net, uts and ipc namespaces");
-  if (child == 0) {
-    // The child must not hold the parent's end: when the parent dies, the child's reads of
-    // the sync socket have to see EOF.
-    parent_end.Reset();
-    ChildMain(ctx);
+    if (child < 0 && (args.flags & CLONE_INTO_CGROUP)) {
+      // Kernels or delegations that refuse CLONE_INTO_CGROUP: Join() below places the child
+      // before its go-ahead instead.
+      args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+      child = syscall(SYS_clone3, &args, sizeof args);
+    }
+    if (child < 0) return Errno("clone3 into new user, mount, pid, net, uts and ipc namespaces");
+    if (child == 0) {
+      // The child must not hold the parent's end: when the parent dies, the child's reads of
+      // the sync socket have to see EOF.
+      parent_end.Reset();
+      ChildMain(ctx);
+    }
+    in_v2 = (args.flags & CLONE_INTO_CGROUP) != 0;
   }
   pid = static_cast<pid_t>(child);
   pidfd.Reset(child_pidfd);
-  HIVE_LOG(kDebug, "run {}: clone3: pid {}{}", spec.hive.run_id, pid,
-           (args.flags & CLONE_INTO_CGROUP) ? ", into its v2 cgroup" : "");
+  HIVE_LOG(kDebug, "run {}: clone3: pid {}{}{}", spec.hive.run_id, pid,
+           in_v2 ? ", into its v2 cgroup" : "", joins.empty() ? "" : ", namespaces joined");
   child_end.Reset();
   sync = std::move(parent_end);
 
-  HIVE_TRY(ns::WriteIdMaps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings)
-               .Wrap("write the sandbox's id maps"));
-  const bool in_v2 = (args.flags & CLONE_INTO_CGROUP) != 0;
+  if (joins.userns.valid()) {
+    // The pod's user namespace is mapped already; its maps (never onto host 0) are what the
+    // idmapped binds below must match.
+    HIVE_TRY(ns::ReadJoinedMaps(pid, &spec.linux.uid_mappings, &spec.linux.gid_mappings)
+                 .Wrap(joins.userns_field));
+  } else {
+    HIVE_TRY(ns::WriteIdMaps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings)
+                 .Wrap("write the sandbox's id maps"));
+  }
+  joins = ns::JoinPlan();  // the namespace fds: the child holds what it joined
   HIVE_TRY(cg->Join(pid, in_v2).Wrap("place the sandbox in its cgroups"));
   if (spec.process.oom_score_adj) {
     HIVE_TRY(WriteControlFile(fmt::format("/proc/{}/oom_score_adj", pid),

@@ -357,13 +357,13 @@ class Lifecycle(unittest.TestCase):
         b = self.bundle(["true"])
         with open(os.path.join(b, "config.json")) as f:
             config = json.load(f)
-        config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+        config["linux"]["sysctl"] = {"kernel.panic": "1"}  # not namespaced: the host's
         with open(os.path.join(b, "config.json"), "w") as f:
             json.dump(config, f)
         self.ids.append("s3")
         r = self.hive("create", "--bundle", b, "s3")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("linux.sysctl", r.stderr)
+        self.assertIn("linux.sysctl.kernel.panic", r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, "s3")))
         # A policy allowing domains is refused, not run with the network silently off.
         pol = os.path.join(self.tmp, "net.yml")

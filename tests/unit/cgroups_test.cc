@@ -335,8 +335,8 @@ TEST_SUITE("parsers") {
 TEST_SUITE("v2 backend") {
   // The files the kernel makes in a new v2 cgroup with memory, pids, cpu and io enabled.
   void MakeV2Fixture(const TempDir& t) {
-    for (const char* f : {"memory.max", "memory.swap.max", "pids.max", "cpu.max", "io.max",
-                          "cgroup.kill", "cgroup.procs"}) {
+    for (const char* f : {"memory.max", "memory.swap.max", "pids.max", "cpu.max", "cpu.weight",
+                          "io.max", "cgroup.kill", "cgroup.procs"}) {
       t.Put(f);
     }
     t.Put("cgroup.events", "populated 0\nfrozen 0\n");
@@ -366,6 +366,20 @@ TEST_SUITE("v2 backend") {
     CHECK(t.Get("cpu.max") == "150000 100000");
     CHECK(t.Get("io.max") == "254:0 rbps=1000 wbps=2000");
     CHECK(m.CloneIntoFd() >= 0);
+  }
+
+  TEST_CASE("cpu.shares becomes cpu.weight by the runtime-spec conversion") {
+    CHECK(CpuWeight(2) == 1);
+    CHECK(CpuWeight(1024) == 39);
+    CHECK(CpuWeight(262144) == 10000);
+    TempDir t;
+    MakeV2Fixture(t);
+    V2Manager m(AdoptOrFail(t.path()));
+    Limits l;
+    l.cpu_shares = 2;  // what CRI sends for a pod sandbox
+    CHECK(m.ApplyLimits(l).empty());
+    CHECK(t.Get("cpu.weight") == "1");
+    CHECK(t.Get("cpu.max").empty());
   }
 
   TEST_CASE("limits that are not set are not written") {
@@ -464,7 +478,7 @@ TEST_SUITE("v1 backend") {
   std::vector<V1Manager::Group> MakeV1Fixture(const TempDir& t) {
     for (const char* f : {"memory/memory.limit_in_bytes", "memory/memory.memsw.limit_in_bytes",
                           "memory/memory.swappiness", "pids/pids.max", "cpu/cpu.cfs_period_us",
-                          "cpu/cpu.cfs_quota_us", "blkio/blkio.throttle.read_bps_device",
+                          "cpu/cpu.cfs_quota_us", "cpu/cpu.shares", "blkio/blkio.throttle.read_bps_device",
                           "blkio/blkio.throttle.write_bps_device"}) {
       t.Put(f);
     }
@@ -508,6 +522,16 @@ TEST_SUITE("v1 backend") {
     CHECK(t.Get("blkio/blkio.throttle.read_bps_device") == "254:0 3000");
     CHECK(t.Get("blkio/blkio.throttle.write_bps_device") == "254:0 4000");
     CHECK(m.CloneIntoFd() == -1);
+  }
+
+  TEST_CASE("cpu.shares is written as it is") {
+    TempDir t;
+    V1Manager m(MakeV1Fixture(t));
+    Limits l;
+    l.cpu_shares = 512;
+    CHECK(m.ApplyLimits(l).empty());
+    CHECK(t.Get("cpu/cpu.shares") == "512");
+    CHECK(t.Get("cpu/cpu.cfs_quota_us").empty());
   }
 
   TEST_CASE("a tiny CPU share is raised to the kernel's 1 ms minimum quota") {

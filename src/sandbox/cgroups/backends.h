@@ -18,7 +18,7 @@
 namespace hive::cgroups {
 
 // The limits a cgroup enforces, each with its controller in either version.
-enum class Kind { kMemory, kPids, kCpu, kIo };
+enum class Kind { kMemory, kPids, kCpu, kCpuShares, kIo };
 
 // How a limit is named in errors, by its config.json field: "linux.resources.memory.limit=
 // 67108864", "linux.resources.blockIO (8:0 write 4194304 B/s)".

@@ -39,10 +39,18 @@ struct Limits {
   uint64_t pids = 0;
   uint64_t cpu_quota_us = 0;  // per cpu_period_us
   uint64_t cpu_period_us = 100000;
+  // linux.resources.cpu.shares (2..262144): the share of CPU under contention, not a cap.
+  // v1 writes it as cpu.shares; v2 has cpu.weight (1..10000) instead (CpuWeight).
+  uint64_t cpu_shares = 0;
   std::vector<ThrottleDevice> read_bps, write_bps;
   // The run's CPU time is watched as a whole (hive.cpu_seconds): v1 then needs cpuacct.
   bool cpu_accounting = false;
 };
+// cgroup v2's cpu.weight for v1 cpu.shares, by the runtime-spec's conversion (the one runc
+// and crun use): 2 → 1, 1024 → 39, 262144 → 10000, so a client's shares mean the same
+// relative weight on either version.
+uint64_t CpuWeight(uint64_t shares);
+
 // linux.resources as the cgroup module takes it.
 Limits LimitsFor(const ResourcesSpec& resources, bool cpu_accounting);
 

@@ -19,7 +19,7 @@
 namespace hive::cgroups {
 namespace {
 
-constexpr Kind kKinds[] = {Kind::kMemory, Kind::kPids, Kind::kCpu, Kind::kIo};
+constexpr Kind kKinds[] = {Kind::kMemory, Kind::kPids, Kind::kCpu, Kind::kCpuShares, Kind::kIo};
 
 const char* V1Controller(Kind k) {
   switch (k) {
@@ -28,6 +28,7 @@ const char* V1Controller(Kind k) {
     case Kind::kPids:
       return "pids";
     case Kind::kCpu:
+    case Kind::kCpuShares:
       return "cpu";
     case Kind::kIo:
       return "blkio";
@@ -45,6 +46,8 @@ bool IsSet(Kind k, const Limits& l) {
       return l.pids > 0;
     case Kind::kCpu:
       return l.cpu_quota_us > 0;
+    case Kind::kCpuShares:
+      return l.cpu_shares > 0;
     case Kind::kIo:
       return !l.read_bps.empty() || !l.write_bps.empty();
   }
@@ -65,6 +68,9 @@ void CopyLimit(Kind k, const Limits* from, Limits* to) {
     case Kind::kCpu:
       to->cpu_quota_us = from->cpu_quota_us;
       to->cpu_period_us = from->cpu_period_us;
+      break;
+    case Kind::kCpuShares:
+      to->cpu_shares = from->cpu_shares;
       break;
     case Kind::kIo:
       to->read_bps = from->read_bps;
@@ -153,10 +159,16 @@ Limits LimitsFor(const ResourcesSpec& r, bool cpu_accounting) {
     l.cpu_quota_us = static_cast<uint64_t>(*r.cpu_quota);
     l.cpu_period_us = r.cpu_period.value_or(100000);
   }
+  if (r.cpu_shares && *r.cpu_shares > 0) l.cpu_shares = *r.cpu_shares;
   l.read_bps = r.read_bps;
   l.write_bps = r.write_bps;
   l.cpu_accounting = cpu_accounting;
   return l;
+}
+
+uint64_t CpuWeight(uint64_t shares) {
+  shares = std::clamp<uint64_t>(shares, 2, 262144);
+  return 1 + ((shares - 2) * 9999) / 262142;
 }
 
 std::string LimitName(Kind k, const Limits& l) {
@@ -176,6 +188,8 @@ std::string LimitName(Kind k, const Limits& l) {
     case Kind::kCpu:
       return fmt::format("linux.resources.cpu.quota={}/period={}", l.cpu_quota_us,
                          l.cpu_period_us);
+    case Kind::kCpuShares:
+      return fmt::format("linux.resources.cpu.shares={}", l.cpu_shares);
     case Kind::kIo: {
       std::string r = devices("read", l.read_bps), w = devices("write", l.write_bps);
       return fmt::format("linux.resources.blockIO ({}{}{})", r, r.empty() || w.empty() ? "" : ", ",

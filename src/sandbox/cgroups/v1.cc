@@ -92,6 +92,12 @@ std::vector<Unenforced> V1Manager::ApplyLimits(const Limits& limits) {
       apply(name, s);
     }
   }
+  if (limits.cpu_shares > 0) {
+    const std::string name = LimitName(Kind::kCpuShares, limits);
+    if (const CgroupDir* d = need("cpu", name)) {
+      apply(name, d->Write("cpu.shares", std::to_string(limits.cpu_shares)));
+    }
+  }
   if (!limits.read_bps.empty() || !limits.write_bps.empty()) {
     const std::string name = LimitName(Kind::kIo, limits);
     if (const CgroupDir* d = need("blkio", name)) {

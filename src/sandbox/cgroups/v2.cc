@@ -151,6 +151,10 @@ std::vector<Unenforced> V2Manager::ApplyLimits(const Limits& limits) {
     apply(LimitName(Kind::kCpu, limits),
           dir_.Write("cpu.max", fmt::format("{} {}", limits.cpu_quota_us, limits.cpu_period_us)));
   }
+  if (limits.cpu_shares > 0) {
+    apply(LimitName(Kind::kCpuShares, limits),
+          dir_.Write("cpu.weight", std::to_string(CpuWeight(limits.cpu_shares))));
+  }
   if (!limits.read_bps.empty() || !limits.write_bps.empty()) {
     const std::string name = LimitName(Kind::kIo, limits);
     // One io.max line per device, with both directions where both are set.

@@ -1,0 +1,408 @@
+"""config.json's linux.namespaces[].path, linux.sysctl and linux.resources.cpu.shares, honoured
+by real containers made with `create`/`start`: a second container joins the first one's
+network, uts, ipc and pid namespaces as CRI app containers join their pod's pause container,
+one joins a network namespace the host owns (`ip netns add`, as CNI makes them), sysctls are
+written inside before /proc/sys is read-only, and what hive-run cannot honour is refused at
+create, named. Like test_lifecycle.py, this test is a child subreaper, as conmon and the
+containerd shim are, and checks that nothing is left after delete.
+"""
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import image  # noqa: E402
+
+HIVE_RUN = os.environ.get("HIVE_RUN") or os.path.join(
+    os.path.dirname(os.path.dirname(HERE)), "build", "hive-run")
+SKIP = 77
+PR_SET_CHILD_SUBREAPER = 36
+OWN = ("pid", "network", "ipc", "uts", "mount", "cgroup", "user")
+# What podman and CRI put in every config.json.
+SYSFS = [{"destination": "/sys", "type": "sysfs", "source": "sysfs",
+          "options": ["nosuid", "noexec", "nodev", "ro"]}]
+
+ROOTFS = None
+
+
+def setUpModule():
+    global ROOTFS_DIR, ROOTFS
+    ROOTFS_DIR = tempfile.mkdtemp(prefix="hive-oci-ns-rootfs-")
+    ROOTFS = image.busybox_rootfs(os.path.join(ROOTFS_DIR, "rootfs"))
+
+
+def tearDownModule():
+    shutil.rmtree(ROOTFS_DIR, ignore_errors=True)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def joined(pid, *types):
+    """Namespace entries that join container `pid`'s namespaces by /proc path, the rest new."""
+    files = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts"}
+    ns = [{"type": t, "path": f"/proc/{pid}/ns/{files[t]}"} for t in types]
+    return ns + [{"type": t} for t in OWN if t not in types]
+
+
+def cgroup_file(pid, v1_controller, v1_file, v2_file):
+    """The container's own value of a cpu control file: v1 where the controller is a v1
+    hierarchy, else the v2 one."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [l.rstrip("\n").split(":", 2) for l in f]
+    for _, controllers, path in lines:
+        if v1_controller in controllers.split(","):
+            for top in (f"/sys/fs/cgroup/{controllers}", f"/sys/fs/cgroup/{v1_controller}"):
+                if os.path.isdir(top):
+                    with open(os.path.join(top + path, v1_file)) as f:
+                        return v1_file, f.read().strip()
+    for hid, controllers, path in lines:
+        if hid == "0":
+            for top in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+                p = os.path.join(top + path, v2_file)
+                if os.path.exists(p):
+                    with open(p) as f:
+                        return v2_file, f.read().strip()
+    return None, None
+
+
+class Namespaces(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hive-oci-ns-")
+        self.root = os.path.join(self.tmp, "root")
+        self.state = os.path.join(self.tmp, "state")
+        self.ids = []
+
+    def tearDown(self):
+        # Joiners first: a pod's app containers go before its pause container.
+        for cid in reversed(self.ids):
+            self.hive("delete", "--force", cid)
+        # Reap the killed containers' pid 1s (reparented to us, the subreaper).
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        left = os.listdir(self.root) if os.path.isdir(self.root) else []
+        cgroups = []
+        for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+            cgroups += [os.path.join(top, d) for d in dirs
+                        if any(d == "hive-run-" + cid for cid in self.ids)]
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(left, [], "state left under --root")
+        self.assertEqual(cgroups, [], "cgroups left")
+
+    def hive(self, *args, stdout=None):
+        """Output to files, not pipes: a container inherits the stdio of `create`."""
+        env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            r = subprocess.run([HIVE_RUN, "--root", self.root, *args], env=env, text=True,
+                               stdout=stdout if stdout is not None else out, stderr=err,
+                               timeout=60)
+            out.seek(0)
+            err.seek(0)
+            r.stdout, r.stderr = out.read(), err.read()
+        return r
+
+    def bundle(self, args, namespaces=None, hostname=None, mounts=None, **linux):
+        config = {
+            "ociVersion": "1.0.2",
+            "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
+                        "env": [image.DEFAULT_PATH], "cwd": "/", "noNewPrivileges": True},
+            "root": {"path": ROOTFS, "readonly": True},
+            "linux": dict(namespaces=namespaces or [{"type": t} for t in OWN], **linux),
+        }
+        if hostname is not None:
+            config["hostname"] = hostname
+        if mounts is not None:
+            config["mounts"] = mounts
+        b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
+        with open(os.path.join(b, "config.json"), "w") as f:
+            json.dump(config, f)
+        return b
+
+    def create(self, cid, bundle, out=None):
+        pid_file = os.path.join(self.tmp, cid + ".pid")
+        self.ids.append(cid)
+        with open(out or os.devnull, "w") as o:
+            r = self.hive("create", "--bundle", bundle, "--pid-file", pid_file, cid, stdout=o)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(pid_file) as f:
+            return int(f.read())
+
+    def run_to_end(self, cid, bundle):
+        """create + start + wait; the container's stdout."""
+        out = os.path.join(self.tmp, cid + ".out")
+        pid = self.create(cid, bundle, out=out)
+        r = self.hive("start", cid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, status = os.waitpid(pid, 0)
+        with open(out) as f:
+            text = f.read()
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, text)
+        return text
+
+    def refused(self, cid, bundle):
+        self.ids.append(cid)
+        r = self.hive("create", "--bundle", bundle, cid)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, cid)))
+        return r.stderr
+
+    def pod(self, cid="pause", **linux):
+        """A pause-like container: its own namespaces, hostname `pod-a`, running."""
+        pid = self.create(cid, self.bundle(["sh", "-c", "sleep 100"], hostname="pod-a", **linux))
+        r = self.hive("start", cid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return pid
+
+    def test_join_another_containers_namespaces(self):
+        a = self.pod()
+        script = ("readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; "
+                  "readlink /proc/self/ns/uts; readlink /proc/self/ns/pid; "
+                  "readlink /proc/self/ns/user; hostname; ps; ls /sys/class/net")
+        out = self.run_to_end("app", self.bundle(
+            ["sh", "-c", script], joined(a, "network", "ipc", "uts", "pid"), mounts=SYSFS))
+        lines = out.splitlines()
+        for i, ns in enumerate(("net", "ipc", "uts", "pid")):
+            self.assertEqual(lines[i], os.readlink(f"/proc/{a}/ns/{ns}"), ns)
+        # The pod's user namespace, not a new one: privilege over what it joined.
+        self.assertEqual(lines[4], os.readlink(f"/proc/{a}/ns/user"))
+        self.assertEqual(lines[5], "pod-a")
+        # Its /proc is the joined pid namespace's: the first container's program is there.
+        self.assertIn("sleep 100", out)
+        # sysfs of the pod's network namespace: its user namespace owns it.
+        self.assertEqual(lines[-1], "lo")
+        self.assertTrue(alive(a))
+
+    def test_join_user_namespace_by_path(self):
+        a = self.pod()
+        ns = [{"type": "user", "path": f"/proc/{a}/ns/user"}] + [{"type": t} for t in OWN
+                                                                  if t != "user"]
+        out = self.run_to_end("app", self.bundle(
+            ["sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/net; id -u"], ns))
+        user, net, uid = out.split()
+        self.assertEqual(user, os.readlink(f"/proc/{a}/ns/user"))
+        self.assertNotEqual(net, os.readlink(f"/proc/{a}/ns/net"))
+        self.assertEqual(uid, "0")
+
+    def test_user_namespace_mapping_host_root_refused(self):
+        # A user namespace that maps host root (unshare -r as root): joining what it owns
+        # would make the container's root the host's. Refused before the container runs.
+        if not shutil.which("unshare"):
+            self.skipTest("no `unshare` (apt-get install util-linux)")
+        holder = subprocess.Popen(["unshare", "--user", "--map-root-user", "--net", "--ipc",
+                                   "sleep", "100"])
+        try:
+            deadline = time.time() + 5
+            while (time.time() < deadline and
+                   os.readlink(f"/proc/{holder.pid}/ns/user") == os.readlink("/proc/self/ns/user")):
+                time.sleep(0.02)
+            with open(f"/proc/{holder.pid}/uid_map") as f:
+                self.assertEqual(f.read().split()[:2], ["0", "0"])
+            for cid, t, f in (("h1", "network", "net"), ("h2", "ipc", "ipc")):
+                ns = [{"type": t, "path": f"/proc/{holder.pid}/ns/{f}"}] + [
+                    {"type": o} for o in OWN if o != t]
+                err = self.refused(cid, self.bundle(["true"], ns))
+                self.assertIn("maps host uid 0", err)
+        finally:
+            holder.kill()
+            holder.wait()
+
+    def test_joined_pid_namespace_killed_whole(self):
+        # Not pid 1 of its pid namespace, the container's first process still takes its
+        # program with it when it is killed (kill ID 9), and delete leaves nothing.
+        a = self.pod()
+        b = self.create("app", self.bundle(["sh", "-c", "sleep 101 & sleep 102"],
+                                           joined(a, "network", "ipc", "uts", "pid")))
+        self.assertEqual(self.hive("start", "app").returncode, 0)
+        time.sleep(0.3)
+        r = self.hive("ps", "--format", "json", "app")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pids = json.loads(r.stdout)
+        self.assertIn(b, pids)
+        self.assertGreaterEqual(len(pids), 3)
+        r = self.hive("kill", "app", "9")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, status = os.waitpid(b, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), -9)
+        # The shim's kill --all after the exit of a container without its own pid namespace,
+        # then delete: every process of it is gone, the pod's is not.
+        self.assertEqual(self.hive("kill", "--all", "app", "9").returncode, 0)
+        self.assertEqual(self.hive("delete", "--force", "app").returncode, 0)
+        deadline = time.time() + 5
+        while time.time() < deadline and any(alive(p) for p in pids):
+            time.sleep(0.05)
+        self.assertEqual([p for p in pids if alive(p)], [])
+        self.assertTrue(alive(a))
+        # delete --force alone, of a running one, through its cgroup.
+        b = self.create("app2", self.bundle(["sh", "-c", "sleep 103 & sleep 104"],
+                                            joined(a, "network", "ipc", "uts", "pid")))
+        self.assertEqual(self.hive("start", "app2").returncode, 0)
+        time.sleep(0.3)
+        pids = json.loads(self.hive("ps", "--format", "json", "app2").stdout)
+        self.assertGreaterEqual(len(pids), 3)
+        self.assertEqual(self.hive("delete", "--force", "app2").returncode, 0)
+        os.waitpid(b, 0)
+        deadline = time.time() + 5
+        while time.time() < deadline and any(alive(p) for p in pids):
+            time.sleep(0.05)
+        self.assertEqual([p for p in pids if alive(p)], [])
+        self.assertTrue(alive(a))
+
+    def test_join_host_owned_netns(self):
+        if not shutil.which("ip"):
+            self.skipTest("no `ip` (apt-get install iproute2)")
+        name = f"hive-ns-test-{os.getpid()}"
+        r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest(f"ip netns add: {r.stderr.strip()}")
+        host_end = f"hvns{os.getpid() % 100000}"
+        try:
+            # A veth pair with one end in the netns: an interface only that netns has.
+            r = subprocess.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name",
+                                "hivepeer0", "netns", name], capture_output=True, text=True)
+            if r.returncode != 0:
+                self.skipTest(f"ip link add type veth: {r.stderr.strip()}")
+            path = f"/var/run/netns/{name}"
+            ns = [{"type": "network", "path": path}] + [{"type": t} for t in OWN
+                                                         if t != "network"]
+            out = self.run_to_end("cni", self.bundle(
+                ["sh", "-c", "readlink /proc/self/ns/net; cat /proc/net/dev; ls -A /sys; "
+                 "echo end"], ns, mounts=SYSFS))
+            self.assertEqual(out.splitlines()[0], f"net:[{os.stat(path).st_ino}]")
+            self.assertIn("hivepeer0", out)
+            # No sysfs for a network namespace the host owns: an empty /sys, not the host's.
+            self.assertTrue(out.endswith("\nend\n"), out)
+            self.assertNotIn("class", out)
+            # A net.* sysctl there would be the host's: refused, named.
+            err = self.refused("cni2", self.bundle(
+                ["true"], ns, sysctl={"net.ipv4.ip_unprivileged_port_start": "80"}))
+            self.assertIn("linux.sysctl.net.ipv4.ip_unprivileged_port_start", err)
+            self.assertIn("shared with the host", err)
+        finally:
+            subprocess.run(["ip", "link", "delete", host_end], capture_output=True)
+            subprocess.run(["ip", "netns", "delete", name])
+        self.assertFalse(os.path.exists(f"/var/run/netns/{name}"))
+
+    def test_pod_on_a_host_owned_netns(self):
+        # A CNI pod: the pause container joins a netns the host owns, its app container joins
+        # the pause container's network (the host's, reached through it), ipc, uts and pid
+        # namespaces — the last three its user namespace owns — in one create.
+        if not shutil.which("ip"):
+            self.skipTest("no `ip` (apt-get install iproute2)")
+        name = f"hive-pod-test-{os.getpid()}"
+        r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest(f"ip netns add: {r.stderr.strip()}")
+        try:
+            path = f"/var/run/netns/{name}"
+            ns = [{"type": "network", "path": path}] + [{"type": t} for t in OWN
+                                                         if t != "network"]
+            a = self.create("pause", self.bundle(["sh", "-c", "sleep 100"], ns,
+                                                 hostname="pod-b", mounts=SYSFS))
+            self.assertEqual(self.hive("start", "pause").returncode, 0)
+            out = self.run_to_end("app", self.bundle(
+                ["sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/user; hostname"],
+                joined(a, "network", "ipc", "uts", "pid"), mounts=SYSFS))
+            self.assertEqual(out.split(), [f"net:[{os.stat(path).st_ino}]",
+                                           os.readlink(f"/proc/{a}/ns/user"), "pod-b"])
+            self.assertEqual(self.hive("delete", "--force", "pause").returncode, 0)
+        finally:
+            subprocess.run(["ip", "netns", "delete", name])
+
+    def test_sysctl_honoured_before_proc_sys_is_read_only(self):
+        script = ("cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
+                  "cat /proc/sys/kernel/shmmni; hostname; "
+                  "echo 1 > /proc/sys/net/ipv4/ip_forward 2>/dev/null && echo writable "
+                  "|| echo read-only")
+        out = self.run_to_end("s1", self.bundle(
+            ["sh", "-c", script], hostname="hive",
+            sysctl={"net.ipv4.ip_unprivileged_port_start": "80", "kernel.shmmni": "2048",
+                    "kernel.hostname": "from-sysctl"},
+            readonlyPaths=["/proc/sys"]))
+        self.assertEqual(out.split(), ["80", "2048", "from-sysctl", "read-only"])
+        # The host's values are untouched.
+        with open("/proc/sys/kernel/hostname") as f:
+            self.assertNotEqual(f.read().strip(), "from-sysctl")
+
+    def test_sysctl_joined_pod_netns(self):
+        # A network namespace the pod's user namespace owns is the container's own too.
+        a = self.pod()
+        out = self.run_to_end("app", self.bundle(
+            ["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"],
+            joined(a, "network", "ipc", "uts"),
+            sysctl={"net.ipv4.ip_unprivileged_port_start": "81"}))
+        self.assertEqual(out.strip(), "81")
+
+    def test_sysctl_refused_named(self):
+        for cid, key in (("r1", "kernel.panic"), ("r2", "vm.overcommit_memory"),
+                         ("r3", "net.ipv4.../../kernel.panic"), ("r4", "net.ipv4.no_such_key")):
+            err = self.refused(cid, self.bundle(["true"], sysctl={key: "1"}))
+            self.assertIn(f"linux.sysctl.{key}", err)
+        # An ipc key with the ipc namespace joined from the host's is the host's.
+        err = self.refused("r5", self.bundle(
+            ["true"], [{"type": "ipc", "path": f"/proc/{os.getpid()}/ns/ipc"}] +
+            [{"type": t} for t in OWN if t != "ipc"], sysctl={"kernel.shmmni": "10"}))
+        self.assertIn("linux.sysctl.kernel.shmmni", err)
+
+    def test_cpu_shares_in_cgroup(self):
+        pid = self.create("c1", self.bundle(["true"], resources={"cpu": {"shares": 512}}))
+        name, value = cgroup_file(pid, "cpu", "cpu.shares", "cpu.weight")
+        self.assertIsNotNone(name, "no cpu cgroup for the container")
+        # v2: the runtime-spec conversion, 1 + (512 - 2) * 9999 / 262142.
+        self.assertEqual(value, "512" if name == "cpu.shares" else "20")
+        # What CRI sends for every pod sandbox.
+        pid = self.create("c2", self.bundle(["true"], resources={"cpu": {"shares": 2}}))
+        name, value = cgroup_file(pid, "cpu", "cpu.shares", "cpu.weight")
+        self.assertEqual(value, "2" if name == "cpu.shares" else "1")
+
+    def test_refused_joins_named(self):
+        # This test's own namespaces are the host's (hive-run's).
+        host = f"/proc/{os.getpid()}/ns"
+
+        def ns(**paths):
+            return [{"type": t, **({"path": paths[t]} if t in paths else {})} for t in OWN]
+        for cid, namespaces, want in (
+                ("j1", ns(mount=f"{host}/mnt"), "linux.namespaces[4].path"),
+                ("j2", ns(cgroup=f"{host}/cgroup"), "linux.namespaces[5].path"),
+                ("j3", ns(user=f"{host}/user"), "never host root"),
+                ("j4", ns(pid=f"{host}/pid"), "linux.namespaces[0].path"),
+                ("j5", ns(network=f"{host}/uts"), "is a uts namespace, not network"),
+                ("j6", ns(network="/etc/hostname"), "not a namespace file"),
+                ("j7", ns() + [{"type": "time"}], "linux.namespaces[7]")):
+            err = self.refused(cid, self.bundle(["true"], namespaces))
+            self.assertIn(want, err)
+        # A hostname for a uts namespace that is joined is not ours to set.
+        err = self.refused("j8", self.bundle(["true"], ns(uts=f"{host}/uts"), hostname="x"))
+        self.assertIn("hostname", err)
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("SKIP: needs root")
+        sys.exit(SKIP)
+    if not os.path.exists(image.BUSYBOX_BINARY):
+        print("SKIP: missing Debian packages: apt-get install -y busybox-static")
+        sys.exit(SKIP)
+    if not os.access(HIVE_RUN, os.X_OK):
+        print(f"SKIP: {HIVE_RUN} is not built")
+        sys.exit(SKIP)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        print("SKIP: cannot become a child subreaper")
+        sys.exit(SKIP)
+    result = unittest.main(verbosity=2, exit=False).result
+    sys.exit(0 if result.wasSuccessful() else 1)
