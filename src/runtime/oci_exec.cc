@@ -232,11 +232,19 @@ Result<int> Exec(const Global& g, const ExecOptions& o) {
     }
     sigprocmask(SIG_BLOCK, &set, nullptr);
   }
+  // The payload's Landlock rules, but not its scopes. A new process cannot join the payload's
+  // Landlock domain, only make a sibling one with the same rules; scoped, it could neither
+  // signal the container's processes (`kill 1`, a reload) nor reach their abstract sockets.
+  // What scoping keeps out of reach beyond them is already out of reach: the process is in
+  // the container's own pid and network namespaces, which hold only the container's
+  // processes and sockets.
+  landlock::Prepared rules = conf.landlock;
+  rules.scoped = 0;
   EnterOptions eo;
   eo.target_pidfd = target.get();
   eo.cgroup_dirs = r.cgroup_dirs;
   eo.process = &process;
-  eo.landlock = &conf.landlock;
+  eo.landlock = &rules;
   eo.filter = &conf.filter;
   eo.oci_filter = &conf.oci_filter;
   eo.preserve_fds = o.preserve_fds;

@@ -155,6 +155,14 @@ class Exec(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn(want, r.stderr)
 
+    def test_signals_the_container_processes(self):
+        # A reload or stop sent from an exec'd shell reaches the payload; pid 1 reports the
+        # payload's death by SIGTERM as 143.
+        pid1 = self.running("k1")
+        r = self.exec_("k1", "sh", "-c", "kill -TERM $(pidof sleep)")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.wait(pid1), 143)
+
     def test_process_file_env_cwd_user(self):
         self.running("p1")
         path = self.process_file(self.base_process(
