@@ -284,6 +284,17 @@ int OciExecCommand(int argc, char** argv) {
                  {"process", "pid-file", "console-socket", "preserve-fds", "cwd", "user"},
                  {"detach", "tty"});
   if (a.error.empty() && !env_error.empty()) a.error = env_error;
+  // The descriptors to pass are checked before --log is opened, which could take a free one
+  // of them and so reach the process.
+  if (auto it = a.values.find("preserve-fds"); a.error.empty() && it != a.values.end()) {
+    const int n = std::atoi(it->second.c_str());
+    for (int fd = 3; fd < 3 + n && fd < 3 + 65536; ++fd) {
+      if (fcntl(fd, F_GETFD) < 0) {
+        a.error = fmt::format("--preserve-fds {}: fd {} is not open", it->second, fd);
+        break;
+      }
+    }
+  }
   int status = 0;
   std::string id;
   if (!ApplyGlobals(a, &status) ||

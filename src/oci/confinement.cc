@@ -53,7 +53,7 @@ json ProcessJson(const ProcessSpec& p) {
   json user = {{"uid", p.user.uid}, {"gid", p.user.gid},
                {"additional_gids", p.user.additional_gids}};
   if (p.user.umask) user["umask"] = *p.user.umask;
-  return {{"args", p.args},
+  json out = {{"args", p.args},
           {"env", p.env},
           {"cwd", p.cwd},
           {"user", user},
@@ -65,6 +65,8 @@ json ProcessJson(const ProcessSpec& p) {
             {"ambient", c.ambient}}},
           {"rlimits", rl},
           {"no_new_privileges", p.no_new_privileges}};
+  if (p.oom_score_adj) out["oom_score_adj"] = *p.oom_score_adj;
+  return out;
 }
 
 ProcessSpec ProcessFrom(const json& j) {
@@ -87,6 +89,7 @@ ProcessSpec ProcessFrom(const json& j) {
     p.rlimits.push_back({r.at(0).get<int>(), r.at(1).get<uint64_t>(), r.at(2).get<uint64_t>()});
   }
   p.no_new_privileges = j.at("no_new_privileges").get<bool>();
+  if (j.contains("oom_score_adj")) p.oom_score_adj = j["oom_score_adj"].get<int>();
   return p;
 }
 

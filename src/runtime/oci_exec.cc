@@ -127,9 +127,6 @@ Result<ProcessSpec> ExecProcess(const ExecOptions& o, const ProcessSpec& contain
       return Refuse("process.noNewPrivileges",
                     "false: every process in a hive-run container runs with no_new_privs");
     }
-    if (p.oom_score_adj) {
-      return Refuse("process.oomScoreAdj", "an exec'd process's own OOM score is not supported");
-    }
     HIVE_TRY(CheckCapabilities(p.capabilities, container.capabilities));
     HIVE_ASSIGN_OR_RETURN(p.rlimits, MergeRlimits(p.rlimits, container.rlimits));
     return p;

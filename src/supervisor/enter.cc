@@ -34,6 +34,7 @@
 
 #include <fmt/format.h>
 
+#include "base/files.h"
 #include "base/log.h"
 #include "base/pidfd.h"
 #include "sandbox/capabilities.h"
@@ -249,6 +250,11 @@ Result<std::unique_ptr<EnteredProcess>> EnteredProcess::Create(const EnterOption
   HIVE_LOG(kDebug, "exec: pid {} cloned into the container's pid namespace", e->pid_);
   HIVE_TRY(cg->Join(e->pid_, (args.flags & CLONE_INTO_CGROUP) != 0)
                .Wrap("place the process in the container's cgroups"));
+  if (o.process->oom_score_adj) {
+    HIVE_TRY(WriteControlFile(fmt::format("/proc/{}/oom_score_adj", e->pid_),
+                              std::to_string(*o.process->oom_score_adj))
+                 .Wrap("process.oomScoreAdj"));
+  }
   // sync 1: go.
   if (!sync::Send(e->sync_.get(), sync::Msg::kGo)) return Errno("release the process");
   sync::Message msg;

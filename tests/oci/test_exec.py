@@ -166,10 +166,12 @@ class Exec(unittest.TestCase):
     def test_process_file_env_cwd_user(self):
         self.running("p1")
         path = self.process_file(self.base_process(
-            ["sh", "-c", "echo $FOO; pwd; id -u; id -g"],
-            env=[image.DEFAULT_PATH, "FOO=bar"], cwd="/tmp", user={"uid": 1000, "gid": 1001}))
+            ["sh", "-c", "echo $FOO; pwd; id -u; id -g; cat /proc/self/oom_score_adj"],
+            env=[image.DEFAULT_PATH, "FOO=bar"], cwd="/tmp", user={"uid": 1000, "gid": 1001},
+            oomScoreAdj=500))
         r = self.exec_("p1", opts=("--process", path))
-        self.assertEqual((r.returncode, r.stdout), (0, "bar\n/tmp\n1000\n1001\n"), r.stderr)
+        self.assertEqual((r.returncode, r.stdout), (0, "bar\n/tmp\n1000\n1001\n500\n"),
+                         r.stderr)
         # The same with the command line's flags, after the id too.
         r = self.hive("exec", "p1", "--cwd", "/proc", "-e", "FOO=baz", "--user", "1000:1002",
                       "sh", "-c", "echo $FOO; pwd; id -u; id -g")
