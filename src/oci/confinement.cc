@@ -1,9 +1,9 @@
 #include "oci/confinement.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "base/files.h"
@@ -50,21 +50,21 @@ json ProcessJson(const ProcessSpec& p) {
   json rl = json::array();
   for (const RlimitSpec& r : p.rlimits) rl.push_back({r.resource, r.soft, r.hard});
   const CapabilitySets& c = p.capabilities;
-  json user = {{"uid", p.user.uid}, {"gid", p.user.gid},
-               {"additional_gids", p.user.additional_gids}};
+  json user = {
+      {"uid", p.user.uid}, {"gid", p.user.gid}, {"additional_gids", p.user.additional_gids}};
   if (p.user.umask) user["umask"] = *p.user.umask;
   json out = {{"args", p.args},
-          {"env", p.env},
-          {"cwd", p.cwd},
-          {"user", user},
-          {"capabilities",
-           {{"bounding", c.bounding},
-            {"effective", c.effective},
-            {"inheritable", c.inheritable},
-            {"permitted", c.permitted},
-            {"ambient", c.ambient}}},
-          {"rlimits", rl},
-          {"no_new_privileges", p.no_new_privileges}};
+              {"env", p.env},
+              {"cwd", p.cwd},
+              {"user", user},
+              {"capabilities",
+               {{"bounding", c.bounding},
+                {"effective", c.effective},
+                {"inheritable", c.inheritable},
+                {"permitted", c.permitted},
+                {"ambient", c.ambient}}},
+              {"rlimits", rl},
+              {"no_new_privileges", p.no_new_privileges}};
   if (p.oom_score_adj) out["oom_score_adj"] = *p.oom_score_adj;
   return out;
 }
@@ -113,8 +113,7 @@ Status SaveConfinement(const std::string& root, const std::string& id, const Con
         {"notify", c.filter.notify},
         {"profile_name", c.filter.profile_name}}},
       {"oci_seccomp", {{"program", Hex(c.oci_filter.program)}, {"flags", c.oci_filter.flags}}}};
-  return WriteFileAtomic(RecordDir(root, id) + "/" + kFile, j.dump() + "\n", 0600,
-                         Sync::kNoSync);
+  return WriteFileAtomic(RecordDir(root, id) + "/" + kFile, j.dump() + "\n", 0600, Sync::kNoSync);
 }
 
 Result<Confinement> LoadConfinement(const std::string& root, const std::string& id) {
@@ -130,7 +129,8 @@ Result<Confinement> LoadConfinement(const std::string& root, const std::string& 
     return text.status();
   }
   auto damaged = [&](const std::string& why) {
-    return Error(Code::kInternal, fmt::format("container confinement `{}` is damaged: {}", path, why));
+    return Error(Code::kInternal,
+                 fmt::format("container confinement `{}` is damaged: {}", path, why));
   };
   try {
     const json j = json::parse(*text);

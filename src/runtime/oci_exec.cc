@@ -3,13 +3,12 @@
 // process's seccomp listener goes to the container's monitor before it execs, so its denials
 // are answered, counted and written into the container's audit record at delete.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 #include "base/files.h"
 #include "base/log.h"
@@ -34,9 +33,9 @@ Status Refuse(const std::string& field, const std::string& why) {
 // fields are checked, and named, exactly as config.json's process is.
 Result<ProcessSpec> ReadProcessFile(const std::string& path) {
   HIVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  HIVE_ASSIGN_OR_RETURN(RunSpec spec,
-                        ParseOciConfig("{\"process\":" + text + "\n,\"root\":{\"path\":\"/\"}}",
-                                       path, "/"));
+  HIVE_ASSIGN_OR_RETURN(
+      RunSpec spec,
+      ParseOciConfig("{\"process\":" + text + "\n,\"root\":{\"path\":\"/\"}}", path, "/"));
   return spec.process;
 }
 
@@ -55,7 +54,8 @@ Status CheckCapabilities(const CapabilitySets& want, const CapabilitySets& have)
       return Refuse(fmt::format("process.capabilities.{}", name),
                     fmt::format("{} is beyond the container's ({}); an exec'd process gets at "
                                 "most what the container's process has",
-                                caps::Name(cap), held.empty() ? "none" : fmt::format("{}", fmt::join(held, ", "))));
+                                caps::Name(cap),
+                                held.empty() ? "none" : fmt::format("{}", fmt::join(held, ", "))));
     }
   }
   return Ok();
@@ -184,8 +184,9 @@ int WaitForwarding(pid_t pid, const sigset_t& set) {
 
 Result<int> Exec(const Global& g, const ExecOptions& o) {
   if (o.tty) {
-    return Refuse("exec --tty", "a terminal for an exec'd process is not supported yet; run "
-                                "without -t");
+    return Refuse("exec --tty",
+                  "a terminal for an exec'd process is not supported yet; run "
+                  "without -t");
   }
   if (!o.console_socket.empty()) {
     return Refuse("exec --console-socket",
@@ -202,7 +203,8 @@ Result<int> Exec(const Global& g, const ExecOptions& o) {
   HIVE_ASSIGN_OR_RETURN(ContainerRecord r, LoadRecord(g.root, o.id));
   const std::string status = StatusOf(r);
   if (status == "stopped") {
-    return Error(Code::kFailedPrecondition, "cannot exec in a stopped container: container not running");
+    return Error(Code::kFailedPrecondition,
+                 "cannot exec in a stopped container: container not running");
   }
   if (status == "created") {
     return Error(Code::kFailedPrecondition,
@@ -219,7 +221,8 @@ Result<int> Exec(const Global& g, const ExecOptions& o) {
   // reused; the start time is checked again once the pidfd holds it.
   UniqueFd target(PidfdOpen(r.pid));
   if (!target.valid() || !Alive(r)) {
-    return Error(Code::kFailedPrecondition, "cannot exec in a stopped container: container not running");
+    return Error(Code::kFailedPrecondition,
+                 "cannot exec in a stopped container: container not running");
   }
   sigset_t set;
   sigemptyset(&set);
@@ -257,8 +260,7 @@ Result<int> Exec(const Global& g, const ExecOptions& o) {
   p.Release();
   const pid_t pid = p.pid();
   if (!o.pid_file.empty()) {
-    HIVE_TRY(WriteFileAtomic(AbsolutePath(o.pid_file, ""), std::to_string(pid), 0644,
-                             Sync::kNoSync)
+    HIVE_TRY(WriteFileAtomic(AbsolutePath(o.pid_file, ""), std::to_string(pid), 0644, Sync::kNoSync)
                  .Wrap("--pid-file"));
   }
   HIVE_LOG(kDebug, "container {}: exec'd `{}` as pid {}", o.id, process.args[0], pid);

@@ -16,6 +16,7 @@
 #include "supervisor/enter.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
@@ -31,8 +32,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "base/files.h"
 #include "base/log.h"
@@ -59,8 +58,8 @@ struct EnteredProcess::Context {
 
 namespace {
 
-constexpr int kJoined = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS |
-                        CLONE_NEWIPC | CLONE_NEWCGROUP;
+constexpr int kJoined =
+    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
 
 [[noreturn]] void Fail(int sync_fd, const char* step, const char* detail, int err) noexcept {
   sync::Send(sync_fd, sync::Msg::kSetupFailed, err, 0, step, detail);
@@ -197,8 +196,8 @@ Result<std::unique_ptr<EnteredProcess>> EnteredProcess::Create(const EnterOption
   for (const std::string& v : o.process->env) c.envp.push_back(const_cast<char*>(v.c_str()));
   c.envp.push_back(nullptr);
   c.groups.assign(o.process->user.additional_gids.begin(), o.process->user.additional_gids.end());
-  c.needs_dumpable = o.filter && o.filter->notify && !o.filter->program.empty() &&
-                     !HoldsEffective(CAP_SYS_PTRACE);
+  c.needs_dumpable =
+      o.filter && o.filter->notify && !o.filter->program.empty() && !HoldsEffective(CAP_SYS_PTRACE);
 
   HIVE_ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
   HIVE_ASSIGN_OR_RETURN(auto cg, cgroups::AdoptRun(layout, o.cgroup_dirs));
