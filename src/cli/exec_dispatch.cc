@@ -21,9 +21,24 @@ namespace hive::cli {
 namespace {
 
 bool IsRuncExec(int argc, char** argv) {
-  static const std::set<std::string> kRuncOnly = {
-      "process", "p", "detach", "d", "pid-file", "console-socket", "preserve-fds", "tty", "t",
-      "cwd", "user", "u", "e", "root", "log", "log-format", "debug", "systemd-cgroup"};
+  static const std::set<std::string> kRuncOnly = {"process",
+                                                  "p",
+                                                  "detach",
+                                                  "d",
+                                                  "pid-file",
+                                                  "console-socket",
+                                                  "preserve-fds",
+                                                  "tty",
+                                                  "t",
+                                                  "cwd",
+                                                  "user",
+                                                  "u",
+                                                  "e",
+                                                  "root",
+                                                  "log",
+                                                  "log-format",
+                                                  "debug",
+                                                  "systemd-cgroup"};
   // Options of either form that take a value: their value is not the first word.
   static const std::set<std::string> kValued = {
       "policy",  "report", "bind",     "env",         "workdir", "id",   "state-dir",
