@@ -1,6 +1,7 @@
 // The runc command line's lifecycle over hive::Container. See hive/oci_runtime.h for the
 // process model; the monitor's protocol is one line per connection on <root>/<id>/monitor.sock:
-// "start" or "delete", answered "ok" or "error MESSAGE".
+// "start", "delete" or "adopt-listener" (an exec'd process's seccomp listener rides along,
+// SCM_RIGHTS), answered "ok" or "error MESSAGE".
 #include "hive/oci_runtime.h"
 
 #include <dirent.h>
