@@ -112,7 +112,9 @@ Status SaveConfinement(const std::string& root, const std::string& id, const Con
         {"flags", c.filter.flags},
         {"notify", c.filter.notify},
         {"profile_name", c.filter.profile_name}}},
-      {"oci_seccomp", {{"program", Hex(c.oci_filter.program)}, {"flags", c.oci_filter.flags}}}};
+      {"oci_seccomp", {{"program", Hex(c.oci_filter.program)}, {"flags", c.oci_filter.flags}}},
+      {"own_pid_ns", c.own_pid_ns},
+      {"own_net_ns", c.own_net_ns}};
   return WriteFileAtomic(RecordDir(root, id) + "/" + kFile, j.dump() + "\n", 0600, Sync::kNoSync);
 }
 
@@ -157,6 +159,8 @@ Result<Confinement> LoadConfinement(const std::string& root, const std::string& 
       return damaged("oci_seccomp.program");
     }
     c.oci_filter.flags = oci.at("flags").get<unsigned>();
+    c.own_pid_ns = j.at("own_pid_ns").get<bool>();
+    c.own_net_ns = j.at("own_net_ns").get<bool>();
     return c;
   } catch (const json::exception& e) {
     return damaged(e.what());

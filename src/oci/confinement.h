@@ -29,6 +29,10 @@ struct Confinement {
   // exists above), flags, notify, profile_name. Empty program: none.
   seccomp::Filter filter;
   seccomp::OciFilter oci_filter;  // config.json's linux.seccomp; empty: none
+  // Whether the container's pid and network namespaces are its own (not joined by path):
+  // then they hold only the container's processes and sockets.
+  bool own_pid_ns = true;
+  bool own_net_ns = true;
 };
 
 Status SaveConfinement(const std::string& root, const std::string& id, const Confinement& c);

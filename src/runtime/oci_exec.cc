@@ -232,14 +232,15 @@ Result<int> Exec(const Global& g, const ExecOptions& o) {
     }
     sigprocmask(SIG_BLOCK, &set, nullptr);
   }
-  // The payload's Landlock rules, but not its scopes. A new process cannot join the payload's
-  // Landlock domain, only make a sibling one with the same rules; scoped, it could neither
-  // signal the container's processes (`kill 1`, a reload) nor reach their abstract sockets.
-  // What scoping keeps out of reach beyond them is already out of reach: the process is in
-  // the container's own pid and network namespaces, which hold only the container's
-  // processes and sockets.
+  // The payload's Landlock rules; its scopes only where they keep something out. A new
+  // process cannot join the payload's Landlock domain, only make a sibling one with the same
+  // rules; scoped, it could neither signal the container's processes (`kill 1`, a reload) nor
+  // reach their abstract sockets. In the container's own pid (network) namespace everything
+  // the signal (abstract socket) scope would keep out is the container's; a namespace joined
+  // by path holds others' too, and there the scope stays.
   landlock::Prepared rules = conf.landlock;
-  rules.scoped = 0;
+  if (conf.own_pid_ns) rules.scoped &= ~landlock::scope::kSignal;
+  if (conf.own_net_ns) rules.scoped &= ~landlock::scope::kAbstractUnixSocket;
   EnterOptions eo;
   eo.target_pidfd = target.get();
   eo.cgroup_dirs = r.cgroup_dirs;

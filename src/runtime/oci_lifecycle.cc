@@ -434,9 +434,13 @@ Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
   r.pid = c->container->pid();
   r.pid_start = ProcessStartTime(r.pid);
   // What `exec` needs to confine a process as the payload is (oci/confinement.h).
-  HIVE_TRY(SaveConfinement(g.root, o.id,
-                           Confinement{c->spec.process, c->container->landlock(),
-                                       c->container->filter(), c->container->oci_filter()})
+  Confinement conf{c->spec.process, c->container->landlock(), c->container->filter(),
+                   c->container->oci_filter()};
+  for (const NamespaceSpec& n : c->spec.linux.namespaces) {
+    if (n.type == "pid" && !n.path.empty()) conf.own_pid_ns = false;
+    if (n.type == "network" && !n.path.empty()) conf.own_net_ns = false;
+  }
+  HIVE_TRY(SaveConfinement(g.root, o.id, conf)
                .Wrap("save the container's confinement"));
   c->pidfd.Reset(PidfdOpen(r.pid));
   if (!c->pidfd.valid()) return Errno("pidfd_open the container");

@@ -38,6 +38,7 @@ hive::oci::Confinement Sample() {
   c.filter.profile_name = "default";
   c.oci_filter.program = {{0x06, 0, 0, 0x7fff0000}};
   c.oci_filter.flags = 4;
+  c.own_net_ns = false;
   return c;
 }
 
@@ -90,6 +91,8 @@ TEST_CASE("confinement: saved and read back unchanged") {
   CHECK(out->filter.profile_name == "default");
   CHECK(Same(out->oci_filter.program, in.oci_filter.program));
   CHECK(out->oci_filter.flags == 4);
+  CHECK(out->own_pid_ns);
+  CHECK_FALSE(out->own_net_ns);
 }
 
 TEST_CASE("confinement: missing and damaged files are errors naming the container") {
