@@ -1,5 +1,5 @@
 // hive::oci: the container lifecycle of the runc command line (create, start, state, kill,
-// delete, run, list), over the same pipeline as every other run: config.json → policy
+// delete, run, exec, list), over the same pipeline as every other run: config.json → policy
 // ceiling → RunSpec → Container.
 //
 // `create` leaves the container's pid 1 blocked before exec, in its namespaces and cgroups,
@@ -42,11 +42,33 @@ struct CreateOptions {
   bool no_new_keyring = false;
 };
 
+// `exec`: a new process in a running container, in all its namespaces and cgroups and under
+// the same confinement as its payload (Landlock, both seccomp filters, capabilities within
+// the payload's, rlimits, no_new_privs); its seccomp denials go into the container's audit
+// record. Either `process_file` (an OCI process object) or `args` (the container's process
+// with these arguments, `cwd`, `env` and `user` applied).
+struct ExecOptions {
+  std::string id;
+  std::string process_file;
+  std::vector<std::string> args;
+  std::string cwd;
+  std::vector<std::string> env;  // NAME=VALUE, replacing the container's value of NAME
+  std::string user;              // UID[:GID]
+  bool detach = false;
+  std::string pid_file;
+  int preserve_fds = 0;
+  bool tty = false;
+  std::string console_socket;
+};
+
 Status Create(const Global& g, const CreateOptions& o);
 Status Start(const Global& g, const std::string& id);
 Result<nlohmann::json> State(const Global& g, const std::string& id);
 Status Kill(const Global& g, const std::string& id, int signal, bool all);
 Status Delete(const Global& g, const std::string& id, bool force);
+// Detached: 0 once the process has exec'd (it is then the caller's to reap). Otherwise waits
+// for it: its exit status, 128+N when signal N ended it.
+Result<int> Exec(const Global& g, const ExecOptions& o);
 // create + start, then waits for pid 1 and deletes (unless detach): the exit status.
 Result<int> Run(const Global& g, const CreateOptions& o, bool detach);
 // Host pids of the container's processes (its cgroup); empty once it has stopped.

@@ -6,7 +6,9 @@ namespace hive::cli {
 
 int RunBundleCommand(int argc, char** argv);  // hive-run [OPTIONS] BUNDLE [-- CMD ...]
 int ScriptCommand(int argc, char** argv);     // hive-run script
-int ExecCommand(int argc, char** argv);       // hive-run exec
+int ExecCommand(int argc, char** argv);       // hive-run exec (the CI sandbox)
+// hive-run exec: the CI sandbox or the runc form (exec_dispatch.cc says which).
+int ExecEitherCommand(int argc, char** argv);
 int PolicyCommand(int argc, char** argv);     // hive-run policy check|show|compile
 int BundleCommand(int argc, char** argv);     // hive-run bundle init
 int RunsCommand(int argc, char** argv);       // hive-run runs list|show|clean
@@ -23,6 +25,7 @@ int OciStateCommand(int argc, char** argv);
 int OciKillCommand(int argc, char** argv);
 int OciDeleteCommand(int argc, char** argv);
 int OciRunCommand(int argc, char** argv);
+int OciExecCommand(int argc, char** argv);
 int OciListCommand(int argc, char** argv);
 int OciSpecCommand(int argc, char** argv);
 int OciPsCommand(int argc, char** argv);

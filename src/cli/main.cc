@@ -23,6 +23,7 @@ constexpr const char* kUsage = R"(usage:
 OCI runtime (runc command line; global --root DIR --log FILE --log-format text|json --debug):
   create [--bundle B] [--pid-file F] [--preserve-fds N] ID   start ID   state ID
   kill [--all] ID [SIGNAL]   delete [--force] ID   run [--detach] [--bundle B] ID
+  exec [--process F] [--detach] [--pid-file F] [--cwd D] [-e K=V] [-u UID[:GID]] ID [ARGS...]
   list [--format json] [-q]   ps [--format json] ID   pause ID   resume ID
   spec [--rootless]   features
 
@@ -36,7 +37,7 @@ struct Subcommand {
 };
 
 constexpr Subcommand kSubcommands[] = {
-    {"script", hive::cli::ScriptCommand},   {"exec", hive::cli::ExecCommand},
+    {"script", hive::cli::ScriptCommand},   {"exec", hive::cli::ExecEitherCommand},
     {"policy", hive::cli::PolicyCommand},   {"bundle", hive::cli::BundleCommand},
     {"runs", hive::cli::RunsCommand},       {"audit", hive::cli::AuditCommand},
     {"stats", hive::cli::StatsCommand},     {"analyze", hive::cli::AnalyzeCommand},

@@ -1,5 +1,5 @@
 // The runc command line: global --root/--log/--log-format/--debug/--systemd-cgroup, then
-// create, start, state, kill, delete, run, list, spec, features. Options may come before or
+// create, start, state, kill, delete, run, exec, list, spec, features. Options may come before or
 // after the container id, as `--name value`, `--name=value` or with one dash. Errors exit 1
 // (runc's status, which clients expect); the message also goes to --log.
 #include <fcntl.h>
@@ -229,6 +229,99 @@ int OciRunCommand(int argc, char** argv) {
   oci::CreateOptions o = CreateOptionsFrom(a, id);
   if (!PreserveFds(a, &o, &status)) return status;
   Result<int> r = oci::Run(a.global, o, a.flags.count("detach") > 0);
+  if (!r.ok()) return Fail1(r.status().message());
+  return *r;
+}
+
+int OciExecCommand(int argc, char** argv) {
+  // The options are exec's (and the globals) up to the id, and after it up to the command:
+  // what follows the command's first word is the command's, `-c` included. --env repeats.
+  static const std::set<std::string> kValued = {"process", "pid-file", "console-socket",
+                                                "preserve-fds", "cwd", "user", "root", "log",
+                                                "log-format", "criu", "rootless", "policy",
+                                                "state-dir"};
+  static const std::map<std::string, std::string> kShortValued = {
+      {"p", "process"}, {"u", "user"}, {"e", "env"}};
+  std::vector<char*> own = {argv[0]};
+  std::vector<std::string> env;
+  std::vector<std::string> command;
+  bool have_id = false;
+  std::string env_error;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) command.emplace_back(argv[i]);
+      break;
+    }
+    if (arg.size() > 1 && arg[0] == '-') {
+      std::string name = arg.substr(arg[1] == '-' ? 2 : 1);
+      const size_t eq = name.find('=');
+      const std::string bare = name.substr(0, eq);
+      const std::string full = kShortValued.count(bare) ? kShortValued.at(bare) : bare;
+      if (full == "env") {
+        if (eq != std::string::npos) {
+          env.push_back(name.substr(eq + 1));
+        } else if (i + 1 < argc) {
+          env.emplace_back(argv[++i]);
+        } else {
+          env_error = "option --env needs a value";
+        }
+        continue;
+      }
+      own.push_back(argv[i]);
+      if (kValued.count(full) && eq == std::string::npos && i + 1 < argc) own.push_back(argv[++i]);
+      continue;
+    }
+    if (!have_id) {
+      have_id = true;
+      own.push_back(argv[i]);
+      continue;
+    }
+    for (; i < argc; ++i) command.emplace_back(argv[i]);
+    break;
+  }
+  Args a = Parse(static_cast<int>(own.size()), own.data(),
+                 {"process", "pid-file", "console-socket", "preserve-fds", "cwd", "user"},
+                 {"detach", "tty"});
+  if (a.error.empty() && !env_error.empty()) a.error = env_error;
+  // The descriptors to pass are checked before --log is opened, which could take a free one
+  // of them and so reach the process.
+  if (auto it = a.values.find("preserve-fds"); a.error.empty() && it != a.values.end()) {
+    const int n = std::atoi(it->second.c_str());
+    for (int fd = 3; fd < 3 + n && fd < 3 + 65536; ++fd) {
+      if (fcntl(fd, F_GETFD) < 0) {
+        a.error = fmt::format("--preserve-fds {}: fd {} is not open", it->second, fd);
+        break;
+      }
+    }
+  }
+  int status = 0;
+  std::string id;
+  if (!ApplyGlobals(a, &status) ||
+      !OneId(a,
+             "exec [--process FILE] [--detach] [--pid-file F] [--preserve-fds N] [--cwd DIR] "
+             "[--env K=V]... [--user UID[:GID]] ID [ARGS...]",
+             &id, &status)) {
+    return status;
+  }
+  oci::ExecOptions o;
+  o.id = id;
+  o.args = command;
+  o.env = env;
+  auto get = [&](const char* k, std::string* out) {
+    if (auto it = a.values.find(k); it != a.values.end()) *out = it->second;
+  };
+  get("process", &o.process_file);
+  get("pid-file", &o.pid_file);
+  get("console-socket", &o.console_socket);
+  get("cwd", &o.cwd);
+  get("user", &o.user);
+  o.detach = a.flags.count("detach") > 0;
+  o.tty = a.flags.count("tty") > 0;
+  oci::CreateOptions fds;
+  if (!PreserveFds(a, &fds, &status)) return status;
+  o.preserve_fds = fds.preserve_fds;
+  Result<int> r = oci::Exec(a.global, o);
   if (!r.ok()) return Fail1(r.status().message());
   return *r;
 }

@@ -1,6 +1,7 @@
 // The runc command line's lifecycle over hive::Container. See hive/oci_runtime.h for the
 // process model; the monitor's protocol is one line per connection on <root>/<id>/monitor.sock:
-// "start" or "delete", answered "ok" or "error MESSAGE".
+// "start", "delete" or "adopt-listener" (an exec'd process's seccomp listener rides along,
+// SCM_RIGHTS), answered "ok" or "error MESSAGE".
 #include "hive/oci_runtime.h"
 
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -32,8 +34,10 @@
 #include "hive/policy.h"
 #include "hive/report.h"
 #include "hive/state_dir.h"
+#include "oci/confinement.h"
 #include "oci/kubernetes.h"
 #include "oci/state.h"
+#include "runtime/oci_internal.h"
 #include "runtime/report_builder.h"
 #include "sandbox/cgroups/cgroup_dir.h"
 #include "supervisor/container.h"
@@ -87,53 +91,6 @@ Result<SocketPath> MonitorAddress(const std::string& root, const std::string& id
   return p;
 }
 
-// Sends one command to the container's monitor and returns its answer.
-Status AskMonitor(const Global& g, const std::string& id, const std::string& command) {
-  HIVE_ASSIGN_OR_RETURN(SocketPath p, MonitorAddress(g.root, id));
-  UniqueFd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return Errno("socket");
-  if (connect(s.get(), reinterpret_cast<sockaddr*>(&p.addr), sizeof p.addr) != 0) {
-    return Errno(fmt::format("reach the monitor of container `{}`", id));
-  }
-  struct timeval tv = {kMonitorReplySeconds, 0};
-  setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  HIVE_TRY(WriteAll(s.get(), command + "\n", "the monitor's socket"));
-  std::string reply;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(s.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno(fmt::format("wait for the monitor of container `{}`", id));
-    if (n == 0) break;
-    reply.append(buf, static_cast<size_t>(n));
-    if (reply.size() > 64 * 1024) break;
-  }
-  while (!reply.empty() && reply.back() == '\n') reply.pop_back();
-  if (reply == "ok") return Ok();
-  if (reply.rfind("error ", 0) == 0) return Error(Code::kFailedPrecondition, reply.substr(6));
-  return Error(Code::kInternal,
-               fmt::format("the monitor of container `{}` gave no answer to `{}`", id, command));
-}
-
-// The message clients match on (podman: "no such file or directory" → 127, "permission
-// denied" → 126), in runc's words.
-Status ExecError(const Status& setup, const std::string& program) {
-  const std::string& m = setup.message();
-  if (m.find("exec `") == std::string::npos) return setup;
-  if (setup.err() == ENOENT || setup.err() == ENOTDIR) {
-    if (program.find('/') == std::string::npos) {
-      return Error(Code::kNotFound,
-                   fmt::format("exec: \"{}\": executable file not found in $PATH", program));
-    }
-    return Error(Code::kNotFound,
-                 fmt::format("exec: \"{}\": stat {}: no such file or directory", program, program));
-  }
-  if (setup.err() == EACCES || setup.err() == EPERM) {
-    return Error(Code::kPermissionDenied, fmt::format("exec: \"{}\": permission denied", program));
-  }
-  return setup;
-}
-
 // Everything `create` makes before the monitor takes over.
 struct Created {
   RunSpec spec;
@@ -150,13 +107,37 @@ void Reply(int fd, const Status& s) {
   (void)WriteAll(fd, line, "reply");
 }
 
-std::string ReadCommand(int fd) {
+// One command line, and the descriptor that came with it (SCM_RIGHTS on its first bytes).
+struct Command {
+  std::string line;
+  UniqueFd fd;
+};
+
+Command ReadCommand(int fd) {
   struct timeval tv = {5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string line;
+  Command cmd;
   char c;
-  while (line.size() < 64 && read(fd, &c, 1) == 1 && c != '\n') line += c;
-  return line;
+  while (cmd.line.size() < 64) {
+    struct iovec iov = {&c, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr mh = {};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    if (recvmsg(fd, &mh, MSG_CMSG_CLOEXEC) != 1) break;
+    for (cmsghdr* h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+      if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+        int passed;
+        std::memcpy(&passed, CMSG_DATA(h), sizeof passed);
+        cmd.fd.Reset(passed);
+      }
+    }
+    if (c == '\n') break;
+    cmd.line += c;
+  }
+  return cmd;
 }
 
 // The monitor: not an ancestor of the container. Serves `start`, the container's seccomp
@@ -186,43 +167,60 @@ std::string ReadCommand(int fd) {
     }
   };
   bool started = false;
-  for (;;) {
-    struct pollfd p[2] = {{c.listen.get(), POLLIN, 0}, {c.pidfd.get(), POLLIN, 0}};
-    const int n = poll(p, result ? 1 : 2, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      _exit(1);
-    }
-    if (!result && (p[1].revents & POLLIN)) {
-      finish();
-      continue;
-    }
-    if (!(p[0].revents & POLLIN)) continue;
+  // A connection from the container's owner, with its command; none for anyone else.
+  auto accept_one = [&]() -> std::optional<std::pair<UniqueFd, Command>> {
     UniqueFd conn(accept4(c.listen.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn.valid()) continue;
+    if (!conn.valid()) return std::nullopt;
     // Only the container's owner may command it.
     struct ucred cred = {};
     socklen_t len = sizeof cred;
     if (getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
         (cred.uid != 0 && cred.uid != geteuid())) {
-      continue;
+      return std::nullopt;
     }
-    const std::string cmd = ReadCommand(conn.get());
-    if (cmd == "start") {
+    Command cmd = ReadCommand(conn.get());
+    return std::make_pair(std::move(conn), std::move(cmd));
+  };
+  // Commands that came while pid 1 ran and need its end (delete, which kills it first).
+  std::vector<std::pair<UniqueFd, Command>> pending;
+  std::function<void(UniqueFd, Command)> handle = [&](UniqueFd conn, Command cmd) {
+    if (cmd.line == "start") {
       if (started || result) {
         Reply(conn.get(), Error(Code::kFailedPrecondition,
                                 result ? "cannot start a container that has stopped"
                                        : "cannot start an already running container"));
-        continue;
+        return;
       }
       started = true;
       Status s = ct.Start();
       if (!s.ok()) s = ExecError(s, c.spec.process.args.at(0));
       Reply(conn.get(), s);
       conn.Reset();
-      if (s.ok()) ct.Monitor();  // until pid 1 exits
+      if (s.ok()) {
+        // While pid 1 runs, the socket is served from the container's wait loop: an exec'd
+        // process waits for its listener to be adopted before it execs.
+        Status served = ct.Serve(c.listen.get(), [&]() {
+          auto next = accept_one();
+          if (!next) return;
+          if (next->second.line == "delete") {
+            pending.push_back(std::move(*next));
+          } else {
+            handle(std::move(next->first), std::move(next->second));
+          }
+        });
+        if (!served.ok()) HIVE_LOG(kWarning, "container {}: {}", c.record.id, served.message());
+        ct.Monitor();  // until pid 1 exits
+      }
       finish();
-    } else if (cmd == "delete") {
+    } else if (cmd.line == "adopt-listener") {
+      if (!started || result || !cmd.fd.valid()) {
+        Reply(conn.get(), Error(Code::kFailedPrecondition,
+                                !cmd.fd.valid() ? "adopt-listener: no descriptor came with it"
+                                                : "container not running"));
+        return;
+      }
+      Reply(conn.get(), ct.AdoptListener(cmd.fd.Release()));
+    } else if (cmd.line == "delete") {
       if (!result) {
         PidfdSendSignal(c.pidfd.get(), SIGKILL);
         finish();
@@ -238,6 +236,26 @@ std::string ReadCommand(int fd) {
     } else {
       Reply(conn.get(), Error(Code::kInvalidArgument, "unknown command"));
     }
+  };
+  for (;;) {
+    while (!pending.empty()) {
+      auto next = std::move(pending.front());
+      pending.erase(pending.begin());
+      handle(std::move(next.first), std::move(next.second));
+    }
+    struct pollfd p[2] = {{c.listen.get(), POLLIN, 0}, {c.pidfd.get(), POLLIN, 0}};
+    const int n = poll(p, result ? 1 : 2, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      _exit(1);
+    }
+    if (!result && (p[1].revents & POLLIN)) {
+      finish();
+      continue;
+    }
+    if (!(p[0].revents & POLLIN)) continue;
+    auto next = accept_one();
+    if (next) handle(std::move(next->first), std::move(next->second));
   }
 }
 
@@ -417,6 +435,15 @@ Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
   }
   r.pid = c->container->pid();
   r.pid_start = ProcessStartTime(r.pid);
+  // What `exec` needs to confine a process as the payload is (oci/confinement.h).
+  Confinement conf{c->spec.process, c->container->landlock(), c->container->filter(),
+                   c->container->oci_filter()};
+  for (const NamespaceSpec& n : c->spec.linux.namespaces) {
+    if (n.type == "pid" && !n.path.empty()) conf.own_pid_ns = false;
+    if (n.type == "network" && !n.path.empty()) conf.own_net_ns = false;
+  }
+  HIVE_TRY(SaveConfinement(g.root, o.id, conf)
+               .Wrap("save the container's confinement"));
   c->pidfd.Reset(PidfdOpen(r.pid));
   if (!c->pidfd.valid()) return Errno("pidfd_open the container");
   return c;
@@ -505,6 +532,74 @@ Result<pid_t> CreateDetached(const Global& g, const CreateOptions& o) {
 }
 
 }  // namespace
+
+// Sends one command to the container's monitor and returns its answer.
+Status AskMonitor(const Global& g, const std::string& id, const std::string& command,
+                  int pass_fd) {
+  HIVE_ASSIGN_OR_RETURN(SocketPath p, MonitorAddress(g.root, id));
+  UniqueFd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return Errno("socket");
+  if (connect(s.get(), reinterpret_cast<sockaddr*>(&p.addr), sizeof p.addr) != 0) {
+    return Errno(fmt::format("reach the monitor of container `{}`", id));
+  }
+  struct timeval tv = {kMonitorReplySeconds, 0};
+  setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (pass_fd >= 0) {
+    // The descriptor rides on the command's first bytes (SCM_RIGHTS).
+    std::string line = command + "\n";
+    struct iovec iov = {line.data(), line.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr mh = {};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    if (sendmsg(s.get(), &mh, MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+      return Errno(fmt::format("send `{}` to the monitor of container `{}`", command, id));
+    }
+  } else {
+    HIVE_TRY(WriteAll(s.get(), command + "\n", "the monitor's socket"));
+  }
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(s.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno(fmt::format("wait for the monitor of container `{}`", id));
+    if (n == 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+    if (reply.size() > 64 * 1024) break;
+  }
+  while (!reply.empty() && reply.back() == '\n') reply.pop_back();
+  if (reply == "ok") return Ok();
+  if (reply.rfind("error ", 0) == 0) return Error(Code::kFailedPrecondition, reply.substr(6));
+  return Error(Code::kInternal,
+               fmt::format("the monitor of container `{}` gave no answer to `{}`", id, command));
+}
+
+// The message clients match on (podman: "no such file or directory" → 127, "permission
+// denied" → 126), in runc's words.
+Status ExecError(const Status& setup, const std::string& program) {
+  const std::string& m = setup.message();
+  if (m.find("exec `") == std::string::npos) return setup;
+  if (setup.err() == ENOENT || setup.err() == ENOTDIR) {
+    if (program.find('/') == std::string::npos) {
+      return Error(Code::kNotFound,
+                   fmt::format("exec: \"{}\": executable file not found in $PATH", program));
+    }
+    return Error(Code::kNotFound,
+                 fmt::format("exec: \"{}\": stat {}: no such file or directory", program, program));
+  }
+  if (setup.err() == EACCES || setup.err() == EPERM) {
+    return Error(Code::kPermissionDenied, fmt::format("exec: \"{}\": permission denied", program));
+  }
+  return setup;
+}
 
 Status Create(const Global& g, const CreateOptions& o) { return CreateDetached(g, o).status(); }
 

@@ -280,6 +280,8 @@ struct Container::Impl {
   UniqueFd sigfd, timer, cpu_timer;
   EventLoop loop;
   std::optional<seccomp::Listener> listener;
+  // Listeners of processes that entered the sandbox later (OCI exec), same filter.
+  std::vector<std::unique_ptr<seccomp::Listener>> adopted;
   std::unique_ptr<Egress> egress;  // allowed domains: the resolver and connect decisions
   bool handoff = false;
   bool killed = false, exec_done = false, failed = false;
@@ -302,6 +304,9 @@ struct Container::Impl {
   Status Launch();
   Status Watch();
   Status Await(sync::Msg want, sync::Message* m, int* passed);
+  // The handlers every listener of this sandbox's filter gets, and its place in the loop.
+  Status ServeListener(seccomp::Listener* l);
+  void CollectDenials();
   void KillSandbox();
   // Interrupts (SIGINT, SIGTERM, ...) hive-run received: before the payload is released the
   // sandbox is torn down; after, they are forwarded, and a grace period armed.
@@ -588,6 +593,54 @@ Status Container::Impl::Stopped(const Status& s) {
   return s;
 }
 
+Status Container::Impl::ServeListener(seccomp::Listener* l) {
+  if (spec.hive.blocked_operations_spare_private_tmp && landlock_rules.abi >= 1) {
+    // Deletes on the sandbox's own /tmp and /dev/shm go on; Landlock backs the check.
+    l->Handle("blocked_operation", supervisor::PrivateTmpHandler(l->fd()));
+  }
+  // The egress relay answers for the payload's listener only (OCI mode refuses domains).
+  if (egress && listener && l == &*listener) {
+    egress->SetListener(l->fd());
+    l->Handle("egress", [this](const seccomp::Notification& n) { return egress->Decide(n); });
+  }
+  if (filter.watch_exits) {
+    l->OnExit([this](pid_t pid) {
+      if (SigxfszPending(pid)) ++result.file_size_hits;
+    });
+  }
+  return loop.Add(l->fd(), [this, l](uint32_t events) {
+    if (events & EPOLLIN) {
+      // A denied call waits for our answer.
+      if (Status h = l->HandleOne(); !h.ok()) result.warnings.push_back(h.message());
+    } else {
+      loop.Remove(l->fd());  // EPOLLHUP: no task uses the filter any more
+    }
+  });
+}
+
+// Denials made up to now, by every listener of the sandbox: the payload's and adopted ones.
+void Container::Impl::CollectDenials() {
+  result.denials.clear();
+  result.denials_total = 0;
+  std::vector<const seccomp::Listener*> all;
+  if (listener) all.push_back(&*listener);
+  for (const auto& a : adopted) all.push_back(a.get());
+  for (const seccomp::Listener* l : all) {
+    for (seccomp::Denial& d : l->Denials()) {
+      auto same = std::find_if(result.denials.begin(), result.denials.end(),
+                               [&](const seccomp::Denial& e) {
+                                 return e.type == d.type && e.detail == d.detail;
+                               });
+      if (same != result.denials.end()) {
+        same->count += d.count;
+      } else {
+        result.denials.push_back(std::move(d));
+      }
+    }
+    result.denials_total += l->total();
+  }
+}
+
 Container::Container(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Container::~Container() = default;
 
@@ -639,30 +692,8 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
       return container;
     }
     c.listener.emplace(fd, c.filter);
-    if (spec.hive.blocked_operations_spare_private_tmp && c.landlock_rules.abi >= 1) {
-      // Deletes on the sandbox's own /tmp and /dev/shm go on; Landlock backs the check.
-      c.listener->Handle("blocked_operation", supervisor::PrivateTmpHandler(c.listener->fd()));
-    }
     HIVE_LOG(kDebug, "run {}: seccomp listener taken (payload fd {})", spec.hive.run_id, msg.value);
-    if (c.egress) {
-      c.egress->SetListener(c.listener->fd());
-      c.listener->Handle("egress", [&c](const seccomp::Notification& n) {
-        return c.egress->Decide(n);
-      });
-    }
-    if (c.filter.watch_exits) {
-      c.listener->OnExit([&c](pid_t pid) {
-        if (SigxfszPending(pid)) ++c.result.file_size_hits;
-      });
-    }
-    Status s = c.loop.Add(c.listener->fd(), [&c](uint32_t events) {
-      if (events & EPOLLIN) {
-        // A denied call waits for our answer.
-        if (Status h = c.listener->HandleOne(); !h.ok()) c.result.warnings.push_back(h.message());
-      } else {
-        c.loop.Remove(c.listener->fd());  // EPOLLHUP: no task uses the filter any more
-      }
-    });
+    Status s = c.ServeListener(&*c.listener);
     if (!s.ok()) return s.Wrap("the supervisor's wait loop");
   } else if (c.handoff && c.egress) {
     // Without the listener every connect would be refused unrecorded: not what was asked.
@@ -729,10 +760,7 @@ ContainerResult Container::Collect() {
                                           .count());
     return std::move(r);
   };
-  if (c.listener) {
-    r.denials = c.listener->Denials();
-    r.denials_total = c.listener->total();
-  }
+  c.CollectDenials();
   if (c.failed && !r.ran) {
     c.KillSandbox();
     return finish();
@@ -763,10 +791,7 @@ ContainerResult Container::Collect() {
     r.wait_status = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : SIGKILL;
   }
   // Denials made up to the end count too.
-  if (c.listener) {
-    r.denials = c.listener->Denials();
-    r.denials_total = c.listener->total();
-  }
+  c.CollectDenials();
   if (c.egress) {
     c.egress->Stop();
     r.network = c.egress->ReportJson();
@@ -800,6 +825,23 @@ Status Container::DestroyCgroups() {
   (void)impl_->cg->Kill();
   return impl_->cg->Destroy();
 }
+
+Status Container::AdoptListener(int fd) {
+  Impl& c = *impl_;
+  if (c.filter.program.empty() || !c.filter.notify) {
+    close(fd);
+    return Error(Code::kFailedPrecondition, "the sandbox's seccomp filter has no listener to join");
+  }
+  c.adopted.push_back(std::make_unique<seccomp::Listener>(fd, c.filter));
+  HIVE_LOG(kDebug, "run {}: adopted a seccomp listener (fd {})", c.spec.hive.run_id, fd);
+  return c.ServeListener(c.adopted.back().get());
+}
+
+Status Container::Serve(int fd, std::function<void()> on_readable) {
+  return impl_->loop.Add(fd, [cb = std::move(on_readable)](uint32_t) { cb(); });
+}
+
+const seccomp::OciFilter& Container::oci_filter() const { return impl_->oci_filter; }
 
 Status Container::SetupError() const {
   return impl_->failed ? impl_->result.setup_error : Ok();

@@ -31,6 +31,7 @@
 #include "hive/status.h"
 #include "sandbox/cgroups/cgroups.h"
 #include "sandbox/landlock/landlock.h"
+#include "sandbox/seccomp/oci_profile.h"
 #include "sandbox/seccomp/seccomp.h"
 
 namespace hive {
@@ -106,11 +107,17 @@ class Container {
   Status DestroyCgroups();
   // Setup that failed during Create (the payload never became ready), else Ok.
   Status SetupError() const;
+  // The seccomp listener of a process that entered the running sandbox (OCI exec) with the
+  // payload's own filter: served like the payload's, its denials counted in Collect.
+  Status AdoptListener(int fd);
+  // Serves `fd` from the wait loop while Monitor runs (`on_readable` when it has input).
+  Status Serve(int fd, std::function<void()> on_readable);
   pid_t pid() const;
 
   // The layers as prepared, for the report's `enforced` section.
   const landlock::Prepared& landlock() const;
   const seccomp::Filter& filter() const;
+  const seccomp::OciFilter& oci_filter() const;  // config.json's linux.seccomp; may be empty
   const std::vector<std::string>& cgroup_warnings() const;
 
   // Gives up the handles: the child is no longer killed, the cgroups no longer removed, the

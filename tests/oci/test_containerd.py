@@ -98,6 +98,28 @@ class Ctr(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.cd.ctr("containers", "ls", "-q").stdout, "")
 
+    def test_task_exec_output_and_exit_code(self):
+        # The shim drives `exec --process FILE --detach --pid-file F ID` and reaps the process.
+        self.addCleanup(self.cd.ctr_delete, "hexec1", force=True)
+        r = self.cd.ctr_run(image.BUSYBOX, "hexec1", "sleep", "300", detach=True,
+                            extra=WITHIN_POLICY)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with timed("ctr task exec (hive-run)"):
+            r = self.cd.ctr_exec("hexec1", "ex1", "sh", "-c",
+                                 "echo hi from $(hostname); ps -o args | grep -xc 'sleep 300'; "
+                                 "exit 4")
+        self.assertEqual(r.returncode, 4, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("hi from "), r.stdout)
+        self.assertEqual(lines[1], "1")  # the container's payload, in its pid namespace
+        r = self.cd.ctr_exec("hexec1", "ex2", "true")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.cd.ctr_kill("hexec1", "SIGKILL")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(self.cd.wait_task_stopped("hexec1"))
+        r = self.cd.ctr_delete("hexec1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_refusal_reaches_ctr(self):
         # A writable root is beyond the built-in policy: refused at create, and ctr says why.
         r = self.cd.ctr_run(image.BUSYBOX, "hrw1", "true",

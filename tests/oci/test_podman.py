@@ -133,6 +133,37 @@ class Podman(unittest.TestCase):
         r, _ = self.run_hive("--rm", image.BUSYBOX, "sh", "-c", "unshare -n true; echo rc=$?")
         self.assertEqual((r.returncode, r.stdout), (0, "rc=1\n"), r.stderr)
 
+    def test_run_detached_exec_stop(self):
+        # conmon drives `exec --process FILE --detach --pid-file F ID` and reaps the process
+        # itself: its output and exit code come back through podman. With podman's profile off,
+        # hive-run's is the only filter, and the exec'd process's denial is recorded.
+        r, cid = self.run_hive("-d", "--security-opt", "seccomp=unconfined", image.BUSYBOX,
+                               "sleep", "300")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        flags = ("--runtime-flag", f"policy={self.policy}",
+                 "--runtime-flag", f"state-dir={self.state}")
+        self.addCleanup(self.pm.podman, *flags, "rm", "-f", "-t", "0", cid)
+        with timed("podman exec (hive-run)"):
+            r = self.pm.podman(*flags, "exec", cid, "sh", "-c",
+                               "echo hi from $(hostname); ps -o args | grep -xc 'sleep 300'; "
+                               "exit 6")
+        self.assertEqual(r.returncode, 6, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("hi from "), r.stdout)
+        self.assertEqual(lines[1], "1")  # the container's payload, in its pid namespace
+        r = self.pm.podman(*flags, "exec", cid, "/nonexistent")
+        self.assertEqual(r.returncode, 127, r.stderr)
+        r = self.pm.podman(*flags, "exec", cid, "sh", "-c", "unshare -n true; echo rc=$?")
+        self.assertEqual((r.returncode, r.stdout), (0, "rc=1\n"), r.stderr)
+        r = self.pm.podman(*flags, "stop", "-t", "2", cid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.pm.podman(*flags, "rm", cid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(self.left())
+        runs = [x for x in self.records(cid) if x.get("event") == "run"]
+        self.assertEqual(len(runs), 1, self.records(cid))
+        self.assertIn("unshare", json.dumps(runs[0].get("violations")))
+
     def test_refused_field_named(self):
         r, _ = self.run_hive("--rm", "--device", "/dev/fuse", image.BUSYBOX, "true")
         self.assertNotEqual(r.returncode, 0)
