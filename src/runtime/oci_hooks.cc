@@ -74,7 +74,6 @@ const char* StatusAt(HookKind kind) {
   // In the container: this process joins its namespaces and becomes its root; the pid
   // namespace applies to children only, so the hook is a child of this one, and dies with it
   // (a timeout kills this process).
-  const pid_t self = getpid();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (setns(container_pidfd, kContainerNamespaces) != 0) {
     Die("enter the container's namespaces", errno, 126);
@@ -88,7 +87,9 @@ const char* StatusAt(HookKind kind) {
   if (hook < 0) Die("fork in the container's pid namespace", errno, 126);
   if (hook == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != self) _exit(126);
+    // Our parent is outside our pid namespace, where getppid() reads 0; once it died we would
+    // have been reparented to the container's pid 1.
+    if (getppid() != 0) _exit(126);
     if (kind == HookKind::kCreateContainer) {
       // Resolved in the runtime's mount namespace before we left it. A script's interpreter
       // reads it through /dev/fd/N, so the descriptor must survive the exec.
