@@ -129,7 +129,7 @@ class Update(unittest.TestCase):
     def test_memory_limit_lowered_then_enforced(self):
         out = os.path.join(self.tmp, "out")
         # 64 MiB through a 64 MiB buffer: fine under 256 MiB, killed under 32 MiB.
-        pid, go = self.start("u1", "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; "
+        pid, go = self.start("u1", "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null && "
                                    "echo survived", out)
         self.assertEqual(self.cgroup_file("u1", ["memory.limit_in_bytes", "memory.max"]),
                          str(256 * MiB))
@@ -190,18 +190,16 @@ class Update(unittest.TestCase):
     def test_pids_limit_honoured(self):
         out = os.path.join(self.tmp, "out")
         pid, go = self.start(
-            "u3", "i=0; while [ $i -lt 12 ]; do sleep 30 & i=$((i+1)); done 2>&1; echo loop done",
-            out)
+            "u3", "exec 2>&1; i=0; while [ $i -lt 12 ]; do sleep 30 & i=$((i+1)); done", out)
         r = self.hive("update", "--resources", "-", "u3", input='{"pids": {"limit": 5}}')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.cgroup_file("u3", ["pids.max"]), "5")
         os.write(go, b"go\n")
-        self.assertEqual(self.wait(pid), 0)
+        self.wait(pid)  # busybox sh gives up at the first fork that fails
         with open(out) as f:
             text = f.read()
-        # pid 1, sh and three sleeps fill the five: the other forks fail.
+        # pid 1, sh and three sleeps fill the five: the next fork fails.
         self.assertIn("can't fork", text)
-        self.assertIn("loop done", text)
 
 
 if __name__ == "__main__":
