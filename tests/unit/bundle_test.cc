@@ -395,6 +395,9 @@ TEST_CASE("rule: hooks need the policy's allow_oci_hooks and an absolute path") 
   REQUIRE_MESSAGE(spec.ok(), spec.status().message());
   CHECK(spec->hooks.poststart.size() == 1);
   // Only a caller that runs them accepts hooks; a bundle run refuses them.
+  for (const std::string& t : hive::SandboxNamespaces()) {
+    if (!spec->HasNamespace(t)) spec->linux.namespaces.push_back({t, ""});
+  }
   CHECK(hive::SupervisorRefusal(*spec, /*runs_oci_hooks=*/true).ok());
   CHECK(hive::SupervisorRefusal(*spec).message().rfind("hooks", 0) == 0);
 }
