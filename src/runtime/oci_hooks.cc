@@ -4,6 +4,7 @@
 #include "runtime/oci_hooks.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <grp.h>
 #include <poll.h>
 #include <sched.h>
@@ -16,8 +17,6 @@
 
 #include <chrono>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "base/files.h"
 #include "base/log.h"
@@ -113,10 +112,9 @@ std::string Tail(const std::string& out) {
   return t;
 }
 
-Status RunOne(HookKind kind, const std::string& field, const HookSpec& h,
-              const std::string& state, pid_t container_pid) {
-  const bool in_container =
-      kind == HookKind::kCreateContainer || kind == HookKind::kStartContainer;
+Status RunOne(HookKind kind, const std::string& field, const HookSpec& h, const std::string& state,
+              pid_t container_pid) {
+  const bool in_container = kind == HookKind::kCreateContainer || kind == HookKind::kStartContainer;
   UniqueFd state_fd(static_cast<int>(syscall(SYS_memfd_create, "hook-state", MFD_CLOEXEC)));
   if (!state_fd.valid()) return Errno(field + ": memfd_create");
   HIVE_TRY(WriteAll(state_fd.get(), state, field + ": the state"));
@@ -127,8 +125,8 @@ Status RunOne(HookKind kind, const std::string& field, const HookSpec& h,
   UniqueFd container, exe;
   if (in_container) {
     container.Reset(PidfdOpen(container_pid));
-    if (!container.valid()) return Errno(fmt::format("{}: the container's pid 1 ({})", field,
-                                                     container_pid));
+    if (!container.valid())
+      return Errno(fmt::format("{}: the container's pid 1 ({})", field, container_pid));
   }
   if (kind == HookKind::kCreateContainer) {
     exe.Reset(open(h.path.c_str(), O_PATH | O_CLOEXEC));
@@ -158,10 +156,10 @@ Status RunOne(HookKind kind, const std::string& field, const HookSpec& h,
   while (!exited) {
     int wait_ms = -1;
     if (h.timeout) {
-      const auto left = std::chrono::seconds(*h.timeout) - (std::chrono::steady_clock::now() -
-                                                           started);
-      wait_ms = static_cast<int>(
-          std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
+      const auto left =
+          std::chrono::seconds(*h.timeout) - (std::chrono::steady_clock::now() - started);
+      wait_ms = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
     }
     struct pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {out_r.get(), POLLIN, 0}};
     const int n = poll(p, out_r.valid() ? 2 : 1, wait_ms);
@@ -210,14 +208,12 @@ Status RunOne(HookKind kind, const std::string& field, const HookSpec& h,
                              field, h.path, *h.timeout, shown));
   }
   if (WIFSIGNALED(status)) {
-    return Error(Code::kFailedPrecondition,
-                 fmt::format("{}: `{}` was killed by signal {}{}", field, h.path,
-                             WTERMSIG(status), shown));
+    return Error(Code::kFailedPrecondition, fmt::format("{}: `{}` was killed by signal {}{}", field,
+                                                        h.path, WTERMSIG(status), shown));
   }
   if (WEXITSTATUS(status) != 0) {
-    return Error(Code::kFailedPrecondition,
-                 fmt::format("{}: `{}` exited with status {}{}", field, h.path,
-                             WEXITSTATUS(status), shown));
+    return Error(Code::kFailedPrecondition, fmt::format("{}: `{}` exited with status {}{}", field,
+                                                        h.path, WEXITSTATUS(status), shown));
   }
   HIVE_LOG(kDebug, "{}: `{}` succeeded", field, h.path);
   return Ok();

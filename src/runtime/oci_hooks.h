@@ -15,7 +15,9 @@
 //
 // A hook is not the container's payload: it never carries the payload's seccomp filter,
 // Landlock ruleset or capability drop, which is why the policy must allow hooks at all
-// (security.process.allow_oci_hooks). The payload itself loses nothing to them.
+// (security.process.allow_oci_hooks). The payload itself loses nothing to them. Hooks stay in
+// hive-run's own cgroup, not the container's: its limits and its `kill --all` are the
+// container's program's alone.
 //
 //   std::vector<std::string> warnings;
 //   HIVE_TRY(hive::oci::RunHooks(HookKind::kPrestart, spec.hooks.prestart, StateJson(r),
