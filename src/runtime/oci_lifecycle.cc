@@ -735,7 +735,7 @@ Status Update(const Global& g, const std::string& id, const std::string& resourc
       return Error(Code::kPermissionDenied,
                    fmt::format("linux.resources.memory.swap: {} bytes of memory + swap; hive-run "
                                "keeps swap off, so it must equal linux.resources.memory.limit "
-                               "({})",
+                               "({}; podman: give --memory-swap equal to --memory)",
                                *res.memory_swap,
                                res.memory_limit ? std::to_string(*res.memory_limit) : "not given"));
     }
