@@ -28,6 +28,11 @@ struct Bundle {
 // Refuses duplicate keys; errors quote at most the offending token.
 Result<RunSpec> ParseOciConfig(const std::string& json_text, const std::string& source,
                                const std::string& bundle_dir);
+// The LinuxResources object of `update --resources` (config.json's linux.resources alone):
+// the limits it sets, each field checked as in config.json; a field hive-run cannot apply is
+// refused by name, and so are lifting a limit (-1) and cpu.quota without cpu.period.
+Result<ResourcesSpec> ParseResourcesUpdate(const std::string& json_text,
+                                           const std::string& source);
 // Reads config.json and policy.yml (when present) with the bounded reader, neither through a
 // path that leaves the bundle directory.
 Result<Bundle> LoadBundle(const std::string& dir);

@@ -75,6 +75,10 @@ Result<int> Run(const Global& g, const CreateOptions& o, bool detach);
 Result<std::vector<pid_t>> Pids(const Global& g, const std::string& id);
 // pause (true) / resume (false) through the cgroup freezer.
 Status Pause(const Global& g, const std::string& id, bool pause);
+// Applies a LinuxResources JSON (`update --resources`) to a running container's cgroups,
+// within the policy's limits when it was created; `source` names the input in errors.
+Status Update(const Global& g, const std::string& id, const std::string& resources_json,
+              const std::string& source);
 // The state of every container under the root.
 Result<nlohmann::json> List(const Global& g);
 

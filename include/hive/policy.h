@@ -76,6 +76,9 @@ struct ProcessPolicy {
   // allowed_paths). Unset: `exec` runs any program of the host's /usr.
   std::optional<std::vector<std::string>> allowed_binaries;
   std::vector<std::string> tools_dirs;
+  // OCI hooks (config.json `hooks`) run as the runtime's user (root for an engine) with none of
+  // the container's confinement: a config.json may carry them only when the operator says so.
+  bool allow_oci_hooks = false;
 };
 
 struct LandlockPolicy {

@@ -27,6 +27,7 @@ inline constexpr InputKind kSeccompProfileInput{"seccomp profile", size_t{4} << 
 inline constexpr InputKind kSeccompGroupsInput{"seccomp groups file", size_t{1} << 20};
 inline constexpr InputKind kScriptInput{"script", size_t{64} << 20};
 inline constexpr InputKind kPublicKeyInput{"public key", 4096};
+inline constexpr InputKind kResourcesInput{"resources", size_t{1} << 20};
 
 // Opens `path` for reading without blocking (a FIFO with no writer) and without becoming its
 // controlling terminal; refuses anything but a regular file of at most kind.max_bytes.

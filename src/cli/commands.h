@@ -32,5 +32,6 @@ int OciPsCommand(int argc, char** argv);
 int OciPauseCommand(int argc, char** argv);
 int OciResumeCommand(int argc, char** argv);
 int OciFeaturesCommand(int argc, char** argv);
+int OciUpdateCommand(int argc, char** argv);
 
 }  // namespace hive::cli

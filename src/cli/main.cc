@@ -49,6 +49,7 @@ constexpr Subcommand kSubcommands[] = {
     {"list", hive::cli::OciListCommand},      {"spec", hive::cli::OciSpecCommand},
     {"features", hive::cli::OciFeaturesCommand}, {"ps", hive::cli::OciPsCommand},
     {"pause", hive::cli::OciPauseCommand},    {"resume", hive::cli::OciResumeCommand},
+    {"update", hive::cli::OciUpdateCommand},
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The runc command line: global --root/--log/--log-format/--debug/--systemd-cgroup, then
-// create, start, state, kill, delete, run, exec, list, spec, features. Options may come before or
-// after the container id, as `--name value`, `--name=value` or with one dash. Errors exit 1
+// create, start, state, kill, delete, run, exec, list, spec, features, update. Options may come
+// before or after the container id, as `--name value`, `--name=value` or with one dash. Errors exit 1
 // (runc's status, which clients expect); the message also goes to --log.
 #include <fcntl.h>
 #include <signal.h>
@@ -69,7 +69,7 @@ Args Parse(int argc, char** argv, const std::set<std::string>& valued,
     }
     static const std::map<std::string, std::string> kShort = {
         {"b", "bundle"}, {"f", "force"}, {"a", "all"}, {"q", "quiet"}, {"d", "detach"},
-        {"p", "process"}, {"t", "tty"}, {"e", "env"}, {"u", "user"}};
+        {"p", "process"}, {"t", "tty"}, {"e", "env"}, {"u", "user"}, {"r", "resources"}};
     if (auto s = kShort.find(name); s != kShort.end()) name = s->second;
     if (valued.count(name) || kGlobalValued.count(name)) {
       if (!has_value) {
@@ -461,6 +461,50 @@ int OciFeaturesCommand(int argc, char** argv) {
   int status = 0;
   if (!ApplyGlobals(a, &status)) return status;
   return Print(oci::Features());
+}
+
+}  // namespace hive::cli
+
+namespace hive::cli {
+
+// `update --resources FILE|- ID`: podman writes the LinuxResources JSON to a file, containerd's
+// shim pipes it on stdin. runc's per-limit flags (--memory, ...) are not taken: one input, the
+// JSON, whose every field is checked.
+int OciUpdateCommand(int argc, char** argv) {
+  Args a = Parse(argc, argv, {"resources"}, {});
+  int status = 0;
+  std::string id;
+  if (!ApplyGlobals(a, &status) ||
+      !OneId(a, "update --resources FILE|- ID", &id, &status)) {
+    return status;
+  }
+  auto it = a.values.find("resources");
+  if (it == a.values.end() || it->second.empty()) {
+    return Fail1("update: --resources FILE (or - for standard input) is required");
+  }
+  std::string text;
+  std::string source = it->second;
+  if (source == "-") {
+    source = "<stdin>";
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Fail1(fmt::format("update: read standard input: {}", strerror(errno)));
+      if (n == 0) break;
+      text.append(buf, static_cast<size_t>(n));
+      if (text.size() > kResourcesInput.max_bytes) {
+        return Fail1(fmt::format("update: the resources on standard input exceed {} bytes",
+                                 kResourcesInput.max_bytes));
+      }
+    }
+  } else {
+    Result<std::string> read = ReadInputFile(source, kResourcesInput);
+    if (!read.ok()) return Fail1(read.status().Wrap("--resources").message());
+    text = std::move(read).value();
+  }
+  if (Status s = oci::Update(a.global, id, text, source); !s.ok()) return Fail1(s.message());
+  return 0;
 }
 
 }  // namespace hive::cli

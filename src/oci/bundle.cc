@@ -503,6 +503,43 @@ Status ParseHooks(const Reader& r, const json& h, HooksSpec* out) {
 
 }  // namespace
 
+Result<ResourcesSpec> ParseResourcesUpdate(const std::string& json_text,
+                                           const std::string& source) {
+  HIVE_ASSIGN_OR_RETURN(json j, ParseJsonInput(json_text, source));
+  Reader r(source);
+  // What create reads as "no limit, the policy's applies" means something else here, where
+  // there is no policy default to fall back on: refused by name rather than dropped.
+  auto negative = [&](const char* group, const char* key) -> Status {
+    if (!j.is_object() || !j.contains(group) || !j[group].is_object() ||
+        !j[group].contains(key) || !j[group][key].is_number_integer() ||
+        j[group][key].is_number_unsigned() || j[group][key].get<int64_t>() >= 0) {
+      return Ok();
+    }
+    return r.Fail(fmt::format("linux.resources.{}.{}", group, key),
+                  fmt::format("{}: lifting a limit is not supported by update; give the new "
+                              "limit",
+                              j[group][key].dump()));
+  };
+  HIVE_TRY(negative("memory", "limit"));
+  HIVE_TRY(negative("memory", "swap"));
+  HIVE_TRY(negative("pids", "limit"));
+  HIVE_TRY(negative("cpu", "quota"));
+  if (j.is_object() && j.contains("cpu") && j["cpu"].is_object()) {
+    const json& cpu = j["cpu"];
+    if (cpu.contains("shares") && !cpu["shares"].is_null()) {
+      return r.Fail("linux.resources.cpu.shares", "not supported by update yet");
+    }
+    if (cpu.contains("quota") && !cpu["quota"].is_null() &&
+        (!cpu.contains("period") || cpu["period"].is_null())) {
+      return r.Fail("linux.resources.cpu.quota",
+                    "give linux.resources.cpu.period with it (the quota is per period)");
+    }
+  }
+  ResourcesSpec out;
+  HIVE_TRY(ParseResources(r, j, &out));
+  return out;
+}
+
 Result<RunSpec> ParseOciConfig(const std::string& json_text, const std::string& source,
                                const std::string& bundle_dir) {
   HIVE_ASSIGN_OR_RETURN(json j, ParseJsonInput(json_text, source));

@@ -45,7 +45,10 @@ nlohmann::json Features() {
   return {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", "1.0.2"},
-      {"hooks", nlohmann::json::array()},
+      // Honoured when the policy allows hooks (security.process.allow_oci_hooks).
+      {"hooks",
+       {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+        "poststop"}},
       {"mountOptions",
        {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "suid", "dev", "exec",
         "private", "rprivate"}},

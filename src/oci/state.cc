@@ -21,8 +21,53 @@ namespace {
 
 constexpr const char* kOciVersion = "1.0.2";
 
+using HookLists = std::vector<std::pair<const char*, std::vector<HookSpec>*>>;
+
+HookLists Lists(HooksSpec* h) {
+  return {{"prestart", &h->prestart},       {"createRuntime", &h->create_runtime},
+          {"createContainer", &h->create_container}, {"startContainer", &h->start_container},
+          {"poststart", &h->poststart},     {"poststop", &h->poststop}};
+}
+
+nlohmann::json HooksJson(const HooksSpec& hooks) {
+  nlohmann::json out = nlohmann::json::object();
+  HooksSpec copy = hooks;
+  for (auto [kind, list] : Lists(&copy)) {
+    for (const HookSpec& h : *list) {
+      nlohmann::json j = {{"path", h.path}, {"args", h.args}, {"env", h.env}};
+      if (h.timeout) j["timeout"] = *h.timeout;
+      out[kind].push_back(j);
+    }
+  }
+  return out;
+}
+
+HooksSpec HooksFrom(const nlohmann::json& j) {
+  HooksSpec out;
+  for (auto [kind, list] : Lists(&out)) {
+    if (!j.contains(kind)) continue;
+    for (const nlohmann::json& h : j.at(kind)) {
+      HookSpec hook;
+      hook.path = h.at("path").get<std::string>();
+      hook.args = h.at("args").get<std::vector<std::string>>();
+      hook.env = h.at("env").get<std::vector<std::string>>();
+      if (h.contains("timeout")) hook.timeout = h.at("timeout").get<int>();
+      list->push_back(hook);
+    }
+  }
+  return out;
+}
+
 nlohmann::json ToJson(const ContainerRecord& r) {
-  return {{"id", r.id},
+  return {{"hooks", HooksJson(r.hooks)},
+          {"ceiling",
+           {{"memory_bytes", r.ceiling.memory_bytes},
+            {"pids", r.ceiling.pids},
+            {"cpus", r.ceiling.cpus},
+            {"io_read_bps", r.ceiling.io_read_bps},
+            {"io_write_bps", r.ceiling.io_write_bps},
+            {"policy", r.ceiling.policy}}},
+          {"id", r.id},
           {"bundle", r.bundle},
           {"rootfs", r.rootfs},
           {"created", r.created},
@@ -58,6 +103,17 @@ Result<ContainerRecord> FromJson(const std::string& text, const std::string& pat
     r.audit_log = j.at("audit_log").get<std::string>();
     r.key_dir = j.at("key_dir").get<std::string>();
     r.command = j.at("command").get<std::string>();
+    // Records written before hooks and update existed have neither.
+    if (j.contains("hooks")) r.hooks = HooksFrom(j.at("hooks"));
+    if (j.contains("ceiling")) {
+      const nlohmann::json& c = j.at("ceiling");
+      r.ceiling.memory_bytes = c.at("memory_bytes").get<uint64_t>();
+      r.ceiling.pids = c.at("pids").get<uint64_t>();
+      r.ceiling.cpus = c.at("cpus").get<double>();
+      r.ceiling.io_read_bps = c.at("io_read_bps").get<uint64_t>();
+      r.ceiling.io_write_bps = c.at("io_write_bps").get<uint64_t>();
+      r.ceiling.policy = c.at("policy").get<std::string>();
+    }
     return r;
   } catch (const nlohmann::json::exception& e) {
     return Error(Code::kInternal, fmt::format("container state `{}` is damaged: {}", path, e.what()));

@@ -19,9 +19,21 @@
 #include <string>
 #include <vector>
 
+#include "hive/run_spec.h"
 #include "hive/status.h"
 
 namespace hive::oci {
+
+// The policy's cgroup limits when the container was created: `update` may move a limit up to
+// these and no further (0 = the policy sets none).
+struct ResourceCeiling {
+  uint64_t memory_bytes = 0;
+  uint64_t pids = 0;
+  double cpus = 0;
+  uint64_t io_read_bps = 0;
+  uint64_t io_write_bps = 0;
+  std::string policy;  // where the policy came from, for messages
+};
 
 struct ContainerRecord {
   std::string id;
@@ -39,6 +51,10 @@ struct ContainerRecord {
   std::string audit_log;         // where the container's record goes at delete
   std::string key_dir;
   std::string command;
+  // config.json's hooks, for the commands that run them after create (start: poststart,
+  // delete: poststop) and the time they may take.
+  HooksSpec hooks;
+  ResourceCeiling ceiling;
 };
 
 // [A-Za-z0-9_+.-], not starting with '.', at most 1024 characters (runc's rule).

@@ -257,6 +257,35 @@ Status CheckCapabilities(const Policy& policy, const CapabilitySets& sets, const
   return Ok();
 }
 
+// A hook runs as the runtime's own user (root under an engine), in the runtime's namespaces or
+// entering the container's without its seccomp filter, Landlock or dropped capabilities: only a
+// policy that says so admits one. Its path must be absolute (the runtime-spec's rule), or it
+// would resolve against whatever directory the engine ran hive-run in.
+Status CheckHooks(const Policy& policy, const HooksSpec& hooks) {
+  for (auto [kind, list] : {std::pair{"prestart", &hooks.prestart},
+                            std::pair{"createRuntime", &hooks.create_runtime},
+                            std::pair{"createContainer", &hooks.create_container},
+                            std::pair{"startContainer", &hooks.start_container},
+                            std::pair{"poststart", &hooks.poststart},
+                            std::pair{"poststop", &hooks.poststop}}) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string field = fmt::format("hooks.{}[{}]", kind, i);
+      const HookSpec& h = (*list)[i];
+      if (!policy.process.allow_oci_hooks) {
+        return Refuse(field,
+                      fmt::format("config.json carries the hook `{}`; hooks run outside the "
+                                  "container's confinement and the policy ({}) does not allow "
+                                  "them (security.process.allow_oci_hooks: false)",
+                                  h.path, policy.source));
+      }
+      if (h.path.empty() || h.path[0] != '/') {
+        return Refuse(field + ".path", fmt::format("`{}` is not an absolute path", h.path));
+      }
+    }
+  }
+  return Ok();
+}
+
 // config.json may tighten the policy, never loosen it: each limit it sets must be within the
 // policy's, and becomes the run's.
 Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimits* lim) {
@@ -266,6 +295,7 @@ Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimit
                   "only (set \"readonly\": true)");
   }
   HIVE_TRY(CheckCapabilities(policy, c.process.capabilities, "process.capabilities"));
+  HIVE_TRY(CheckHooks(policy, c.hooks));
   const ResourcesSpec& res = c.linux.resources;
   if (res.memory_limit && *res.memory_limit > 0) {
     const uint64_t want = static_cast<uint64_t>(*res.memory_limit);

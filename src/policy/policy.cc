@@ -312,6 +312,10 @@ Status LoadProcess(const Walker& w, const YAML::Node& n, const std::string& p, P
         [&](const YAML::Node& v, const std::string& path) {
           return w.PathList(v, path, &pr->tools_dirs);
         }},
+       {"allow_oci_hooks",
+        [&](const YAML::Node& v, const std::string& path) {
+          return w.Bool(v, path, &pr->allow_oci_hooks);
+        }},
        {"env", [&](const YAML::Node& v, const std::string& path) {
           return w.Map(v, path,
                        {{"pass",
@@ -554,6 +558,9 @@ std::string PolicyToYaml(const Policy& p) {
   }
   if (!p.process.tools_dirs.empty()) {
     out << YAML::Key << "tools_dirs" << YAML::Value << YAML::Flow << p.process.tools_dirs;
+  }
+  if (p.process.allow_oci_hooks) {
+    out << YAML::Key << "allow_oci_hooks" << YAML::Value << true;
   }
   out << YAML::Key << "env" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "pass" << YAML::Value << YAML::Flow << p.process.env_pass;

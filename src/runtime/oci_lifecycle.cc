@@ -22,6 +22,7 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -37,16 +38,18 @@
 #include "oci/confinement.h"
 #include "oci/kubernetes.h"
 #include "oci/state.h"
+#include "runtime/oci_hooks.h"
 #include "runtime/oci_internal.h"
 #include "runtime/report_builder.h"
 #include "sandbox/cgroups/cgroup_dir.h"
+#include "sandbox/cgroups/cgroups.h"
+#include "sandbox/cgroups/layout.h"
 #include "supervisor/container.h"
 
 namespace hive::oci {
 namespace {
 
 constexpr const char* kSystemPolicy = "/etc/hive-run/policy.yml";
-constexpr int kMonitorReplySeconds = 30;
 
 // The descriptors this process was started with (a client's pipes, a leaked socket): the
 // monitor must not keep them open, or a client waiting for EOF on them would wait for it.
@@ -192,7 +195,23 @@ Command ReadCommand(int fd) {
         return;
       }
       started = true;
-      Status s = ct.Start();
+      // startContainer hooks run "inside the container, before the user program execs". The
+      // payload cannot run them: it is already under its seccomp filter and Landlock, set up
+      // and blocked right before execve, and loosening that for a hook would loosen it for the
+      // user program. So the monitor runs each hook as a new process that enters the
+      // container's namespaces through pid 1 (user, mount, pid, net, uts, ipc, cgroup), as the
+      // container's root, while the payload still waits; the payload is released only once
+      // they all succeeded. A failure kills the container: it never runs its program.
+      Status s = RunHooks(HookKind::kStartContainer, c.spec.hooks.start_container,
+                          StateJson(c.record), c.record.pid, nullptr);
+      if (!s.ok()) {
+        PidfdSendSignal(c.pidfd.get(), SIGKILL);
+        Reply(conn.get(), s);
+        conn.Reset();
+        finish();
+        return;
+      }
+      s = ct.Start();
       if (!s.ok()) s = ExecError(s, c.spec.process.args.at(0));
       Reply(conn.get(), s);
       conn.Reset();
@@ -404,6 +423,14 @@ Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
   c->audit_path = AuditLogPath(policy.audit.log, g.state_dir);
   r.audit_log = AbsolutePath(c->audit_path, "");
   r.key_dir = AbsolutePath(g.state_dir + "/keys", "");
+  // What `update` may raise the limits to: the policy's, not the (possibly lower) ones
+  // config.json chose.
+  r.ceiling.memory_bytes = policy.execution.memory_mb * 1024 * 1024;
+  r.ceiling.pids = policy.execution.max_processes;
+  r.ceiling.cpus = policy.execution.cpus;
+  r.ceiling.io_read_bps = policy.execution.io_read_bps;
+  r.ceiling.io_write_bps = policy.execution.io_write_bps;
+  r.ceiling.policy = policy.source;
 
   // The monitor's socket exists before the container does: `start` can come the moment
   // create returns.
@@ -418,6 +445,7 @@ Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
   ContainerOptions opts;
   opts.detached = true;
   opts.preserve_fds = o.preserve_fds;
+  opts.runs_oci_hooks = true;
   opts.seccomp_cache_dir = g.state_dir + "/cache/seccomp";
   Created* cp = c.get();
   opts.before_exec = [cp, &g]() -> Status {
@@ -446,6 +474,16 @@ Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
                .Wrap("save the container's confinement"));
   c->pidfd.Reset(PidfdOpen(r.pid));
   if (!c->pidfd.valid()) return Errno("pidfd_open the container");
+  // The container's namespaces exist and pid 1 waits before exec: the create-time hooks, in
+  // the runtime-spec's order. Every one of them sees the final rootfs already mounted (hive-run
+  // builds and pivots the root in one step of the child's setup), which a hook that only
+  // reads the state or configures the network namespace does not notice. A failure drops
+  // `c`, which kills pid 1 and removes the cgroups.
+  r.hooks = c->spec.hooks;
+  const nlohmann::json state = StateJson(r);
+  HIVE_TRY(RunHooks(HookKind::kPrestart, r.hooks.prestart, state, r.pid, nullptr));
+  HIVE_TRY(RunHooks(HookKind::kCreateRuntime, r.hooks.create_runtime, state, r.pid, nullptr));
+  HIVE_TRY(RunHooks(HookKind::kCreateContainer, r.hooks.create_container, state, r.pid, nullptr));
   return c;
 }
 
@@ -533,16 +571,15 @@ Result<pid_t> CreateDetached(const Global& g, const CreateOptions& o) {
 
 }  // namespace
 
-// Sends one command to the container's monitor and returns its answer.
 Status AskMonitor(const Global& g, const std::string& id, const std::string& command,
-                  int pass_fd) {
+                  int pass_fd, int64_t reply_seconds) {
   HIVE_ASSIGN_OR_RETURN(SocketPath p, MonitorAddress(g.root, id));
   UniqueFd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!s.valid()) return Errno("socket");
   if (connect(s.get(), reinterpret_cast<sockaddr*>(&p.addr), sizeof p.addr) != 0) {
     return Errno(fmt::format("reach the monitor of container `{}`", id));
   }
-  struct timeval tv = {kMonitorReplySeconds, 0};
+  struct timeval tv = {static_cast<time_t>(reply_seconds), 0};
   setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (pass_fd >= 0) {
     // The descriptor rides on the command's first bytes (SCM_RIGHTS).
@@ -612,9 +649,17 @@ Status Start(const Global& g, const std::string& id) {
   if (status != "created") {
     return Error(Code::kFailedPrecondition, "cannot start an already running container");
   }
-  HIVE_TRY(AskMonitor(g, id, "start"));
+  // startContainer hooks run before the monitor answers: its answer may take their time.
+  const int64_t hooks_bound = HooksTimeBound(r.hooks.start_container);
+  HIVE_TRY(AskMonitor(g, id, "start", -1,
+                      hooks_bound < 0 ? 0 : kMonitorReplySeconds + hooks_bound));
   r.started = true;
-  return SaveRecord(g.root, r);
+  HIVE_TRY(SaveRecord(g.root, r));
+  // After the program started, before `start` returns; a failure is a warning (runtime-spec).
+  std::vector<std::string> warnings;
+  (void)RunHooks(HookKind::kPoststart, r.hooks.poststart, StateJson(r), r.pid, &warnings);
+  for (const std::string& w : warnings) HIVE_LOG(kWarning, "container {}: {}", id, w);
+  return Ok();
 }
 
 Result<nlohmann::json> State(const Global& g, const std::string& id) {
@@ -676,6 +721,11 @@ Status Delete(const Global& g, const std::string& id, bool force) {
     }
     CleanUpWithoutMonitor(r);
   }
+  // The container is gone; poststop hooks run before delete returns, and a failure is a
+  // warning (runtime-spec).
+  std::vector<std::string> warnings;
+  (void)RunHooks(HookKind::kPoststop, r.hooks.poststop, StateJson(r), r.pid, &warnings);
+  for (const std::string& w : warnings) HIVE_LOG(kWarning, "container {}: {}", id, w);
   HIVE_TRY(RemoveRecordDir(g.root, id));
   return Ok();
 }
@@ -752,6 +802,68 @@ Status Pause(const Global& g, const std::string& id, bool pause) {
     return Error(Code::kFailedPrecondition, "container not paused");
   }
   return Freeze(r, pause);
+}
+
+Status Update(const Global& g, const std::string& id, const std::string& resources_json,
+              const std::string& source) {
+  HIVE_ASSIGN_OR_RETURN(ContainerRecord r, LoadRecord(g.root, id));
+  if (!Alive(r)) return Error(Code::kFailedPrecondition, "container not running");
+  HIVE_ASSIGN_OR_RETURN(ResourcesSpec res, ParseResourcesUpdate(resources_json, source));
+  const ResourceCeiling& c = r.ceiling;
+  auto above = [&](const std::string& field, const std::string& want, const std::string& key,
+                   const std::string& ceiling) {
+    return Error(Code::kPermissionDenied,
+                 fmt::format("{}: {} is above the policy's ceiling, security.execution.{} = {} "
+                             "(policy {})",
+                             field, want, key, ceiling, c.policy));
+  };
+  const uint64_t kMiB = 1024 * 1024;
+  if (res.memory_limit && c.memory_bytes > 0 &&
+      static_cast<uint64_t>(*res.memory_limit) > c.memory_bytes) {
+    return above("linux.resources.memory.limit", fmt::format("{} bytes", *res.memory_limit),
+                 "memory_mb", fmt::format("{} ({} bytes)", c.memory_bytes / kMiB, c.memory_bytes));
+  }
+  if (res.memory_swap) {
+    // The policy keeps swap off: memory + swap is the memory limit itself.
+    if (!res.memory_limit || *res.memory_swap != *res.memory_limit) {
+      return Error(Code::kPermissionDenied,
+                   fmt::format("linux.resources.memory.swap: {} bytes of memory + swap; hive-run "
+                               "keeps swap off, so it must equal linux.resources.memory.limit "
+                               "({}; podman: give --memory-swap equal to --memory)",
+                               *res.memory_swap,
+                               res.memory_limit ? std::to_string(*res.memory_limit) : "not given"));
+    }
+  }
+  if (res.pids_limit && c.pids > 0 && static_cast<uint64_t>(*res.pids_limit) > c.pids) {
+    return above("linux.resources.pids.limit", std::to_string(*res.pids_limit), "max_processes",
+                 std::to_string(c.pids));
+  }
+  if (res.cpu_quota && c.cpus > 0) {
+    const double cpus =
+        static_cast<double>(*res.cpu_quota) / static_cast<double>(res.cpu_period.value_or(100000));
+    if (cpus > c.cpus) {
+      return above("linux.resources.cpu.quota",
+                   fmt::format("{}/{} ({} CPUs)", *res.cpu_quota, res.cpu_period.value_or(100000),
+                               cpus),
+                   "cpus", fmt::format("{}", c.cpus));
+    }
+  }
+  for (auto [list, ceiling, name, key] :
+       {std::tuple{&res.read_bps, c.io_read_bps, "throttleReadBpsDevice", "io.read_bps"},
+        std::tuple{&res.write_bps, c.io_write_bps, "throttleWriteBpsDevice", "io.write_bps"}}) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const ThrottleDevice& t = (*list)[i];
+      if (ceiling > 0 && t.rate > ceiling) {
+        return above(fmt::format("linux.resources.blockIO.{}[{}].rate", name, i),
+                     fmt::format("{} B/s", t.rate), key, fmt::format("{} B/s", ceiling));
+      }
+    }
+  }
+  if (res.empty()) return Ok();
+  HIVE_ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::DetectLayout());
+  HIVE_TRY(cgroups::UpdateLimits(layout, r.cgroup_dirs, cgroups::LimitsFor(res, false)));
+  HIVE_LOG(kDebug, "container {}: limits updated", id);
+  return Ok();
 }
 
 Result<nlohmann::json> List(const Global& g) {

@@ -182,7 +182,7 @@ const NamespaceSpec* JoinedNamespace(const RunSpec& spec, const char* type, size
 
 }  // namespace
 
-Status SupervisorRefusal(const RunSpec& spec) {
+Status SupervisorRefusal(const RunSpec& spec, bool runs_oci_hooks) {
   auto refuse = [](const std::string& field, const std::string& why) {
     return Error(Code::kUnsupported, fmt::format("{}: {}", field, why));
   };
@@ -225,7 +225,11 @@ Status SupervisorRefusal(const RunSpec& spec) {
   if (spec.process.terminal) {
     return refuse("process.terminal", "a terminal (console socket) is not supported yet");
   }
-  if (!spec.hooks.empty()) return refuse("hooks", "OCI hooks are not supported yet");
+  if (!spec.hooks.empty() && !runs_oci_hooks) {
+    return refuse("hooks",
+                  "OCI hooks are run by the OCI runtime commands (create/start/delete) only, "
+                  "not by a bundle or script run");
+  }
   if (!spec.linux.devices.empty()) {
     return refuse("linux.devices",
                   fmt::format("`{}`: device nodes beyond hive-run's own /dev are not supported "
@@ -658,7 +662,7 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
     c.failed = true;
     c.result.setup_error = c.Stopped(s);
   };
-  if (Status s = SupervisorRefusal(spec); !s.ok()) return s;
+  if (Status s = SupervisorRefusal(spec, options.runs_oci_hooks); !s.ok()) return s;
   if (Status s = c.Prepare(); !s.ok()) return s;
   if (Status s = c.Watch(); !s.ok()) return s.Wrap("the supervisor's wait loop");
   if (Status s = c.Launch(); !s.ok()) return s;

@@ -51,6 +51,9 @@ struct ContainerOptions {
   // sandbox's parent) leaves the cgroups for Destroy.
   bool detached = false;
   int preserve_fds = 0;
+  // The caller runs config.json's hooks at their moments of the OCI lifecycle (oci_hooks.h);
+  // every other caller has a spec with hooks refused rather than run without them.
+  bool runs_oci_hooks = false;
 };
 
 // What happened to a sandbox, as the kernel and the supervisor saw it; the runtime turns it
@@ -87,8 +90,9 @@ struct ContainerState {
 };
 
 // What the supervisor cannot honour yet, by the config.json field: a spec asking for it is
-// refused before anything is created (never run without it).
-Status SupervisorRefusal(const RunSpec& spec);
+// refused before anything is created (never run without it). Hooks are honoured only by a
+// caller that runs them (`runs_oci_hooks`, the OCI lifecycle).
+Status SupervisorRefusal(const RunSpec& spec, bool runs_oci_hooks = false);
 
 class Container {
  public:

@@ -1,6 +1,6 @@
 """podman 4.3 driving hive-run (`--runtime`, as containers.conf runtime `hive` with
 runtime_supports_json): run --rm, exit codes as podman maps them, a seccomp denial in the
-container's signed audit record, a config.json field refused by name.
+container's signed audit record, a config.json field refused by name, `podman update`.
 
 podman's default container asks for more than hive-run's built-in policy allows (a writable
 root, 14 capabilities, 2048 pids, 4096 open files), so the runs here ask for what the policy
@@ -168,6 +168,35 @@ class Podman(unittest.TestCase):
         r, _ = self.run_hive("--rm", "--device", "/dev/fuse", image.BUSYBOX, "true")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("linux.devices", r.stderr)
+        self.assertFalse(self.left())
+
+    def test_update_memory_within_policy(self):
+        # `podman update` writes the LinuxResources to a file: `update --resources=FILE ID`.
+        r, cid = self.run_hive("-d", image.BUSYBOX, "sleep", "100")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        try:
+            u = self.pm.podman("update", "--memory", "32m", "--memory-swap", "32m", cid)
+            self.assertEqual(u.returncode, 0, u.stderr)
+            with open(os.path.join(self.oci_root, cid, "state.json")) as f:
+                dirs = json.load(f)["cgroup_dirs"]
+            limits = []
+            for d in dirs:
+                for name in ("memory.limit_in_bytes", "memory.max"):
+                    if os.path.exists(os.path.join(d, name)):
+                        with open(os.path.join(d, name)) as f:
+                            limits.append(f.read().strip())
+            self.assertEqual(limits, [str(32 << 20)])
+            # podman's default swap is twice the memory: refused (swap stays off), named.
+            u = self.pm.podman("update", "--memory", "48m", cid)
+            self.assertNotEqual(u.returncode, 0)
+            self.assertIn("linux.resources.memory.swap", u.stderr)
+            # Above the built-in policy's 512 MiB: refused, both values named.
+            u = self.pm.podman("update", "--memory", "1g", "--memory-swap", "1g", cid)
+            self.assertNotEqual(u.returncode, 0)
+            self.assertIn("linux.resources.memory.limit", u.stderr)
+            self.assertIn("memory_mb = 512", u.stderr)
+        finally:
+            self.pm.podman("rm", "-f", "-t", "0", cid)
         self.assertFalse(self.left())
 
 

@@ -378,3 +378,49 @@ TEST_CASE("many environment variables: first-set order, later sources override i
   CHECK(out[2 + 9] == "V9=cli");
   CHECK(out[2 + kVars - 1] == fmt::format("V{}={}", kVars - 1, kVars - 1));
 }
+
+TEST_CASE("rule: hooks need the policy's allow_oci_hooks and an absolute path") {
+  auto c = hive::ParseOciConfig(R"({"process": {"args": ["sh"]}, "root": {"path": "r",
+      "readonly": true}, "hooks": {"poststart": [{"path": "/bin/true"}],
+      "createRuntime": [{"path": "hook"}]}})", "config.json", "/b");
+  REQUIRE(c.ok());
+  hive::SandboxRequest req;
+  hive::Policy policy = hive::DefaultPolicy();
+  auto spec = hive::CompileRunSpec(policy, req, &*c);
+  REQUIRE_FALSE(spec.ok());
+  CHECK(spec.status().message().rfind("hooks.createRuntime[0]", 0) == 0);
+  CHECK(spec.status().message().find("allow_oci_hooks: false") != std::string::npos);
+  policy.process.allow_oci_hooks = true;
+  spec = hive::CompileRunSpec(policy, req, &*c);
+  REQUIRE_FALSE(spec.ok());
+  CHECK(spec.status().message().rfind("hooks.createRuntime[0].path", 0) == 0);
+  c->hooks.create_runtime.clear();
+  spec = hive::CompileRunSpec(policy, req, &*c);
+  REQUIRE_MESSAGE(spec.ok(), spec.status().message());
+  CHECK(spec->hooks.poststart.size() == 1);
+  // Only a caller that runs them accepts hooks; a bundle run refuses them.
+  for (const std::string& t : hive::SandboxNamespaces()) {
+    if (!spec->HasNamespace(t)) spec->linux.namespaces.push_back({t, ""});
+  }
+  CHECK(hive::SupervisorRefusal(*spec, /*runs_oci_hooks=*/true).ok());
+  CHECK(hive::SupervisorRefusal(*spec).message().rfind("hooks", 0) == 0);
+}
+
+TEST_CASE("rule: update's resources: fields by name, no lifting, no swap, no shares") {
+  auto ok = hive::ParseResourcesUpdate(R"({"memory": {"limit": 33554432}, "pids": {"limit": 5},
+      "cpu": {"quota": 50000, "period": 100000}})", "<stdin>");
+  REQUIRE_MESSAGE(ok.ok(), ok.status().message());
+  CHECK(ok->memory_limit == 33554432);
+  CHECK(ok->pids_limit == 5);
+  CHECK(ok->cpu_quota == 50000);
+  auto refused = [](const std::string& json, const char* field) {
+    auto r = hive::ParseResourcesUpdate(json, "<stdin>");
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.status().message().find(field) != std::string::npos, r.status().message());
+  };
+  refused(R"({"hugepageLimits": []})", "linux.resources.hugepageLimits");
+  refused(R"({"memory": {"kernel": 1}})", "linux.resources.memory.kernel");
+  refused(R"({"memory": {"limit": -1}})", "linux.resources.memory.limit");
+  refused(R"({"cpu": {"shares": 512}})", "linux.resources.cpu.shares");
+  refused(R"({"cpu": {"quota": 50000}})", "linux.resources.cpu.quota");
+}

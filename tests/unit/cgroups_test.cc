@@ -1235,3 +1235,56 @@ TEST_SUITE("live" * doctest::skip(kSkipLive)) {
     }
   }
 }
+
+TEST_SUITE("update") {
+  // A running sandbox's v1 directories, as another process created them: memory and pids only.
+  struct RunFixture {
+    TempDir t;
+    Layout layout;
+    std::vector<std::string> dirs;
+    RunFixture() {
+      for (const char* f : {"memory/run/memory.limit_in_bytes",
+                            "memory/run/memory.memsw.limit_in_bytes", "memory/run/cgroup.procs",
+                            "pids/run/pids.max", "pids/run/cgroup.procs"}) {
+        t.Put(f, "0");
+      }
+      layout.kind = LayoutKind::kLegacy;
+      for (const char* c : {"memory", "pids"}) {
+        Hierarchy h;
+        h.mount_point = t.path() + "/" + c;
+        h.mount_root = "/";
+        h.controllers = {c};
+        h.own_path = "/";
+        h.own_dir = h.mount_point;
+        layout.hierarchies.push_back(h);
+        dirs.push_back(h.mount_point + "/run");
+      }
+    }
+  };
+
+  TEST_CASE("update writes the limits it is given into the run's directories, keeping them") {
+    RunFixture f;
+    Limits l;
+    l.memory_bytes = 33554432;
+    l.pids = 5;
+    REQUIRE(UpdateLimits(f.layout, f.dirs, l).ok());
+    CHECK(f.t.Get("memory/run/memory.limit_in_bytes") == "33554432");
+    CHECK(f.t.Get("memory/run/memory.memsw.limit_in_bytes") == "33554432");
+    CHECK(f.t.Get("pids/run/pids.max") == "5");
+    // Borrowed, not owned: still there.
+    CHECK(fs::exists(f.dirs[0]));
+    CHECK(fs::exists(f.dirs[1]));
+  }
+
+  TEST_CASE("a limit the run has no cgroup for is refused by name, and nothing is written") {
+    RunFixture f;
+    Limits l;
+    l.pids = 7;
+    l.cpu_quota_us = 50000;
+    Status s = UpdateLimits(f.layout, f.dirs, l);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("linux.resources.cpu.quota=50000") != std::string::npos);
+    CHECK(s.message().find("no `cpu` cgroup") != std::string::npos);
+    CHECK(f.t.Get("pids/run/pids.max") == "0");
+  }
+}

@@ -308,3 +308,17 @@ TEST_CASE("rule: a policy below the working directory resolves against it (the s
   }
   CHECK(hive::RelativePathBase("/nonexistent-elsewhere/x") == "/nonexistent-elsewhere/x");
 }
+
+TEST_CASE("rule: allow_oci_hooks is a boolean, off by default, shown once set") {
+  auto p = Parse("");
+  REQUIRE(p.ok());
+  CHECK_FALSE(p->process.allow_oci_hooks);
+  CHECK(hive::PolicyToYaml(*p).find("allow_oci_hooks") == std::string::npos);
+  p = Parse("security:\n  process:\n    allow_oci_hooks: true\n");
+  REQUIRE(p.ok());
+  CHECK(p->process.allow_oci_hooks);
+  CHECK(hive::PolicyToYaml(*p).find("allow_oci_hooks: true") != std::string::npos);
+  auto bad = Parse("security:\n  process:\n    allow_oci_hooks: sometimes\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("security.process.allow_oci_hooks") != std::string::npos);
+}

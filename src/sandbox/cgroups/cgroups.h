@@ -121,4 +121,12 @@ Status SweepStale();
 Result<std::unique_ptr<CgroupManager>> AdoptRun(const Layout& layout,
                                                 const std::vector<std::string>& dirs);
 
+// Changes the limits of a running sandbox (the OCI `update`): writes each limit set in
+// `limits` (0 = leave as it is) into the one of `dirs` (CgroupManager::Paths of the run,
+// created by another process) whose controller holds it. A limit none of them can hold (the
+// run was created without that controller's cgroup) is refused, naming it; nothing is moved,
+// killed or removed.
+Status UpdateLimits(const Layout& layout, const std::vector<std::string>& dirs,
+                    const Limits& limits);
+
 }  // namespace hive::cgroups

@@ -473,6 +473,66 @@ Result<std::unique_ptr<CgroupManager>> AdoptRun(const Layout& layout,
       std::make_unique<CompositeManager>(std::move(v1), std::move(v2), std::vector<std::string>{}));
 }
 
+Status UpdateLimits(const Layout& layout, const std::vector<std::string>& dirs,
+                    const Limits& limits) {
+  // Borrowed directories: the backends write into them and give them back untouched (Release
+  // before they go, or their destructors would kill and remove the run).
+  std::unique_ptr<V2Manager> v2;
+  std::vector<V1Manager::Group> groups;
+  std::set<std::string> v2_enabled;
+  for (const std::string& dir : dirs) {
+    const Hierarchy* found = nullptr;
+    for (const Hierarchy& h : layout.hierarchies) {
+      if (dir.compare(0, h.mount_point.size() + 1, h.mount_point + "/") == 0) found = &h;
+    }
+    if (found == nullptr) {
+      return Error(Code::kNotFound,
+                   fmt::format("cgroup `{}` is in no cgroup hierarchy mounted here", dir));
+    }
+    HIVE_ASSIGN_OR_RETURN(CgroupDir d, CgroupDir::Adopt(dir));
+    if (found->unified) {
+      // What the parent enabled for this directory: its own cgroup.controllers.
+      v2_enabled = ReadControllers(dir);
+      v2 = std::make_unique<V2Manager>(std::move(d));
+    } else {
+      groups.push_back({found->controllers, std::move(d)});
+    }
+  }
+  std::unique_ptr<V1Manager> v1;
+  if (!groups.empty()) v1 = std::make_unique<V1Manager>(std::move(groups));
+  Limits for_v1 = WithoutCgroupLimits(limits), for_v2 = WithoutCgroupLimits(limits);
+  std::vector<Unenforced> unenforced;
+  for (Kind k : kKinds) {
+    if (!IsSet(k, limits)) continue;
+    if (v1 && v1->For(V1Controller(k)) != nullptr) {
+      CopyLimit(k, &limits, &for_v1);
+    } else if (v2 && v2_enabled.count(V2Controller(k))) {
+      CopyLimit(k, &limits, &for_v2);
+    } else {
+      unenforced.push_back(
+          {LimitName(k, limits),
+           Error(Code::kUnsupported,
+                 fmt::format("the container has no `{}` cgroup (it was created without a limit "
+                             "of this kind)",
+                             V1Controller(k)))});
+    }
+  }
+  if (unenforced.empty()) {
+    if (v2) unenforced = v2->ApplyLimits(for_v2);
+    if (v1) {
+      for (auto& u : v1->ApplyLimits(for_v1)) unenforced.push_back(u);
+    }
+  }
+  if (v2) v2->Release();
+  if (v1) v1->Release();
+  if (!unenforced.empty()) {
+    std::string msg = "the container's limits cannot be updated";
+    for (const auto& u : unenforced) msg += "; " + u.Text();
+    return Error(Code::kFailedPrecondition, msg);
+  }
+  return Ok();
+}
+
 Status CompositeManager::Destroy() {
   if (destroyed_) return Ok();
   Status s2 = v2_ ? v2_->Destroy() : Ok();

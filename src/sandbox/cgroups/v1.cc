@@ -61,10 +61,15 @@ std::vector<Unenforced> V1Manager::ApplyLimits(const Limits& limits) {
     const std::string name = LimitName(Kind::kMemory, limits);
     if (const CgroupDir* d = need("memory", name)) {
       const std::string bytes = std::to_string(limits.memory_bytes);
-      // memsw (memory + swap) must stay >= limit_in_bytes, so it is written second; equal
-      // values mean no swap at all.
+      // memsw (memory + swap) must stay >= limit_in_bytes: lowering, it is written second;
+      // raising (an update), the kernel refuses the limit above the old memsw, so memsw goes
+      // first. Equal values mean no swap at all.
+      const bool memsw = d->Has("memory.memsw.limit_in_bytes");
       Status s = d->Write("memory.limit_in_bytes", bytes);
-      if (s.ok() && d->Has("memory.memsw.limit_in_bytes")) {
+      if (!s.ok() && s.err() == EINVAL && memsw) {
+        s = d->Write("memory.memsw.limit_in_bytes", bytes);
+        if (s.ok()) s = d->Write("memory.limit_in_bytes", bytes);
+      } else if (s.ok() && memsw) {
         s = d->Write("memory.memsw.limit_in_bytes", bytes);
       } else if (s.ok()) {
         (void)d->Write("memory.swappiness", "0");
