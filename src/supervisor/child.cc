@@ -2,7 +2,8 @@
 //
 //   1. wait for the parent's go-ahead (id maps written, cgroup joined, binds idmapped)
 //   2. own session (no controlling terminal to inject into), own cgroup namespace, hostname
-//   3. mounts private; root assembled on a tmpfs; pivot_root; old root detached; /proc masked
+//   3. mounts private; root assembled on a tmpfs; pivot_root; old root detached; /proc masked;
+//      with a terminal, a pty opened in the new /dev/pts (its master sent to the parent)
 //   4. rlimits
 //   5. Landlock (needs the final paths, before privileges are gone)
 //   6. sandbox uid/gid, every capability dropped, no_new_privs
@@ -10,8 +11,8 @@
 //   8. the payload is cloned sharing this process's memory until it execs (CLONE_VM |
 //      CLONE_VFORK, as posix_spawn does): no page is copied, and a page fault costs tens of
 //      microseconds in a VM. This process stays as pid 1 (reaps, forwards signals, reports
-//      the payload's status); the payload installs seccomp last, hands its listener to the
-//      parent, and execs with a clean environment.
+//      the payload's status); the payload takes the terminal (its own session), installs
+//      seccomp last, hands its listener to the parent, and execs with a clean environment.
 //
 // Nothing here allocates: the parent prepared every string and structure.
 #include "supervisor/child.h"
@@ -32,6 +33,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sandbox/console.h"
 #include "sandbox/network.h"
 #include "sandbox/rlimits.h"
 #include "supervisor/sync.h"
@@ -49,7 +51,7 @@ constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2
 
 void NoopHandler(int) {}
 
-[[noreturn]] void Payload(const ChildContext& ctx, int exec_pipe) noexcept {
+[[noreturn]] void Payload(const ChildContext& ctx, int exec_pipe, int tty) noexcept {
   sigset_t none;
   sigemptyset(&none);
   struct sigaction dfl = {};
@@ -60,6 +62,13 @@ void NoopHandler(int) {}
   sigprocmask(SIG_SETMASK, &none, nullptr);
 
   if (ctx.umask >= 0) umask(static_cast<mode_t>(ctx.umask));
+  // The terminal is the payload's, not pid 1's: the payload's session gets its signals (^C,
+  // SIGWINCH) and its hangup.
+  if (tty >= 0) {
+    if (int r = console::AttachTerminal(tty); r < 0) {
+      Fail(ctx.sync_fd, "make the pty the controlling terminal", "process.terminal", -r);
+    }
+  }
 
   // OCI create reports a program that cannot run before it returns (clients map the
   // message to 127/126), so it is looked up now, while errors can still be sent.
@@ -128,11 +137,12 @@ void NoopHandler(int) {}
 struct PayloadArgs {
   const ChildContext* ctx;
   int exec_pipe;
+  int tty;  // the pty's slave, or -1
 };
 
 int PayloadEntry(void* arg) {
   auto* a = static_cast<PayloadArgs*>(arg);
-  Payload(*a->ctx, a->exec_pipe);
+  Payload(*a->ctx, a->exec_pipe, a->tty);
 }
 
 // The payload's stack while it shares our memory; unmapped with its image at execve.
@@ -211,6 +221,19 @@ void ChildMain(const ChildContext& ctx) noexcept {
   if (int r = rootfs::Build(*ctx.rootfs, ctx.root_base, &step, &detail); r < 0) {
     Fail(fd, step, detail, -r);
   }
+  // sync 2b: the terminal, from the devpts just mounted; opened before Landlock could refuse
+  // it, and sent from here because the console socket's path is the host's.
+  int tty = -1;
+  if (ctx.terminal) {
+    int master = -1;
+    if (int r = console::OpenPty(ctx.uid, ctx.gid, &master, &tty); r < 0) {
+      Fail(fd, "open a pty in the container's /dev/pts", "process.terminal", -r);
+    }
+    if (!sync::SendFd(fd, sync::Msg::kConsole, master)) {
+      Fail(fd, "send the pty's master", "process.terminal", errno);
+    }
+    close(master);
+  }
 
   int failed_resource = 0;
   if (rlimits::Apply(*ctx.rlimits, &failed_resource) < 0) Fail(fd, "setrlimit", "", errno);
@@ -263,7 +286,7 @@ void ChildMain(const ChildContext& ctx) noexcept {
   void* stack = mmap(nullptr, kPayloadStack, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
   if (stack == MAP_FAILED) Fail(fd, "map the payload's stack", "", errno);
-  PayloadArgs args{&ctx, exec_pipe[1]};
+  PayloadArgs args{&ctx, exec_pipe[1], tty};
   // Sharing: we are suspended until the payload execs or exits, so it may use our memory.
   const int share = ctx.payload_needs_dumpable ? 0 : CLONE_VM | CLONE_VFORK;
   pid_t payload =
@@ -271,6 +294,7 @@ void ChildMain(const ChildContext& ctx) noexcept {
   if (payload < 0) Fail(fd, "clone the payload", "", errno);
   munmap(stack, kPayloadStack);
   close(exec_pipe[1]);
+  if (tty >= 0) close(tty);  // the payload's; the master's reader sees EOF when it is gone
   Init(ctx, payload, exec_pipe[0]);
 }
 

@@ -50,6 +50,9 @@ struct ChildContext {
   // payload waits for its start; pid 1 exits with the payload's status (128+N for signal N).
   bool detached = false;
   int preserve_fds = 0;  // fds 3 .. 3+N-1 stay open across execve
+  // process.terminal: a pty from the sandbox's devpts; its master goes to the parent (sync
+  // 2b), its slave becomes the payload's controlling terminal and stdio.
+  bool terminal = false;
 };
 
 // Runs in the cloned child; never returns.

@@ -182,9 +182,6 @@ Status SupervisorRefusal(const RunSpec& spec) {
                     "time namespaces are not supported yet");
     }
   }
-  if (spec.process.terminal) {
-    return refuse("process.terminal", "a terminal (console socket) is not supported yet");
-  }
   if (!spec.hooks.empty()) return refuse("hooks", "OCI hooks are not supported yet");
   if (!spec.linux.devices.empty()) {
     return refuse("linux.devices",
@@ -230,6 +227,7 @@ struct Container::Impl {
   seccomp::OciFilter oci_filter;  // config.json's own linux.seccomp, beneath `filter`
   ChildContext ctx;
   UniqueFd out_fd, err_fd;
+  UniqueFd console;  // the pty's master (process.terminal), until TakeConsole
   std::vector<std::string> cgroup_warnings;
 
   std::optional<cgroups::Layout> layout;
@@ -303,6 +301,7 @@ Status Container::Impl::Prepare() {
   ctx.seccomp = &filter;
   ctx.detached = options.detached;
   ctx.preserve_fds = options.preserve_fds;
+  ctx.terminal = spec.process.terminal;
   // With the listener handoff the payload waits for the supervisor before execve.
   handoff = filter.notify && !filter.program.empty();
   ctx.payload_needs_dumpable = handoff && !HoldsEffective(CAP_SYS_PTRACE);
@@ -521,6 +520,11 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
     c.result.setup_error = c.Stopped(s);
   };
   if (Status s = SupervisorRefusal(spec); !s.ok()) return s;
+  if (spec.process.terminal && !options.console) {
+    return Error(Code::kUnsupported,
+                 "process.terminal: a terminal is served only through the OCI console socket "
+                 "(hive-run create --console-socket); this kind of run has none");
+  }
   if (Status s = c.Prepare(); !s.ok()) return s;
   if (Status s = c.Watch(); !s.ok()) return s.Wrap("the supervisor's wait loop");
   if (Status s = c.Launch(); !s.ok()) return s;
@@ -531,8 +535,17 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
     if (Status s = options.before_exec(); !s.ok()) return s;
   }
 
-  // sync 3: the payload's pidfd, to take its listener from (handoff only).
   sync::Message msg;
+  // sync 2b: the terminal's master, sent once the sandbox's devpts exists.
+  if (spec.process.terminal) {
+    int passed = -1;
+    if (Status s = c.Await(sync::Msg::kConsole, &msg, &passed); !s.ok()) {
+      fail(s.Wrap("set up the sandbox"));
+      return container;
+    }
+    c.console.Reset(passed);
+  }
+  // sync 3: the payload's pidfd, to take its listener from (handoff only).
   UniqueFd payload;
   if (c.handoff) {
     int passed = -1;
@@ -720,6 +733,8 @@ Status Container::SetupError() const {
 }
 
 pid_t Container::pid() const { return impl_->pid; }
+
+UniqueFd Container::TakeConsole() { return std::move(impl_->console); }
 
 const landlock::Prepared& Container::landlock() const { return impl_->landlock_rules; }
 const seccomp::Filter& Container::filter() const { return impl_->filter; }

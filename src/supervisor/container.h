@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "hive/run_spec.h"
+#include "base/unique_fd.h"
 #include "hive/status.h"
 #include "sandbox/cgroups/cgroups.h"
 #include "sandbox/landlock/landlock.h"
@@ -50,6 +51,9 @@ struct ContainerOptions {
   // sandbox's parent) leaves the cgroups for Destroy.
   bool detached = false;
   int preserve_fds = 0;
+  // process.terminal: the caller takes the pty's master from Create (TakeConsole) and hands
+  // it on (the OCI console socket). A spec asking for a terminal is refused without it.
+  bool console = false;
 };
 
 // What happened to a sandbox, as the kernel and the supervisor saw it; the runtime turns it
@@ -107,6 +111,9 @@ class Container {
   // Setup that failed during Create (the payload never became ready), else Ok.
   Status SetupError() const;
   pid_t pid() const;
+  // The master of the container's terminal (ContainerOptions::console), once: the caller's
+  // to send on and close. Invalid when no terminal was asked for.
+  UniqueFd TakeConsole();
 
   // The layers as prepared, for the report's `enforced` section.
   const landlock::Prepared& landlock() const;
