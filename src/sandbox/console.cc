@@ -58,6 +58,20 @@ int AttachTerminal(int slave) noexcept {
   return 0;
 }
 
+int ReleaseStdio() noexcept {
+  const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return -errno;
+  for (int i = 0; i < 3; ++i) {
+    if (dup2(null, i) < 0) {
+      const int e = errno;
+      close(null);
+      return -e;
+    }
+  }
+  if (null > 2) close(null);
+  return 0;
+}
+
 Status CheckRequest(bool terminal, const std::string& socket_path,
                     const std::string& terminal_field) {
   if (terminal && socket_path.empty()) {

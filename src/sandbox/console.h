@@ -43,6 +43,11 @@ int OpenPty(uid_t uid, gid_t gid, int* master, int* slave) noexcept;
 // itself is closed unless it is one of 0-2.
 int AttachTerminal(int slave) noexcept;
 
+// Points the caller's stdin, stdout and stderr at /dev/null. A process of the container that
+// is not on the terminal (hive's pid 1) must not keep the stdio it got from `create`: the
+// containerd shim reads create's output through a pipe until EOF before it takes the master.
+int ReleaseStdio() noexcept;
+
 // --- in the runtime ---
 
 // The refusals runc makes: a terminal with nowhere to send it, or a socket with no terminal to

@@ -225,6 +225,11 @@ void ChildMain(const ChildContext& ctx) noexcept {
   // it, and sent from here because the console socket's path is the host's.
   int tty = -1;
   if (ctx.terminal) {
+    // The terminal is the payload's stdio; ours (create's) would keep an engine waiting. Done
+    // first, so that 0-2 are taken and the pty's fds land above them.
+    if (int r = console::ReleaseStdio(); r < 0) {
+      Fail(fd, "point pid 1's stdio at /dev/null", "process.terminal", -r);
+    }
     int master = -1;
     if (int r = console::OpenPty(ctx.uid, ctx.gid, &master, &tty); r < 0) {
       Fail(fd, "open a pty in the container's /dev/pts", "process.terminal", -r);

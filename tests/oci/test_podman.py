@@ -146,7 +146,7 @@ class Podman(unittest.TestCase):
         with timed("podman run -t --rm tty (hive-run)"):
             r, cid = self.run_hive("-t", "--rm", image.BUSYBOX, "sh", "-c",
                                    "tty; test -t 0 && test -t 1 && echo is-a-tty")
-        lines = r.stdout.replace("\r\n", "\n").split("\n")
+        lines = r.stdout.replace("\r", "").split("\n")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("/dev/pts/0", lines, r.stdout)
         self.assertIn("is-a-tty", lines, r.stdout)

@@ -206,6 +206,35 @@ class Terminal(unittest.TestCase):
         self.assertEqual(p.returncode, 6, err)
         self.assertIn("/dev/pts/0", out.split("\n"), out)
 
+    def test_create_output_reaches_eof(self):
+        # The containerd shim reads create's stdout and stderr through pipes until EOF, and
+        # only then takes the master: nothing of the container may keep them open.
+        b = self.bundle(["sleep", "60"])
+        self.ids.append("t5")
+        pid_file = os.path.join(self.tmp, "t5.pid")
+        env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
+        p = subprocess.Popen([HIVE_RUN, "--root", self.root, "create", "--bundle", b,
+                              "--pid-file", pid_file, "--console-socket", self.console.path,
+                              "t5"], env=env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        eof = True
+        try:
+            _, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            # The pipes are held by the container: stop reading them, never wait for EOF.
+            eof, err = False, ""
+            p.stdout.close()
+            p.stderr.close()
+            p.wait()
+        _, master = self.console.receive()
+        os.close(master)
+        self.assertEqual(self.hive("delete", "--force", "t5").returncode, 0)
+        with open(pid_file) as f:
+            self.wait(int(f.read()))
+        self.assertTrue(eof, "create's output pipes stayed open after it returned")
+        self.assertEqual(p.returncode, 0, err)
+
     def test_refusals(self):
         # A terminal with nowhere to send it: create and run.
         b = self.bundle(["true"])
