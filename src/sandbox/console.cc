@@ -16,7 +16,8 @@
 
 namespace hive::console {
 
-int OpenPty(uid_t uid, gid_t gid, int* master, int* slave) noexcept {
+int OpenPty(uid_t uid, gid_t gid, uint16_t rows, uint16_t cols, int* master,
+            int* slave) noexcept {
   // The devpts instance's own ptmx, not /dev/ptmx: that is a symlink the image could have
   // shadowed, and a host's /dev/ptmx would hand out the host's terminals.
   const int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -41,6 +42,18 @@ int OpenPty(uid_t uid, gid_t gid, int* master, int* slave) noexcept {
     close(s);
     close(m);
     return -e;
+  }
+  // The size the engine asked for is there before the program first looks (runc sets it too).
+  if (rows != 0 && cols != 0) {
+    struct winsize ws = {};
+    ws.ws_row = rows;
+    ws.ws_col = cols;
+    if (ioctl(m, TIOCSWINSZ, &ws) != 0) {
+      const int e = errno;
+      close(s);
+      close(m);
+      return -e;
+    }
   }
   *master = m;
   *slave = s;

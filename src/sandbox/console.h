@@ -10,7 +10,7 @@
 //
 //   in the container, after its /dev/pts exists and before Landlock and seccomp:
 //     int master, slave;
-//     if (int r = console::OpenPty(uid, gid, &master, &slave); r < 0) fail(-r);
+//     if (int r = console::OpenPty(uid, gid, rows, cols, &master, &slave); r < 0) fail(-r);
 //     ... hand `master` to the runtime (the sync socket), close it ...
 //     in the process that is to own the terminal (not a process group leader):
 //     if (int r = console::AttachTerminal(slave); r < 0) fail(-r);
@@ -21,6 +21,8 @@
 #pragma once
 
 #include <sys/types.h>
+
+#include <cstdint>
 
 #include <string>
 
@@ -35,8 +37,10 @@ inline constexpr const char* kMasterName = "/dev/ptmx";
 
 // Opens a new pty in the devpts mounted at /dev/pts of the caller's mount namespace:
 // *master and *slave, both close-on-exec, neither becoming the caller's controlling terminal.
-// The slave is given to uid:gid (ids of the caller's user namespace), who will run on it.
-int OpenPty(uid_t uid, gid_t gid, int* master, int* slave) noexcept;
+// The slave is given to uid:gid (ids of the caller's user namespace), who will run on it;
+// rows and cols (process.consoleSize) are its window size when both are set (non-zero).
+int OpenPty(uid_t uid, gid_t gid, uint16_t rows, uint16_t cols, int* master,
+            int* slave) noexcept;
 
 // Makes `slave` the caller's controlling terminal and its stdin, stdout and stderr: a new
 // session (the caller must not lead a process group), TIOCSCTTY, then dup2 onto 0-2. `slave`

@@ -231,7 +231,8 @@ void ChildMain(const ChildContext& ctx) noexcept {
       Fail(fd, "point pid 1's stdio at /dev/null", "process.terminal", -r);
     }
     int master = -1;
-    if (int r = console::OpenPty(ctx.uid, ctx.gid, &master, &tty); r < 0) {
+    if (int r = console::OpenPty(ctx.uid, ctx.gid, ctx.console_rows, ctx.console_cols, &master,
+                                    &tty); r < 0) {
       Fail(fd, "open a pty in the container's /dev/pts", "process.terminal", -r);
     }
     if (!sync::SendFd(fd, sync::Msg::kConsole, master)) {

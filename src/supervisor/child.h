@@ -53,6 +53,7 @@ struct ChildContext {
   // process.terminal: a pty from the sandbox's devpts; its master goes to the parent (sync
   // 2b), its slave becomes the payload's controlling terminal and stdio.
   bool terminal = false;
+  uint16_t console_rows = 0, console_cols = 0;  // process.consoleSize
 };
 
 // Runs in the cloned child; never returns.

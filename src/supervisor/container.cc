@@ -302,6 +302,8 @@ Status Container::Impl::Prepare() {
   ctx.detached = options.detached;
   ctx.preserve_fds = options.preserve_fds;
   ctx.terminal = spec.process.terminal;
+  ctx.console_rows = spec.process.console_height;
+  ctx.console_cols = spec.process.console_width;
   // With the listener handoff the payload waits for the supervisor before execve.
   handoff = filter.notify && !filter.program.empty();
   ctx.payload_needs_dumpable = handoff && !HoldsEffective(CAP_SYS_PTRACE);

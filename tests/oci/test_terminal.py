@@ -14,6 +14,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -120,17 +121,18 @@ class Terminal(unittest.TestCase):
             r.stdout, r.stderr = out.read(), err.read()
         return r
 
-    def bundle(self, args, terminal=True):
+    def bundle(self, args, terminal=True, **process):
         b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
         config = test_lifecycle.bundle_config(args)
         config["process"]["terminal"] = terminal
+        config["process"].update(process)
         with open(os.path.join(b, "config.json"), "w") as f:
             json.dump(config, f)
         return b
 
-    def create_with_terminal(self, cid, args):
+    def create_with_terminal(self, cid, args, **process):
         """create --console-socket: the container's pid and the pty's master."""
-        b = self.bundle(args)
+        b = self.bundle(args, **process)
         pid_file = os.path.join(self.tmp, cid + ".pid")
         self.ids.append(cid)
         r = self.hive("create", "--bundle", b, "--pid-file", pid_file,
@@ -184,6 +186,38 @@ class Terminal(unittest.TestCase):
         # /dev/tty opens only for a process with a controlling terminal.
         self.assertIn("ctty-ok", lines, out)
         self.assertEqual(self.hive("delete", "t2").returncode, 0)
+
+    def test_console_size_from_config(self):
+        # process.consoleSize is the terminal's size before the program first looks.
+        pid, master = self.create_with_terminal("t6", ["stty", "size"],
+                                                consoleSize={"height": 40, "width": 120})
+        r = self.hive("start", "t6")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = read_until_eof(master)
+        os.close(master)
+        self.assertEqual(self.wait(pid), 0, out)
+        self.assertIn("40 120", out.split("\n"), out)
+        self.assertEqual(self.hive("delete", "t6").returncode, 0)
+
+    def test_interrupt_character_reaches_the_program(self):
+        # ^C typed on the master is SIGINT to the terminal's foreground process group: the
+        # program's, whose session the terminal controls.
+        pid, master = self.create_with_terminal(
+            "t7", ["sh", "-c", "echo ready; exec sleep 30"])
+        r = self.hive("start", "t7")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = b""
+        deadline = time.monotonic() + 20
+        while b"ready" not in out and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                out += os.read(master, 4096)
+        self.assertIn(b"ready", out)
+        time.sleep(0.2)  # sh has exec'd sleep
+        os.write(master, b"\x03")
+        read_until_eof(master)
+        os.close(master)
+        self.assertEqual(self.wait(pid), 128 + signal.SIGINT)
+        self.assertEqual(self.hive("delete", "t7").returncode, 0)
 
     def test_run_with_console_socket(self):
         # run = create + start + wait: the terminal is sent at its create.
@@ -244,6 +278,12 @@ class Terminal(unittest.TestCase):
             self.assertEqual(r.returncode, 1, (cmd, r.stderr))
             self.assertIn("process.terminal", r.stderr)
             self.assertIn("--console-socket", r.stderr)
+        # A size a terminal cannot have is refused when config.json is read.
+        big = self.bundle(["true"], consoleSize={"height": 70000, "width": 80})
+        self.ids.append("r-size")
+        r = self.hive("create", "--bundle", big, "--console-socket", self.console.path, "r-size")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("process.consoleSize.height", r.stderr)
         # A console socket with no terminal to send.
         nb = self.bundle(["true"], terminal=False)
         self.ids.append("r-socket")
