@@ -49,6 +49,8 @@ struct CapabilitySets {
 
 struct ProcessSpec {
   bool terminal = false;
+  // process.consoleSize: the terminal's rows and columns from the start; 0 = the kernel's.
+  uint16_t console_height = 0, console_width = 0;
   UserSpec user;
   std::vector<std::string> args;
   std::vector<std::string> env;  // "NAME=VALUE", already filtered: nothing else is passed

@@ -109,6 +109,19 @@ Status ParseProcess(const Reader& r, const json& p, RunSpec* c) {
   HIVE_TRY(r.Object(p, "process"));
   ProcessSpec& proc = c->process;
   if (p.contains("terminal")) HIVE_TRY(r.Bool(p["terminal"], "process.terminal", &proc.terminal));
+  if (p.contains("consoleSize")) {
+    const json& cs = p["consoleSize"];
+    HIVE_TRY(r.Object(cs, "process.consoleSize"));
+    uint32_t v = 0;
+    if (cs.contains("height")) {
+      HIVE_TRY(r.U32(cs["height"], "process.consoleSize.height", &v, 65535));
+      proc.console_height = static_cast<uint16_t>(v);
+    }
+    if (cs.contains("width")) {
+      HIVE_TRY(r.U32(cs["width"], "process.consoleSize.width", &v, 65535));
+      proc.console_width = static_cast<uint16_t>(v);
+    }
+  }
   if (!p.contains("args")) return r.Fail("process.args", "missing");
   HIVE_TRY(r.StrList(p["args"], "process.args", &proc.args));
   if (proc.args.empty()) return r.Fail("process.args", "must not be empty");

@@ -44,6 +44,7 @@
 #include "sandbox/cgroups/cgroup_dir.h"
 #include "sandbox/cgroups/cgroups.h"
 #include "sandbox/cgroups/layout.h"
+#include "sandbox/console.h"
 #include "supervisor/container.h"
 
 namespace hive::oci {
@@ -396,15 +397,12 @@ Status Harden(RunSpec* spec) {
 }
 
 Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
-  if (!o.console_socket.empty()) {
-    return Refuse("--console-socket",
-                  "a terminal (process.terminal) is not supported yet; the console socket "
-                  "cannot be served");
-  }
   if (o.preserve_fds < 0) return Error(Code::kInvalidArgument, "--preserve-fds: negative");
   if (sodium_init() < 0) return Error(Code::kInternal, "libsodium failed to initialise");
   auto c = std::make_unique<Created>();
   HIVE_ASSIGN_OR_RETURN(Bundle bundle, LoadBundle(o.bundle));
+  HIVE_TRY(console::CheckRequest(bundle.config.process.terminal, o.console_socket,
+                                 "process.terminal"));
   HIVE_ASSIGN_OR_RETURN(Policy policy, OciPolicy(g));
   SandboxRequest req;
   req.run_id = o.id;
@@ -446,6 +444,7 @@ Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
   opts.detached = true;
   opts.preserve_fds = o.preserve_fds;
   opts.runs_oci_hooks = true;
+  opts.console = !o.console_socket.empty();
   opts.seccomp_cache_dir = g.state_dir + "/cache/seccomp";
   Created* cp = c.get();
   opts.before_exec = [cp, &g]() -> Status {
@@ -460,6 +459,11 @@ Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
   HIVE_ASSIGN_OR_RETURN(c->container, Container::Create(c->spec, opts));
   if (Status s = c->container->SetupError(); !s.ok()) {
     return ExecError(s, c->spec.process.args.at(0));
+  }
+  // The engine reads the terminal from its socket before create returns (runc's order).
+  if (opts.console) {
+    UniqueFd master = c->container->TakeConsole();
+    HIVE_TRY(console::SendMaster(AbsolutePath(o.console_socket, ""), master.get()));
   }
   r.pid = c->container->pid();
   r.pid_start = ProcessStartTime(r.pid);

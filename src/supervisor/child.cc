@@ -3,7 +3,8 @@
 //   1. wait for the parent's go-ahead (id maps written, cgroup joined, binds idmapped)
 //   2. own session (no controlling terminal to inject into), own cgroup namespace, hostname
 //   3. mounts private; root assembled on a tmpfs; pivot_root; old root detached; sysctls
-//      written through the new /proc; masked and read-only paths (/proc/sys) applied
+//      written through the new /proc; masked and read-only paths (/proc/sys) applied;
+//      with a terminal, a pty opened in the new /dev/pts (its master sent to the parent)
 //   4. rlimits
 //   5. Landlock (needs the final paths, before privileges are gone)
 //   6. sandbox uid/gid, every capability dropped, no_new_privs
@@ -11,8 +12,8 @@
 //   8. the payload is cloned sharing this process's memory until it execs (CLONE_VM |
 //      CLONE_VFORK, as posix_spawn does): no page is copied, and a page fault costs tens of
 //      microseconds in a VM. This process stays as pid 1 (reaps, forwards signals, reports
-//      the payload's status); the payload installs seccomp last, hands its listener to the
-//      parent, and execs with a clean environment.
+//      the payload's status); the payload takes the terminal (its own session), installs
+//      seccomp last, hands its listener to the parent, and execs with a clean environment.
 //
 // Nothing here allocates: the parent prepared every string and structure.
 #include "supervisor/child.h"
@@ -33,6 +34,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sandbox/console.h"
 #include "sandbox/network.h"
 #include "sandbox/rlimits.h"
 #include "supervisor/sync.h"
@@ -50,7 +52,7 @@ constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2
 
 void NoopHandler(int) {}
 
-[[noreturn]] void Payload(const ChildContext& ctx, int exec_pipe, pid_t init) noexcept {
+[[noreturn]] void Payload(const ChildContext& ctx, int exec_pipe, pid_t init, int tty) noexcept {
   // Not in a pid namespace of its own, the payload would outlive an Init killed alone (OCI
   // `kill ID 9`): it dies with it instead. Init may have died before the signal was armed.
   if (!ctx.own_pidns &&
@@ -67,6 +69,13 @@ void NoopHandler(int) {}
   sigprocmask(SIG_SETMASK, &none, nullptr);
 
   if (ctx.umask >= 0) umask(static_cast<mode_t>(ctx.umask));
+  // The terminal is the payload's, not pid 1's: the payload's session gets its signals (^C,
+  // SIGWINCH) and its hangup.
+  if (tty >= 0) {
+    if (int r = console::AttachTerminal(tty); r < 0) {
+      Fail(ctx.sync_fd, "make the pty the controlling terminal", "process.terminal", -r);
+    }
+  }
 
   // OCI create reports a program that cannot run before it returns (clients map the
   // message to 127/126), so it is looked up now, while errors can still be sent.
@@ -136,11 +145,12 @@ struct PayloadArgs {
   const ChildContext* ctx;
   int exec_pipe;
   pid_t init;
+  int tty;  // the pty's slave, or -1
 };
 
 int PayloadEntry(void* arg) {
   auto* a = static_cast<PayloadArgs*>(arg);
-  Payload(*a->ctx, a->exec_pipe, a->init);
+  Payload(*a->ctx, a->exec_pipe, a->init, a->tty);
 }
 
 // The payload's stack while it shares our memory; unmapped with its image at execve.
@@ -229,6 +239,25 @@ void ChildMain(const ChildContext& ctx) noexcept {
   if (int r = rootfs::RestrictPaths(*ctx.rootfs, &step, &detail); r < 0) {
     Fail(fd, step, detail, -r);
   }
+  // sync 2b: the terminal, from the devpts just mounted; opened before Landlock could refuse
+  // it, and sent from here because the console socket's path is the host's.
+  int tty = -1;
+  if (ctx.terminal) {
+    // The terminal is the payload's stdio; ours (create's) would keep an engine waiting. Done
+    // first, so that 0-2 are taken and the pty's fds land above them.
+    if (int r = console::ReleaseStdio(); r < 0) {
+      Fail(fd, "point pid 1's stdio at /dev/null", "process.terminal", -r);
+    }
+    int master = -1;
+    if (int r = console::OpenPty(ctx.uid, ctx.gid, ctx.console_rows, ctx.console_cols, &master,
+                                    &tty); r < 0) {
+      Fail(fd, "open a pty in the container's /dev/pts", "process.terminal", -r);
+    }
+    if (!sync::SendFd(fd, sync::Msg::kConsole, master)) {
+      Fail(fd, "send the pty's master", "process.terminal", errno);
+    }
+    close(master);
+  }
 
   int failed_resource = 0;
   if (rlimits::Apply(*ctx.rlimits, &failed_resource) < 0) Fail(fd, "setrlimit", "", errno);
@@ -285,7 +314,7 @@ void ChildMain(const ChildContext& ctx) noexcept {
   void* stack = mmap(nullptr, kPayloadStack, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
   if (stack == MAP_FAILED) Fail(fd, "map the payload's stack", "", errno);
-  PayloadArgs args{&ctx, exec_pipe[1], getpid()};
+  PayloadArgs args{&ctx, exec_pipe[1], getpid(), tty};
   // Sharing: we are suspended until the payload execs or exits, so it may use our memory.
   const int share = ctx.payload_needs_dumpable ? 0 : CLONE_VM | CLONE_VFORK;
   pid_t payload =
@@ -293,6 +322,7 @@ void ChildMain(const ChildContext& ctx) noexcept {
   if (payload < 0) Fail(fd, "clone the payload", "", errno);
   munmap(stack, kPayloadStack);
   close(exec_pipe[1]);
+  if (tty >= 0) close(tty);  // the payload's; the master's reader sees EOF when it is gone
   Init(ctx, payload, exec_pipe[0]);
 }
 

@@ -61,6 +61,10 @@ struct ChildContext {
   bool own_pidns = true;
   // linux.sysctl, written through the container's /proc/sys before linux.readonlyPaths.
   const sysctl::Plan* sysctls = nullptr;
+  // process.terminal: a pty from the sandbox's devpts; its master goes to the parent (sync
+  // 2b), its slave becomes the payload's controlling terminal and stdio.
+  bool terminal = false;
+  uint16_t console_rows = 0, console_cols = 0;  // process.consoleSize
 };
 
 // Runs in the cloned child; never returns.

@@ -222,9 +222,6 @@ Status SupervisorRefusal(const RunSpec& spec, bool runs_oci_hooks) {
                               "own network namespace; linux.namespaces[{}].path joins another",
                               at));
   }
-  if (spec.process.terminal) {
-    return refuse("process.terminal", "a terminal (console socket) is not supported yet");
-  }
   if (!spec.hooks.empty() && !runs_oci_hooks) {
     return refuse("hooks",
                   "OCI hooks are run by the OCI runtime commands (create/start/delete) only, "
@@ -269,6 +266,7 @@ struct Container::Impl {
   sysctl::Plan sysctls;
   ChildContext ctx;
   UniqueFd out_fd, err_fd;
+  UniqueFd console;  // the pty's master (process.terminal), until TakeConsole
   std::vector<std::string> cgroup_warnings;
 
   std::optional<cgroups::Layout> layout;
@@ -374,6 +372,9 @@ Status Container::Impl::Prepare() {
   ctx.own_netns = !joins.Joins(CLONE_NEWNET);
   ctx.own_pidns = !joins.Joins(CLONE_NEWPID);
   if (!sysctls.empty()) ctx.sysctls = &sysctls;
+  ctx.terminal = spec.process.terminal;
+  ctx.console_rows = spec.process.console_height;
+  ctx.console_cols = spec.process.console_width;
   // With the listener handoff the payload waits for the supervisor before execve.
   handoff = filter.notify && !filter.program.empty();
   ctx.payload_needs_dumpable = handoff && !HoldsEffective(CAP_SYS_PTRACE);
@@ -663,6 +664,11 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
     c.result.setup_error = c.Stopped(s);
   };
   if (Status s = SupervisorRefusal(spec, options.runs_oci_hooks); !s.ok()) return s;
+  if (spec.process.terminal && !options.console) {
+    return Error(Code::kUnsupported,
+                 "process.terminal: a terminal is served only through the OCI console socket "
+                 "(hive-run create --console-socket); this kind of run has none");
+  }
   if (Status s = c.Prepare(); !s.ok()) return s;
   if (Status s = c.Watch(); !s.ok()) return s.Wrap("the supervisor's wait loop");
   if (Status s = c.Launch(); !s.ok()) return s;
@@ -673,8 +679,17 @@ Result<std::unique_ptr<Container>> Container::Create(const RunSpec& spec,
     if (Status s = options.before_exec(); !s.ok()) return s;
   }
 
-  // sync 3: the payload's pidfd, to take its listener from (handoff only).
   sync::Message msg;
+  // sync 2b: the terminal's master, sent once the sandbox's devpts exists.
+  if (spec.process.terminal) {
+    int passed = -1;
+    if (Status s = c.Await(sync::Msg::kConsole, &msg, &passed); !s.ok()) {
+      fail(s.Wrap("set up the sandbox"));
+      return container;
+    }
+    c.console.Reset(passed);
+  }
+  // sync 3: the payload's pidfd, to take its listener from (handoff only).
   UniqueFd payload;
   if (c.handoff) {
     int passed = -1;
@@ -852,6 +867,8 @@ Status Container::SetupError() const {
 }
 
 pid_t Container::pid() const { return impl_->pid; }
+
+UniqueFd Container::TakeConsole() { return std::move(impl_->console); }
 
 const landlock::Prepared& Container::landlock() const { return impl_->landlock_rules; }
 const seccomp::Filter& Container::filter() const { return impl_->filter; }

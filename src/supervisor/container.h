@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "hive/run_spec.h"
+#include "base/unique_fd.h"
 #include "hive/status.h"
 #include "sandbox/cgroups/cgroups.h"
 #include "sandbox/landlock/landlock.h"
@@ -54,6 +55,9 @@ struct ContainerOptions {
   // The caller runs config.json's hooks at their moments of the OCI lifecycle (oci_hooks.h);
   // every other caller has a spec with hooks refused rather than run without them.
   bool runs_oci_hooks = false;
+  // process.terminal: the caller takes the pty's master from Create (TakeConsole) and hands
+  // it on (the OCI console socket). A spec asking for a terminal is refused without it.
+  bool console = false;
 };
 
 // What happened to a sandbox, as the kernel and the supervisor saw it; the runtime turns it
@@ -117,6 +121,9 @@ class Container {
   // Serves `fd` from the wait loop while Monitor runs (`on_readable` when it has input).
   Status Serve(int fd, std::function<void()> on_readable);
   pid_t pid() const;
+  // The master of the container's terminal (ContainerOptions::console), once: the caller's
+  // to send on and close. Invalid when no terminal was asked for.
+  UniqueFd TakeConsole();
 
   // The layers as prepared, for the report's `enforced` section.
   const landlock::Prepared& landlock() const;

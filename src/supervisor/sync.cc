@@ -21,6 +21,7 @@ const char* MsgName(Msg m) {
     case Msg::kExecFailed: return "ExecFailed";
     case Msg::kExited: return "Exited";
     case Msg::kPayloadPidfd: return "PayloadPidfd";
+    case Msg::kConsole: return "Console";
   }
   return "?";
 }

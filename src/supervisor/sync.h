@@ -2,6 +2,8 @@
 //
 //   sync 1 (parent → child)  kGo            maps written, cgroup joined, trees idmapped
 //   sync 2 (child → parent)  kSetupFailed   a setup step failed: {step, detail, err}
+//   sync 2b(child → parent)  kConsole       process.terminal: the pty's master (SCM_RIGHTS),
+//                                           opened in the sandbox's devpts once it exists
 //   sync 3 (child → parent)  kPayloadPidfd  the payload's pidfd (SCM_RIGHTS), sent before its
 //                                           seccomp filter is on
 //   sync 3b(child → parent)  kReady         set up, blocked before execve: {value = the
@@ -28,6 +30,7 @@ enum class Msg : uint32_t {
   kExecFailed,
   kExited,
   kPayloadPidfd,
+  kConsole,
 };
 
 const char* MsgName(Msg m);

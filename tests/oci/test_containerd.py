@@ -9,8 +9,12 @@ Exit 77 when not root or when a Debian package is missing.
 """
 import json
 import os
+import pty
+import select
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -127,6 +131,47 @@ class Ctr(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("root.readonly", r.stderr)
         self.cd.ctr_delete("hrw1", force=True)
+
+    def test_run_tty_through_console_socket(self):
+        # ctr run -t: the shim listens on a console socket and copies between the pty's master
+        # and ctr, whose own stdio must be a terminal: a pty of this test's.
+        master, slave = pty.openpty()
+        cid = "htty1"
+        self.addCleanup(self.cd.ctr_delete, cid, force=True)
+        args = [containerd.CTR, "--address", self.cd.address, "--namespace", "default", "run",
+                *self.cd.runtime_flags(), "--cgroup", f"{self.cd.cgroup_parent}/{cid}", "--rm",
+                "-t", *WITHIN_POLICY, image.BUSYBOX, cid,
+                "sh", "-c", "tty; test -t 0 && test -t 1 && echo is-a-tty"]
+        with timed("ctr run -t --rm tty (hive-run)"):
+            p = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave,
+                                 env=self.cd._env(), start_new_session=True)
+            os.close(slave)
+            out = b""
+            deadline = time.monotonic() + 60
+            try:
+                while time.monotonic() < deadline:
+                    ready, _, _ = select.select([master], [], [], 0.5)
+                    if ready:
+                        try:
+                            chunk = os.read(master, 4096)
+                        except OSError:  # EIO: ctr and everything it started are gone
+                            break
+                        if not chunk:
+                            break
+                        out += chunk
+                    elif p.poll() is not None:
+                        break
+                p.wait(timeout=30)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                os.close(master)
+        text = out.decode(errors="replace").replace("\r", "")
+        self.assertEqual(p.returncode, 0, text)
+        self.assertIn("/dev/pts/0", text.split("\n"), text)
+        self.assertIn("is-a-tty", text.split("\n"), text)
+        self.assertEqual(self.cd.ctr("containers", "ls", "-q").stdout, "")
 
 
 if __name__ == "__main__":

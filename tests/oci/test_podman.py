@@ -199,6 +199,19 @@ class Podman(unittest.TestCase):
             self.pm.podman("rm", "-f", "-t", "0", cid)
         self.assertFalse(self.left())
 
+    def test_run_tty_through_console_socket(self):
+        # run -t: conmon listens on a console socket and reads the pty's master from it; the
+        # container's stdio is the slave, /dev/pts/0 of its own devpts.
+        with timed("podman run -t --rm tty (hive-run)"):
+            r, cid = self.run_hive("-t", "--rm", image.BUSYBOX, "sh", "-c",
+                                   "tty; test -t 0 && test -t 1 && echo is-a-tty")
+        lines = r.stdout.replace("\r", "").split("\n")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("/dev/pts/0", lines, r.stdout)
+        self.assertIn("is-a-tty", lines, r.stdout)
+        self.assertEqual(self.pm.podman("ps", "-aq").stdout, "")
+        self.assertFalse(self.left())
+
 
 if __name__ == "__main__":
     harness.main(RUNTIME, _MISSING_PYTHON)
