@@ -259,11 +259,25 @@ Status CheckCapabilities(const Policy& policy, const CapabilitySets& sets, const
 
 // config.json may tighten the policy, never loosen it: each limit it sets must be within the
 // policy's, and becomes the run's.
-Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimits* lim) {
-  if (!c.root.readonly) {
+// A file or directory the engine made for this container: its real path has a directory named
+// after the container's id (podman's <store>/overlay-containers/<id>/userdata/hosts).
+bool EngineFileOf(const std::string& source, const std::string& id) {
+  if (id.empty()) return false;
+  char* real = realpath(source.c_str(), nullptr);
+  if (real == nullptr) return false;
+  const std::string path = real;
+  free(real);
+  const std::string component = "/" + id + "/";
+  return path.find(component) != std::string::npos;
+}
+
+Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, const std::string& id,
+                          ExecutionLimits* lim) {
+  if (!c.root.readonly && !policy.filesystem.writable_rootfs) {
     return Refuse("root.readonly",
-                  "config.json asks for a writable rootfs; the policy allows a read-only rootfs "
-                  "only (set \"readonly\": true)");
+                  "config.json asks for a writable rootfs (false); the policy's "
+                  "security.filesystem.writable_rootfs is false (set \"readonly\": true, or "
+                  "allow it in the policy)");
   }
   HIVE_TRY(CheckCapabilities(policy, c.process.capabilities, "process.capabilities"));
   const ResourcesSpec& res = c.linux.resources;
@@ -327,6 +341,7 @@ Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimit
       const size_t slash = p.rfind('/');
       p.resize(slash == std::string::npos ? 0 : slash);
     }
+    if (!allowed && policy.filesystem.engine_files_writable) allowed = EngineFileOf(m.source, id);
     if (!allowed) {
       return Refuse("mounts", fmt::format("config.json binds `{}` writable at `{}`; the policy's "
                                           "security.filesystem.allowed_paths does not include it",
@@ -349,6 +364,8 @@ Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimit
 void TakeConfig(const RunSpec& c, RunSpec* spec) {
   spec->oci_version = c.oci_version;
   spec->root = c.root;
+  // A writable root is writable for Landlock too (blocked operations still apply there).
+  if (!c.root.readonly) spec->hive.writable_paths.push_back("/");
   if (!c.hostname.empty()) spec->hostname = c.hostname;
   // Its capability sets are within the policy's (checked); what it leaves out stays out.
   spec->process = c.process;
@@ -562,7 +579,7 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
 
   std::vector<std::string> config_env;
   if (config) {
-    HIVE_TRY(ApplyConfigCeiling(policy, *config, &lim));
+    HIVE_TRY(ApplyConfigCeiling(policy, *config, req.run_id, &lim));
     TakeConfig(*config, &spec);
     config_env = config->process.env;
     if (!req.command.empty()) spec.process.args = req.command;
