@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "base/files.h"
 #include "hive/state_dir.h"
@@ -40,6 +41,56 @@ std::vector<std::string> Split(const std::string& s, char sep) {
     if (b == std::string::npos) return out;
     a = b + 1;
   }
+}
+
+// The host id of container id `id`; -1 when it is not mapped.
+int64_t MapId(const std::vector<IdMapping>& maps, uint32_t id) {
+  for (const IdMapping& m : maps) {
+    if (id >= m.container_id && id - m.container_id < m.size) {
+      return static_cast<int64_t>(m.host_id) + (id - m.container_id);
+    }
+  }
+  return -1;
+}
+
+bool IsHostId(const std::vector<IdMapping>& maps, uint32_t id) {
+  for (const IdMapping& m : maps) {
+    if (id >= m.host_id && id - m.host_id < m.size) return true;
+  }
+  return false;
+}
+
+// What the engine made in the upper layer (its root, mount points such as /etc) belongs on
+// disk to host ids the container does not map, and would be nobody's inside: each entry that
+// is not yet the container's is shifted as the image's layers are (id N -> the container's
+// id N). What the container wrote is already its own and stays.
+Status GiveUpperToContainer(const std::string& upper, const std::vector<IdMapping>& uid_maps,
+                            const std::vector<IdMapping>& gid_maps) {
+  std::error_code ec;
+  auto shift = [&](const std::string& p) -> Status {
+    struct stat st;
+    if (lstat(p.c_str(), &st) != 0) return Errno(fmt::format("`{}`", p));
+    if (IsHostId(uid_maps, st.st_uid) && IsHostId(gid_maps, st.st_gid)) return Ok();
+    const int64_t uid = IsHostId(uid_maps, st.st_uid) ? st.st_uid : MapId(uid_maps, st.st_uid);
+    const int64_t gid = IsHostId(gid_maps, st.st_gid) ? st.st_gid : MapId(gid_maps, st.st_gid);
+    if (uid < 0 || gid < 0) return Ok();  // an id the container cannot have: left alone
+    // lchown clears set-id bits; they are put back, as the owner changed only its numbering.
+    if (lchown(p.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0) {
+      return Errno(fmt::format("give `{}` to the container", p));
+    }
+    if (!S_ISLNK(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)) &&
+        chmod(p.c_str(), st.st_mode & 07777) != 0) {
+      return Errno(fmt::format("give `{}` to the container", p));
+    }
+    return Ok();
+  };
+  HIVE_TRY(shift(upper));
+  for (auto it = std::filesystem::recursive_directory_iterator(upper, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    HIVE_TRY(shift(it->path().string()));
+  }
+  if (ec) return Error(Code::kInternal, fmt::format("walk `{}`: {}", upper, ec.message()));
+  return Ok();
 }
 
 }  // namespace
@@ -107,6 +158,10 @@ Result<Layers> Find(const std::string& dir) {
         return Error(Code::kUnsupported,
                      fmt::format("overlay at `{}`: option `{}` is not supported", where, key));
       }
+    } else if (key == "fsync" || key == "volatile") {
+      // The engine's transient containers (podman --rm) are volatile: the kernel marks the
+      // work directory and refuses a second mount over it. Ours has its own work directory
+      // and syncs as usual.
     } else {
       layers.options.emplace_back(key, eq == std::string::npos ? "" : value);
     }
@@ -118,8 +173,9 @@ Result<Layers> Find(const std::string& dir) {
   return layers;
 }
 
-Result<UniqueFd> MountIdmapped(const Layers& layers, int userns_fd, uid_t root_uid,
-                               gid_t root_gid) {
+Result<UniqueFd> MountIdmapped(const Layers& layers, int userns_fd,
+                               const std::vector<IdMapping>& uid_maps,
+                               const std::vector<IdMapping>& gid_maps) {
   std::vector<UniqueFd> lowers;
   std::string lowerdir;
   for (const std::string& l : layers.lower) {
@@ -139,22 +195,23 @@ Result<UniqueFd> MountIdmapped(const Layers& layers, int userns_fd, uid_t root_u
     lowerdir += fmt::format("{}/proc/self/fd/{}", lowerdir.empty() ? "" : ":", t.get());
     lowers.push_back(std::move(t));
   }
+  HIVE_TRY(GiveUpperToContainer(layers.upper, uid_maps, gid_maps));
+  // Beside the engine's own work directory, on the same filesystem as the upper layer: the
+  // engine's is in use by its mount (and marked when that one is volatile).
+  const std::string work = layers.upper.substr(0, layers.upper.rfind('/')) + "/hive-run-work";
+  if (mkdir(work.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Errno(fmt::format("create the overlay work directory `{}`", work));
+  }
   UniqueFd fs(fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fs.valid()) return Errno("fsopen overlay");
   std::vector<std::pair<std::string, std::string>> opts = {
-      {"lowerdir", lowerdir}, {"upperdir", layers.upper}, {"workdir", layers.work},
-      {"index", "off"}};
+      {"lowerdir", lowerdir}, {"upperdir", layers.upper}, {"workdir", work}, {"index", "off"}};
   opts.insert(opts.end(), layers.options.begin(), layers.options.end());
   for (const auto& [key, value] : opts) {
     const int r = value.empty() ? fsconfig(fs.get(), FSCONFIG_SET_FLAG, key.c_str(), nullptr, 0)
                                 : fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(),
                                            value.c_str(), 0);
     if (r != 0) return Errno(fmt::format("overlay option `{}`", key));
-  }
-  struct stat st;
-  if (stat(layers.upper.c_str(), &st) != 0) return Errno(fmt::format("`{}`", layers.upper));
-  if (st.st_uid == 0 && chown(layers.upper.c_str(), root_uid, root_gid) != 0) {
-    return Errno(fmt::format("give the upper layer `{}` to the container's root", layers.upper));
   }
   if (fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
     return Errno("mount the idmapped overlay");

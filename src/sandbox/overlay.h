@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "hive/run_spec.h"
 #include "hive/status.h"
 
 namespace hive::overlay {
@@ -34,11 +35,13 @@ struct Layers {
 Result<Layers> Find(const std::string& dir);
 
 // A detached overlay of `layers` whose lower layers are idmapped through `userns_fd` (read-only,
-// as lower layers are); upper and work stay as they are. The upper directory's own root is
-// handed to the container's root (`root_uid`:`root_gid` on the host) when it belongs to host
-// root (the engine made it): the upper layer is the container's, and without this its `/`
-// would be nobody's inside, and unwritable.
-Result<UniqueFd> MountIdmapped(const Layers& layers, int userns_fd, uid_t root_uid,
-                               gid_t root_gid);
+// as lower layers are); the upper layer is not idmapped: what the container writes is stored
+// as its own host ids. What the engine made in the upper layer as host root (its root, mount
+// points) is handed to the container first (id N -> the container's id N through `uid_maps`,
+// `gid_maps`): the upper layer is the container's, and without this its `/` would be nobody's
+// inside, and unwritable. The work directory is hive-run's own, beside the upper one.
+Result<UniqueFd> MountIdmapped(const Layers& layers, int userns_fd,
+                               const std::vector<IdMapping>& uid_maps,
+                               const std::vector<IdMapping>& gid_maps);
 
 }  // namespace hive::overlay

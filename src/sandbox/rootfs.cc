@@ -164,12 +164,10 @@ Status AddWritableRoot(const RunSpec& spec, Plan* plan) {
   }
   HIVE_ASSIGN_OR_RETURN(UniqueFd userns,
                         ns::MappingUserns(spec.linux.uid_mappings, spec.linux.gid_mappings));
-  // The sandbox's root on the host: whom the upper layer of an overlay is handed to.
-  const uid_t root_uid = spec.linux.uid_mappings[0].host_id;
-  const gid_t root_gid = spec.linux.gid_mappings[0].host_id;
   auto layers = overlay::Find(path);
   if (layers.ok()) {
-    auto mnt = overlay::MountIdmapped(*layers, userns.get(), root_uid, root_gid);
+    auto mnt = overlay::MountIdmapped(*layers, userns.get(), spec.linux.uid_mappings,
+                                      spec.linux.gid_mappings);
     if (!mnt.ok()) return mnt.status().Wrap(why);
     plan->root_tree = std::move(mnt).value();
     return Ok();
