@@ -26,6 +26,7 @@ namespace {
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr uint64_t kCpuPeriodUs = 100000;
+constexpr int kCapSysResource = 24;
 
 // The OCI defaults for paths under /proc and /sys a sandbox must not read or write.
 const std::vector<std::string> kMaskedPaths = {
@@ -186,6 +187,16 @@ void Tighten(std::vector<RlimitSpec>* rlimits, int resource, uint64_t soft, uint
   rlimits->push_back({resource, soft, hard});
 }
 
+// CAP_SYS_RESOURCE in hive-run's own effective set (bit 24 of CapEff).
+bool CanRaiseRlimits() {
+  Result<std::string> status = ReadFile("/proc/self/status");
+  if (!status.ok()) return false;
+  const size_t at = status->find("CapEff:\t");
+  if (at == std::string::npos) return false;
+  const uint64_t eff = std::strtoull(status->c_str() + at + 8, nullptr, 16);
+  return (eff >> kCapSysResource) & 1;
+}
+
 // The policy's per-process limits, merged into process.rlimits (the stricter wins): CPU
 // seconds (soft: SIGXCPU, which the report names cpu_limit; hard one second later: the SIGKILL
 // backstop for a process that ignores SIGXCPU), file size, open files, no core dumps.
@@ -198,6 +209,12 @@ void ApplyRlimits(const ExecutionLimits& lim, ProcessSpec* process) {
   }
   Tighten(&process->rlimits, RLIMIT_NOFILE, lim.max_open_files, lim.max_open_files);
   Tighten(&process->rlimits, RLIMIT_CORE, 0, 0);
+  // A ceiling above what this host lets hive-run raise to (no CAP_SYS_RESOURCE: the hard limit
+  // it was started with) ends at that hard limit: stricter, never refused for the host's sake.
+  struct rlimit own;
+  if (!CanRaiseRlimits() && getrlimit(RLIMIT_NOFILE, &own) == 0 && own.rlim_max != RLIM_INFINITY) {
+    Tighten(&process->rlimits, RLIMIT_NOFILE, own.rlim_max, own.rlim_max);
+  }
 }
 
 // The effective cgroup limits as linux.resources. io limits go to the disks that back what
