@@ -52,6 +52,13 @@ struct FilesystemPolicy {
   std::vector<std::string> allowed_paths;    // absolute after loading (relative = policy dir)
   std::vector<std::string> read_only_paths;  // absolute after loading
   std::vector<std::string> blocked_operations;  // delete chmod chown rename link mknod truncate xattr
+  // A bundle's config.json may ask for a writable root (root.readonly false): its rootfs is
+  // then idmapped so that the image's files are the container root's (man hive-run-policy).
+  bool writable_rootfs = false;
+  // config.json may bind writable the engine's own files of this container (hosts, hostname,
+  // .containerenv, shm): sources whose real path has a directory named after the container's
+  // id, which the engine made for it.
+  bool engine_files_writable = false;
 };
 
 struct NetworkPolicy {
@@ -115,6 +122,10 @@ struct Policy {
 
 // The built-in policy: no network, 512 MiB, 64 processes, 300 s, read-only rootfs.
 Policy DefaultPolicy();
+
+// The OCI commands' built-in ceiling (profiles/container.yml, compiled in): the engines'
+// default containers fit (writable root, their capability set, 4096 processes).
+Result<Policy> ContainerPolicy();
 
 // Who wrote the policy decides what it may set. The operator's (--policy FILE, the library
 // caller's) may set everything; a bundle's own policy.yml may not move the audit log, which

@@ -26,6 +26,7 @@ namespace {
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr uint64_t kCpuPeriodUs = 100000;
+constexpr int kCapSysResource = 24;
 
 // The OCI defaults for paths under /proc and /sys a sandbox must not read or write.
 const std::vector<std::string> kMaskedPaths = {
@@ -186,6 +187,16 @@ void Tighten(std::vector<RlimitSpec>* rlimits, int resource, uint64_t soft, uint
   rlimits->push_back({resource, soft, hard});
 }
 
+// CAP_SYS_RESOURCE in hive-run's own effective set (bit 24 of CapEff).
+bool CanRaiseRlimits() {
+  Result<std::string> status = ReadFile("/proc/self/status");
+  if (!status.ok()) return false;
+  const size_t at = status->find("CapEff:\t");
+  if (at == std::string::npos) return false;
+  const uint64_t eff = std::strtoull(status->c_str() + at + 8, nullptr, 16);
+  return (eff >> kCapSysResource) & 1;
+}
+
 // The policy's per-process limits, merged into process.rlimits (the stricter wins): CPU
 // seconds (soft: SIGXCPU, which the report names cpu_limit; hard one second later: the SIGKILL
 // backstop for a process that ignores SIGXCPU), file size, open files, no core dumps.
@@ -198,6 +209,12 @@ void ApplyRlimits(const ExecutionLimits& lim, ProcessSpec* process) {
   }
   Tighten(&process->rlimits, RLIMIT_NOFILE, lim.max_open_files, lim.max_open_files);
   Tighten(&process->rlimits, RLIMIT_CORE, 0, 0);
+  // A ceiling above what this host lets hive-run raise to (no CAP_SYS_RESOURCE: the hard limit
+  // it was started with) ends at that hard limit: stricter, never refused for the host's sake.
+  struct rlimit own;
+  if (!CanRaiseRlimits() && getrlimit(RLIMIT_NOFILE, &own) == 0 && own.rlim_max != RLIM_INFINITY) {
+    Tighten(&process->rlimits, RLIMIT_NOFILE, own.rlim_max, own.rlim_max);
+  }
 }
 
 // The effective cgroup limits as linux.resources. io limits go to the disks that back what
@@ -288,11 +305,25 @@ Status CheckHooks(const Policy& policy, const HooksSpec& hooks) {
 
 // config.json may tighten the policy, never loosen it: each limit it sets must be within the
 // policy's, and becomes the run's.
-Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimits* lim) {
-  if (!c.root.readonly) {
+// A file or directory the engine made for this container: its real path has a directory named
+// after the container's id (podman's <store>/overlay-containers/<id>/userdata/hosts).
+bool EngineFileOf(const std::string& source, const std::string& id) {
+  if (id.empty()) return false;
+  char* real = realpath(source.c_str(), nullptr);
+  if (real == nullptr) return false;
+  const std::string path = real;
+  free(real);
+  const std::string component = "/" + id + "/";
+  return path.find(component) != std::string::npos;
+}
+
+Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, const std::string& id,
+                          ExecutionLimits* lim) {
+  if (!c.root.readonly && !policy.filesystem.writable_rootfs) {
     return Refuse("root.readonly",
-                  "config.json asks for a writable rootfs; the policy allows a read-only rootfs "
-                  "only (set \"readonly\": true)");
+                  "config.json asks for a writable rootfs (false); the policy's "
+                  "security.filesystem.writable_rootfs is false (set \"readonly\": true, or "
+                  "allow it in the policy)");
   }
   HIVE_TRY(CheckCapabilities(policy, c.process.capabilities, "process.capabilities"));
   HIVE_TRY(CheckHooks(policy, c.hooks));
@@ -357,6 +388,7 @@ Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimit
       const size_t slash = p.rfind('/');
       p.resize(slash == std::string::npos ? 0 : slash);
     }
+    if (!allowed && policy.filesystem.engine_files_writable) allowed = EngineFileOf(m.source, id);
     if (!allowed) {
       return Refuse("mounts", fmt::format("config.json binds `{}` writable at `{}`; the policy's "
                                           "security.filesystem.allowed_paths does not include it",
@@ -379,6 +411,8 @@ Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, ExecutionLimit
 void TakeConfig(const RunSpec& c, RunSpec* spec) {
   spec->oci_version = c.oci_version;
   spec->root = c.root;
+  // A writable root is writable for Landlock too (blocked operations still apply there).
+  if (!c.root.readonly) spec->hive.writable_paths.push_back("/");
   if (!c.hostname.empty()) spec->hostname = c.hostname;
   for (const NamespaceSpec& n : c.linux.namespaces) {
     // A joined uts namespace keeps its hostname: only config.json's own may ask to set it.
@@ -598,7 +632,7 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
 
   std::vector<std::string> config_env;
   if (config) {
-    HIVE_TRY(ApplyConfigCeiling(policy, *config, &lim));
+    HIVE_TRY(ApplyConfigCeiling(policy, *config, req.run_id, &lim));
     TakeConfig(*config, &spec);
     config_env = config->process.env;
     if (!req.command.empty()) spec.process.args = req.command;

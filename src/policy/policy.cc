@@ -217,8 +217,16 @@ Status LoadFilesystem(const Walker& w, const YAML::Node& n, const std::string& p
                  [&](const YAML::Node& v, const std::string& path) {
                    return w.PathList(v, path, &f->read_only_paths);
                  }},
-                {"blocked_operations", [&](const YAML::Node& v, const std::string& path) {
+                {"blocked_operations",
+                 [&](const YAML::Node& v, const std::string& path) {
                    return w.StringList(v, path, &f->blocked_operations, kBlockedOperations);
+                 }},
+                {"writable_rootfs",
+                 [&](const YAML::Node& v, const std::string& path) {
+                   return w.Bool(v, path, &f->writable_rootfs);
+                 }},
+                {"engine_files_writable", [&](const YAML::Node& v, const std::string& path) {
+                   return w.Bool(v, path, &f->engine_files_writable);
                  }}});
 }
 
@@ -448,6 +456,14 @@ Policy DefaultPolicy() {
   return p;
 }
 
+extern const char kContainerPolicyYaml[];  // profiles/container.yml (embed_policy.py)
+
+Result<Policy> ContainerPolicy() {
+  HIVE_ASSIGN_OR_RETURN(Policy p,
+                        ParsePolicy(kContainerPolicyYaml, "<built-in container>", "/"));
+  return p;
+}
+
 Result<Policy> ParsePolicy(const std::string& text, const std::string& source,
                            const std::string& base_dir, PolicyOrigin origin) {
   Policy policy;
@@ -530,6 +546,11 @@ std::string PolicyToYaml(const Policy& p) {
   out << YAML::Key << "read_only_paths" << YAML::Value << YAML::Flow << p.filesystem.read_only_paths;
   out << YAML::Key << "blocked_operations" << YAML::Value << YAML::Flow
       << p.filesystem.blocked_operations;
+  // Only when set: the built-in policy's rendering (and so its identity) stays as it was.
+  if (p.filesystem.writable_rootfs) out << YAML::Key << "writable_rootfs" << YAML::Value << true;
+  if (p.filesystem.engine_files_writable) {
+    out << YAML::Key << "engine_files_writable" << YAML::Value << true;
+  }
   out << YAML::EndMap;
   out << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "allowed_domains" << YAML::Value << YAML::Flow << p.network.allowed_domains;

@@ -74,7 +74,8 @@ Result<Policy> OciPolicy(const Global& g) {
   if (const char* env = std::getenv("HIVE_RUN_POLICY"); env && *env) return LoadPolicyFile(env);
   struct stat st;
   if (stat(kSystemPolicy, &st) == 0) return LoadPolicyFile(kSystemPolicy);
-  return DefaultPolicy();
+  // Not the scripts' default: that one refuses every engine's default container.
+  return ContainerPolicy();
 }
 
 // The monitor's socket, reached through the state directory's descriptor: the state root
@@ -389,7 +390,10 @@ Status Harden(RunSpec* spec) {
                                 m.destination));
     }
   }
+  // A writable root gets its mount points from the container itself, through its idmapped
+  // root (rootfs.h): made here, as host root, they would be host root's inside.
   for (const MountSpec& m : spec->mounts) {
+    if (!spec->root.readonly) break;
     if (m.destination == "/" || m.destination.empty()) continue;
     HIVE_TRY(EnsureMountPoint(spec->root.path, m));
   }

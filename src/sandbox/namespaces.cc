@@ -33,6 +33,12 @@ Status WriteIdMaps(pid_t pid, const std::vector<IdMapping>& uid_maps,
 
 Result<UniqueFd> IdmapUserns(uid_t owner_uid, gid_t owner_gid, uint32_t sandbox_root_host_uid,
                              uint32_t sandbox_root_host_gid) {
+  return MappingUserns({{owner_uid, sandbox_root_host_uid, 1}},
+                       {{owner_gid, sandbox_root_host_gid, 1}});
+}
+
+Result<UniqueFd> MappingUserns(const std::vector<IdMapping>& uid_maps,
+                               const std::vector<IdMapping>& gid_maps) {
   // A user namespace only exists while something is in it (or holds its fd): a short-lived
   // child unshares, we map it and take its namespace fd, then it exits.
   int ready[2], done[2];
@@ -65,8 +71,7 @@ Result<UniqueFd> IdmapUserns(uid_t owner_uid, gid_t owner_gid, uint32_t sandbox_
   if (n != 1 || c != 1) {
     st = Error(Code::kUnsupported, "idmap helper: unshare(CLONE_NEWUSER) failed");
   } else {
-    st = WriteIdMaps(pid, {{owner_uid, sandbox_root_host_uid, 1}},
-                     {{owner_gid, sandbox_root_host_gid, 1}});
+    st = WriteIdMaps(pid, uid_maps, gid_maps);
     if (st.ok()) {
       fd.Reset(open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd.valid()) st = Errno("open idmap helper's user namespace");

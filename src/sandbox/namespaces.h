@@ -29,4 +29,10 @@ Status WriteIdMaps(pid_t pid, const std::vector<IdMapping>& uid_maps,
 Result<UniqueFd> IdmapUserns(uid_t owner_uid, gid_t owner_gid, uint32_t sandbox_root_host_uid,
                              uint32_t sandbox_root_host_gid);
 
+// A user namespace with the sandbox's own id maps (container id inside, host id outside), for
+// MOUNT_ATTR_IDMAP on an image's rootfs: a file that belongs to id N on disk (0 = the image's
+// root) belongs to the sandbox's id N, and the sandbox's id N writes as N on disk.
+Result<UniqueFd> MappingUserns(const std::vector<IdMapping>& uid_maps,
+                               const std::vector<IdMapping>& gid_maps);
+
 }  // namespace hive::ns

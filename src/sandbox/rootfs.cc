@@ -13,6 +13,9 @@
 
 #include <fmt/format.h>
 
+#include "sandbox/namespaces.h"
+#include "sandbox/overlay.h"
+
 namespace hive::rootfs {
 namespace {
 
@@ -146,6 +149,48 @@ Status AddBundleRoot(const RunSpec& spec, Plan* plan) {
     }
     // Device nodes, sockets and fifos at the top of a rootfs are not carried over.
   }
+  return Ok();
+}
+
+// root.readonly false: the rootfs itself becomes the root, writable, its ids the sandbox's.
+Status AddWritableRoot(const RunSpec& spec, Plan* plan) {
+  const std::string& path = spec.root.path;
+  const std::string why =
+      fmt::format("root.readonly false: the rootfs `{}` must be idmapped for the container's "
+                  "root to own the image's files",
+                  path);
+  if (spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty()) {
+    return Error(Code::kInvalidArgument, why + ": no id mappings");
+  }
+  HIVE_ASSIGN_OR_RETURN(UniqueFd userns,
+                        ns::MappingUserns(spec.linux.uid_mappings, spec.linux.gid_mappings));
+  auto layers = overlay::Find(path);
+  if (layers.ok()) {
+    auto mnt = overlay::MountIdmapped(*layers, userns.get(), spec.linux.uid_mappings,
+                                      spec.linux.gid_mappings);
+    if (!mnt.ok()) return mnt.status().Wrap(why);
+    plan->root_tree = std::move(mnt).value();
+    return Ok();
+  }
+  if (layers.status().code() != Code::kNotFound) return layers.status().Wrap(why);
+  UniqueFd tree(open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                      AT_RECURSIVE));
+  if (!tree.valid()) return Errno(fmt::format("open rootfs `{}`", path));
+  struct mount_attr attr = {};
+  attr.attr_set = kBindAttrs | MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns.get());
+  if (mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    const int err = errno;
+    // Overlay directories that are not an overlay's root (a rootfs inside a container's own
+    // overlay) and filesystems without idmap support land here.
+    return Status(Code::kUnsupported,
+                  fmt::format("{}: {}: its filesystem cannot be idmapped here (an overlay can "
+                              "only be remounted from its root; ext4, xfs, btrfs and tmpfs "
+                              "can); set \"readonly\": true",
+                              why, std::strerror(err)),
+                  err);
+  }
+  plan->root_tree = std::move(tree);
   return Ok();
 }
 
@@ -379,7 +424,9 @@ int ReadonlyPath(const char* path) noexcept {
 Result<Plan> Prepare(const RunSpec& spec) {
   Plan plan;
   plan.root_readonly = spec.root.readonly;
-  if (!spec.root.path.empty()) {
+  if (!spec.root.path.empty() && !spec.root.readonly) {
+    HIVE_TRY(AddWritableRoot(spec, &plan));
+  } else if (!spec.root.path.empty()) {
     HIVE_TRY(AddBundleRoot(spec, &plan));
   }
   for (const std::string& host : spec.hive.root.host_binds) {
@@ -470,9 +517,8 @@ Status IdmapWritableTrees(const Plan& plan, int userns_fd) {
   return Ok();
 }
 
-int Build(const Plan& plan, const char* base, const char** step, const char** detail) noexcept {
-  *step = "mount the root tmpfs";
-  *detail = base;
+// The read-only root: a fresh tmpfs at `base`, the bundle's entries bound into it.
+static int MountRootTmpfs(const char* base) noexcept {
   int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
   if (fs < 0) return -errno;
   if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
@@ -488,9 +534,30 @@ int Build(const Plan& plan, const char* base, const char** step, const char** de
   int r = move_mount(root_mnt, "", AT_FDCWD, base, MOVE_MOUNT_F_EMPTY_PATH);
   int err = errno;
   close(root_mnt);
-  if (r < 0) return -err;
+  return r < 0 ? -err : 0;
+}
+
+// The writable root: the tree Prepare made, attached at `base`.
+static int AttachRootTree(const Plan& plan, const char* base) noexcept {
+  if (move_mount(plan.root_tree.get(), "", AT_FDCWD, base, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+int Build(const Plan& plan, const char* base, const char** step, const char** detail) noexcept {
+  if (plan.root_tree.valid()) {
+    *step = "attach the writable rootfs";
+    *detail = base;
+    if (int r = AttachRootTree(plan, base); r < 0) return r;
+  } else if (int r = MountRootTmpfs(base); r < 0) {
+    *step = "mount the root tmpfs";
+    *detail = base;
+    return r;
+  }
   int root = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) return -errno;
+  int r, err;
 
   for (const Step& s : plan.steps) {
     *detail = s.target.c_str();

@@ -1,12 +1,17 @@
 // hive::rootfs: how the sandbox's root filesystem is assembled.
 //
-// The root is always a fresh tmpfs. Everything that comes from the host (a bundle's rootfs
+// A read-only root is a fresh tmpfs. Everything that comes from the host (a bundle's rootfs
 // entries, /usr for the built-in sandbox, binds, device nodes) is opened by the parent as a
 // detached mount tree (open_tree OPEN_TREE_CLONE) with its attributes already set (read-only,
 // nosuid, nodev, idmapped), so the child — whose uid on the host is unprivileged — never
 // needs host permissions to reach a source. The child attaches each tree at a path resolved
 // inside the new root (openat2 RESOLVE_IN_ROOT), so a symlink in a bundle cannot point a mount
 // outside it, then pivots.
+//
+// A writable root (root.readonly false) is the bundle's rootfs itself, idmapped with the
+// sandbox's own id maps so that the image's files (host root's on disk) are the sandbox
+// root's; an engine's overlay rootfs is mounted again with its image layers idmapped and its
+// upper layer as it is (sandbox/overlay.h). A filesystem that cannot idmap is refused.
 #pragma once
 
 #include <string>
@@ -35,6 +40,7 @@ struct Step {
 struct Plan {
   std::vector<Step> steps;       // before pivot_root, in order
   std::vector<UniqueFd> trees;   // owns every kTree fd
+  UniqueFd root_tree;            // a writable root: attached as the root instead of a tmpfs
   std::vector<int> idmap_trees;  // writable trees to idmap once the user namespace exists
   std::vector<std::string> masked_paths;    // after pivot_root
   std::vector<std::string> readonly_paths;  // after pivot_root

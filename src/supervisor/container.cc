@@ -576,6 +576,7 @@ Status Container::Impl::Launch() {
   // The tree fds live on in the child; the parent's copies go once the child is on its way
   // (closing the last fd of a detached tree unmounts it, which can wait for RCU).
   plan.trees.clear();
+  plan.root_tree.Reset();
   return loop.Add(pidfd.get(), [this](uint32_t) { loop.Stop(); });
 }
 

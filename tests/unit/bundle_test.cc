@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -168,6 +169,46 @@ TEST_CASE("ceiling: a writable rootfs and extra capabilities are refused") {
   spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b.config);
   REQUIRE_FALSE(spec.ok());
   CHECK(spec.status().message().find("root.readonly") != std::string::npos);
+}
+
+TEST_CASE("the built-in container ceiling admits an engine's default container, no more") {
+  auto policy = hive::ContainerPolicy();
+  REQUIRE(policy.ok());
+  CHECK(policy->filesystem.writable_rootfs);
+  CHECK(policy->process.capabilities.size() == 14);
+  hive::Bundle b;
+  b.dir = "/b";
+  // podman 4.3's default: a writable root, its 14 capabilities, 2048 pids, high rlimits.
+  auto c = hive::ParseOciConfig(R"({"process": {"args": ["sh"], "capabilities": {"bounding":
+      ["CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+       "CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
+       "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"]},
+      "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 1048576}]},
+      "root": {"path": "r"}, "linux": {"resources": {"pids": {"limit": 2048}}}})",
+                                "config.json", "/b");
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->root.readonly);
+  b.config = *c;
+  hive::SandboxRequest req;
+  auto spec = hive::CompileRunSpec(*policy, req, &b.config);
+  REQUIRE_MESSAGE(spec.ok(), spec.status().message());
+  CHECK_FALSE(spec->root.readonly);
+  CHECK(spec->linux.resources.pids_limit == 2048);
+  CHECK(std::find(spec->hive.writable_paths.begin(), spec->hive.writable_paths.end(), "/") !=
+        spec->hive.writable_paths.end());
+  // More than the ceiling is refused with both values named.
+  b.config.linux.resources.pids_limit = 5000;
+  spec = hive::CompileRunSpec(*policy, req, &b.config);
+  REQUIRE_FALSE(spec.ok());
+  CHECK(spec.status().message().find("asks for 5000; security.execution.max_processes is 4096") !=
+        std::string::npos);
+  // The scripts' default policy still refuses the writable root, naming the key.
+  b.config.linux.resources.pids_limit = 64;
+  b.config.process.capabilities = hive::CapabilitySets{};
+  b.config.process.rlimits.clear();
+  spec = hive::CompileRunSpec(hive::DefaultPolicy(), req, &b.config);
+  REQUIRE_FALSE(spec.ok());
+  CHECK(spec.status().message().find("security.filesystem.writable_rootfs") != std::string::npos);
 }
 
 TEST_CASE("rlimits from the policy: cpu soft below hard, no core dumps") {
