@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -306,15 +307,21 @@ Status CheckHooks(const Policy& policy, const HooksSpec& hooks) {
 // config.json may tighten the policy, never loosen it: each limit it sets must be within the
 // policy's, and becomes the run's.
 // A file or directory the engine made for this container: its real path has a directory named
-// after the container's id (podman's <store>/overlay-containers/<id>/userdata/hosts).
-bool EngineFileOf(const std::string& source, const std::string& id) {
-  if (id.empty()) return false;
+// after the container's id (podman's <store>/overlay-containers/<id>/userdata/hosts), or, for a
+// container of a Kubernetes pod, after its pod's sandbox id, which containerd's CRI plugin
+// names in an annotation of its own (<root>/io.containerd.grpc.v1.cri/sandboxes/<pod>/hosts).
+bool EngineFileOf(const std::string& source, const std::string& id,
+                  const std::map<std::string, std::string>& annotations) {
   char* real = realpath(source.c_str(), nullptr);
   if (real == nullptr) return false;
   const std::string path = real;
   free(real);
-  const std::string component = "/" + id + "/";
-  return path.find(component) != std::string::npos;
+  auto named = [&](const std::string& dir) {
+    return !dir.empty() && dir.find('/') == std::string::npos &&
+           path.find("/" + dir + "/") != std::string::npos;
+  };
+  auto pod = annotations.find("io.kubernetes.cri.sandbox-id");
+  return named(id) || (pod != annotations.end() && named(pod->second));
 }
 
 Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, const std::string& id,
@@ -388,7 +395,9 @@ Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, const std::str
       const size_t slash = p.rfind('/');
       p.resize(slash == std::string::npos ? 0 : slash);
     }
-    if (!allowed && policy.filesystem.engine_files_writable) allowed = EngineFileOf(m.source, id);
+    if (!allowed && policy.filesystem.engine_files_writable) {
+      allowed = EngineFileOf(m.source, id, c.annotations);
+    }
     if (!allowed) {
       return Refuse("mounts", fmt::format("config.json binds `{}` writable at `{}`; the policy's "
                                           "security.filesystem.allowed_paths does not include it",
