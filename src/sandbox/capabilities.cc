@@ -1,6 +1,9 @@
 #include "sandbox/capabilities.h"
 
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -46,6 +49,35 @@ Status Prepare(const CapabilitySets& sets, Plan* plan) {
     }
   }
   return Ok();
+}
+
+int SetUid(uid_t uid, const char** step) noexcept {
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+    *step = "keep capabilities across the uid change";
+    return -errno;
+  }
+  if (setresuid(uid, uid, uid) != 0) {
+    *step = "setresuid";
+    return -errno;
+  }
+  // Kept as permitted only: effective again, for Apply.
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) {
+    *step = "capget";
+    return -errno;
+  }
+  data[0].effective = data[0].permitted;
+  data[1].effective = data[1].permitted;
+  if (syscall(SYS_capset, &header, data) != 0) {
+    *step = "capset";
+    return -errno;
+  }
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
+    *step = "clear keep-capabilities";
+    return -errno;
+  }
+  return 0;
 }
 
 int Apply(const Plan& plan, const char** step) noexcept {

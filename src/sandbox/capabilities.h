@@ -24,6 +24,11 @@ struct Plan {
 };
 Status Prepare(const CapabilitySets& sets, Plan* plan);
 
+// Child: setresuid to `uid`, keeping the capabilities Apply still needs to drop the bounding
+// set and set the kept ones (a switch to a non-root uid clears them otherwise). Returns 0 or
+// -errno; `step` names what failed.
+int SetUid(uid_t uid, const char** step) noexcept;
+
 // Child: drops the bounding set to `bounding`, sets the prepared state, raises `ambient`.
 // Returns 0 or -errno; `step` names what failed.
 int Apply(const Plan& plan, const char** step) noexcept;

@@ -272,7 +272,7 @@ void ChildMain(const ChildContext& ctx) noexcept {
 
   if (setgroups(ctx.groups.size(), ctx.groups.data()) != 0) Fail(fd, "setgroups", "", errno);
   if (setresgid(ctx.gid, ctx.gid, ctx.gid) != 0) Fail(fd, "setresgid", "", errno);
-  if (setresuid(ctx.uid, ctx.uid, ctx.uid) != 0) Fail(fd, "setresuid", "", errno);
+  if (int r = caps::SetUid(ctx.uid, &step); r < 0) Fail(fd, step, "", -r);
   if (int r = caps::Apply(*ctx.caps, &step); r < 0) Fail(fd, step, "", -r);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(fd, "set no_new_privs", "", errno);
   // Our ids are final: arm the parent-death signal again, then make sure the parent did not

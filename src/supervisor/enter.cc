@@ -93,18 +93,8 @@ bool HoldsEffective(int cap) {
   }
   if (setgroups(c.groups.size(), c.groups.data()) != 0) Fail(fd, "setgroups", "", errno);
   if (setresgid(p.user.gid, p.user.gid, p.user.gid) != 0) Fail(fd, "setresgid", "", errno);
-  // A switch to a non-root uid clears the capabilities, which dropping the bounding set and
-  // setting the process's own sets still needs: kept across it, and effective again after.
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) Fail(fd, "keep capabilities", "", errno);
-  if (setresuid(p.user.uid, p.user.uid, p.user.uid) != 0) Fail(fd, "setresuid", "", errno);
-  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0) Fail(fd, "capget", "", errno);
-  data[0].effective = data[0].permitted;
-  data[1].effective = data[1].permitted;
-  if (syscall(SYS_capset, &header, data) != 0) Fail(fd, "capset", "", errno);
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) Fail(fd, "clear keep-capabilities", "", errno);
   const char* step = "";
+  if (int r = caps::SetUid(p.user.uid, &step); r < 0) Fail(fd, step, "", -r);
   if (int r = caps::Apply(c.caps, &step); r < 0) Fail(fd, step, "", -r);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(fd, "set no_new_privs", "", errno);
   if (chdir(p.cwd.c_str()) != 0) Fail(fd, "chdir", p.cwd.c_str(), errno);

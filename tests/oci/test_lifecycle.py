@@ -168,6 +168,29 @@ class Lifecycle(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
 
+    def test_non_root_user_keeps_the_bounding_set(self):
+        # process.user 1000:1000 (podman --user): the uid change must not cost the capability
+        # steps their privilege; the program runs as 1000 with the bounding set config.json
+        # asks for.
+        out = os.path.join(self.tmp, "out")
+        b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
+        config = bundle_config(["sh", "-c", "id -u; id -g; grep CapBnd /proc/self/status"])
+        config["process"]["user"] = {"uid": 1000, "gid": 1000}
+        config["process"]["capabilities"] = {"bounding": ["CAP_KILL"]}
+        with open(os.path.join(b, "config.json"), "w") as f:
+            json.dump(config, f)
+        pid_file = os.path.join(self.tmp, "u1.pid")
+        self.ids.append("u1")
+        with open(out, "w") as o:
+            r = self.hive("create", "--bundle", b, "--pid-file", pid_file, "u1", stdout=o)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(pid_file) as f:
+            pid = int(f.read())
+        self.assertEqual(self.hive("start", "u1").returncode, 0)
+        self.assertEqual(self.wait(pid), 0)
+        with open(out) as f:
+            self.assertEqual(f.read().split(), ["1000", "1000", "CapBnd:", "0000000000000020"])
+
     def test_running_kill_by_name_and_number(self):
         # SIGKILL ends pid 1 itself; any other signal is passed to the program, whose death
         # pid 1 reports as 128+N.
