@@ -447,19 +447,25 @@ void CompositeManager::Release() {
   destroyed_ = true;
 }
 
+namespace {
+
+// The mounted hierarchy a run's cgroup directory lies in.
+Result<const Hierarchy*> HierarchyOf(const Layout& layout, const std::string& dir) {
+  for (const Hierarchy& h : layout.hierarchies) {
+    if (dir.compare(0, h.mount_point.size() + 1, h.mount_point + "/") == 0) return &h;
+  }
+  return Error(Code::kNotFound,
+               fmt::format("cgroup `{}` is in no cgroup hierarchy mounted here", dir));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<CgroupManager>> AdoptRun(const Layout& layout,
                                                 const std::vector<std::string>& dirs) {
   std::unique_ptr<V2Manager> v2;
   std::vector<V1Manager::Group> groups;
   for (const std::string& dir : dirs) {
-    const Hierarchy* found = nullptr;
-    for (const Hierarchy& h : layout.hierarchies) {
-      if (dir.compare(0, h.mount_point.size() + 1, h.mount_point + "/") == 0) found = &h;
-    }
-    if (found == nullptr) {
-      return Error(Code::kNotFound,
-                   fmt::format("cgroup `{}` is in no cgroup hierarchy mounted here", dir));
-    }
+    HIVE_ASSIGN_OR_RETURN(const Hierarchy* found, HierarchyOf(layout, dir));
     HIVE_ASSIGN_OR_RETURN(CgroupDir d, CgroupDir::AdoptOwned(dir));
     if (found->unified) {
       v2 = std::make_unique<V2Manager>(std::move(d));
@@ -481,14 +487,7 @@ Status UpdateLimits(const Layout& layout, const std::vector<std::string>& dirs,
   std::vector<V1Manager::Group> groups;
   std::set<std::string> v2_enabled;
   for (const std::string& dir : dirs) {
-    const Hierarchy* found = nullptr;
-    for (const Hierarchy& h : layout.hierarchies) {
-      if (dir.compare(0, h.mount_point.size() + 1, h.mount_point + "/") == 0) found = &h;
-    }
-    if (found == nullptr) {
-      return Error(Code::kNotFound,
-                   fmt::format("cgroup `{}` is in no cgroup hierarchy mounted here", dir));
-    }
+    HIVE_ASSIGN_OR_RETURN(const Hierarchy* found, HierarchyOf(layout, dir));
     HIVE_ASSIGN_OR_RETURN(CgroupDir d, CgroupDir::Adopt(dir));
     if (found->unified) {
       // What the parent enabled for this directory: its own cgroup.controllers.
