@@ -20,6 +20,7 @@
 #include "oci/state.h"
 #include "runtime/oci_internal.h"
 #include "sandbox/capabilities.h"
+#include "sandbox/console.h"
 #include "supervisor/enter.h"
 
 namespace hive::oci {
@@ -119,10 +120,6 @@ Result<ProcessSpec> ExecProcess(const ExecOptions& o, const ProcessSpec& contain
       }
     }
     HIVE_ASSIGN_OR_RETURN(ProcessSpec p, ReadProcessFile(AbsolutePath(o.process_file, "")));
-    if (p.terminal) {
-      return Refuse("process.terminal",
-                    "a terminal for an exec'd process (console socket) is not supported yet");
-    }
     if (!p.no_new_privileges) {
       return Refuse("process.noNewPrivileges",
                     "false: every process in a hive-run container runs with no_new_privs");
@@ -136,6 +133,7 @@ Result<ProcessSpec> ExecProcess(const ExecOptions& o, const ProcessSpec& contain
   }
   ProcessSpec p = container;
   p.args = o.args;
+  p.terminal = false;  // the container's terminal is its pid 1's; this one asks with --tty
   if (!o.cwd.empty()) {
     if (o.cwd[0] != '/') {
       return Error(Code::kInvalidArgument,
@@ -183,16 +181,6 @@ int WaitForwarding(pid_t pid, const sigset_t& set) {
 }  // namespace
 
 Result<int> Exec(const Global& g, const ExecOptions& o) {
-  if (o.tty) {
-    return Refuse("exec --tty",
-                  "a terminal for an exec'd process is not supported yet; run "
-                  "without -t");
-  }
-  if (!o.console_socket.empty()) {
-    return Refuse("exec --console-socket",
-                  "a terminal for an exec'd process is not supported yet; the console socket "
-                  "cannot be served");
-  }
   if (o.preserve_fds < 0) return Error(Code::kInvalidArgument, "--preserve-fds: negative");
   for (int fd = 3; fd < 3 + o.preserve_fds; ++fd) {
     if (fcntl(fd, F_GETFD) < 0) {
@@ -216,6 +204,11 @@ Result<int> Exec(const Global& g, const ExecOptions& o) {
   }
   HIVE_ASSIGN_OR_RETURN(Confinement conf, LoadConfinement(g.root, o.id));
   HIVE_ASSIGN_OR_RETURN(ProcessSpec process, ExecProcess(o, conf.process));
+  // A terminal: --tty (podman), or process.terminal in the process file (the containerd shim);
+  // served only through the console socket, as for create.
+  if (o.tty) process.terminal = true;
+  HIVE_TRY(console::CheckRequest(process.terminal, o.console_socket,
+                                 o.tty ? "--tty" : "process.terminal"));
 
   // pid 1, pinned: between the record's check and the namespaces' join its pid could be
   // reused; the start time is checked again once the pidfd holds it.
@@ -252,6 +245,9 @@ Result<int> Exec(const Global& g, const ExecOptions& o) {
   auto entered = EnteredProcess::Create(eo);
   if (!entered.ok()) return entered.status().Wrap(fmt::format("exec in container `{}`", o.id));
   EnteredProcess& p = **entered;
+  if (UniqueFd master = p.TakeConsole(); master.valid()) {
+    HIVE_TRY(console::SendMaster(o.console_socket, master.get()).Wrap("--console-socket"));
+  }
   if (UniqueFd listener = p.TakeListener(); listener.valid()) {
     // No exec'd process runs with its denials unrecorded.
     HIVE_TRY(AskMonitor(g, o.id, "adopt-listener", listener.get())

@@ -37,6 +37,7 @@
 #include "base/log.h"
 #include "base/pidfd.h"
 #include "sandbox/capabilities.h"
+#include "sandbox/console.h"
 #include "sandbox/cgroups/cgroups.h"
 #include "sandbox/cgroups/layout.h"
 #include "sandbox/rlimits.h"
@@ -85,7 +86,27 @@ bool HoldsEffective(int cap) {
   }
   if (setresgid(0, 0, 0) != 0) Fail(fd, "become root of the user namespace (gid)", "", errno);
   if (setresuid(0, 0, 0) != 0) Fail(fd, "become root of the user namespace (uid)", "", errno);
-  if (setsid() < 0) Fail(fd, "setsid", "", errno);
+  if (p.terminal) {
+    // sync 2b: a pty from the container's devpts (its /dev/pts/ptmx, reached through the
+    // container's root, which joining its mount namespace made ours); the master goes to the
+    // parent for the console socket, the slave becomes our controlling terminal and stdio in
+    // a new session. Before Landlock, which may not allow opening it.
+    int master = -1, slave = -1;
+    if (int r = console::OpenPty(p.user.uid, p.user.gid, p.console_height, p.console_width,
+                                 &master, &slave);
+        r < 0) {
+      Fail(fd, "open a pty in the container's /dev/pts", "process.terminal", -r);
+    }
+    if (!sync::SendFd(fd, sync::Msg::kConsole, master)) {
+      Fail(fd, "send the pty's master", "process.terminal", errno);
+    }
+    close(master);
+    if (int r = console::AttachTerminal(slave); r < 0) {
+      Fail(fd, "make the pty the controlling terminal", "process.terminal", -r);
+    }
+  } else if (setsid() < 0) {
+    Fail(fd, "setsid", "", errno);
+  }
   int failed_resource = 0;
   if (rlimits::Apply(p.rlimits, &failed_resource) < 0) Fail(fd, "setrlimit", "", errno);
   if (o.landlock) {
@@ -247,6 +268,12 @@ Result<std::unique_ptr<EnteredProcess>> EnteredProcess::Create(const EnterOption
   // sync 1: go.
   if (!sync::Send(e->sync_.get(), sync::Msg::kGo)) return Errno("release the process");
   sync::Message msg;
+  if (o.process->terminal) {
+    int passed = -1;
+    HIVE_TRY(sync::ExpectFd(e->sync_.get(), sync::Msg::kConsole, &msg, &passed)
+                 .Wrap("set up the process's terminal"));
+    e->console_.Reset(passed);
+  }
   UniqueFd self;
   const bool handoff = o.filter && o.filter->notify && !o.filter->program.empty();
   if (handoff) {

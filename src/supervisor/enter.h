@@ -57,6 +57,9 @@ class EnteredProcess {
 
   // The process's seccomp listener (invalid when its filter notifies nobody).
   UniqueFd TakeListener();
+  // With process.terminal: the master of the pty the process runs on, opened in the
+  // container's devpts (invalid without a terminal).
+  UniqueFd TakeConsole() { return std::move(console_); }
   // Lets the process exec; returns once it has. A program that cannot run is an error whose
   // message reads "exec `PROGRAM`: <strerror>", with the errno.
   Status Start();
@@ -71,7 +74,7 @@ class EnteredProcess {
   EnteredProcess() = default;
   std::unique_ptr<Context> ctx_;
   pid_t pid_ = -1;
-  UniqueFd pidfd_, sync_, exec_pipe_, listener_;
+  UniqueFd pidfd_, sync_, exec_pipe_, listener_, console_;
   bool released_ = false;
 };
 

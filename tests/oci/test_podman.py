@@ -259,6 +259,25 @@ class Podman(unittest.TestCase):
         self.assertEqual(self.pm.podman("ps", "-aq").stdout, "")
         self.assertFalse(self.left())
 
+    def test_exec_tty_through_console_socket(self):
+        # exec -t: conmon sends `exec --tty --console-socket S --process F --detach`; the exec'd
+        # process gets a pty of the container's own devpts, whose master conmon reads from S.
+        r, cid = self.run_hive("-d", image.BUSYBOX, "sleep", "300")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        flags = ("--runtime-flag", f"policy={self.policy}",
+                 "--runtime-flag", f"state-dir={self.state}")
+        self.addCleanup(self.pm.podman, *flags, "rm", "-f", "-t", "0", cid)
+        with timed("podman exec -t (hive-run)"):
+            r = self.pm.podman(*flags, "exec", "-t", cid, "sh", "-c",
+                               "tty; test -t 0 && test -t 1 && echo is-a-tty; exit 4")
+        lines = r.stdout.replace("\r", "").split("\n")
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        self.assertIn("is-a-tty", lines, r.stdout)
+        self.assertTrue(any(l.startswith("/dev/pts/") for l in lines), r.stdout)
+        r = self.pm.podman(*flags, "rm", "-f", "-t", "0", cid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(self.left())
+
 
 if __name__ == "__main__":
     harness.main(RUNTIME, _MISSING_PYTHON)
