@@ -8,30 +8,23 @@ mounts; the payload's confinement (seccomp filters, no_new_privs, no capabilitie
 in the container's signed audit record; exit statuses; refusals named. The CI sandbox form of
 `hive-run exec` keeps working beside it.
 """
-import ctypes
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import image  # noqa: E402
-import test_lifecycle  # noqa: E402
-from test_lifecycle import HIVE_RUN, PR_SET_CHILD_SUBREAPER, SKIP, alive  # noqa: E402
+import oci_case  # noqa: E402
+from oci_case import HIVE_RUN, alive  # noqa: E402
 
 NAMESPACES = ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup")
 
 
-def setUpModule():
-    test_lifecycle.setUpModule()
-
-
-def tearDownModule():
-    test_lifecycle.tearDownModule()
+setUpModule = oci_case.setUpModule
+tearDownModule = oci_case.tearDownModule
 
 
 def status_fields(pid):
@@ -39,17 +32,7 @@ def status_fields(pid):
         return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
 
 
-class Exec(unittest.TestCase):
-    # The lifecycle test's fixture: its own --root and state dir, nothing left at the end.
-    setUp = test_lifecycle.Lifecycle.setUp
-    tearDown = test_lifecycle.Lifecycle.tearDown
-    hive = test_lifecycle.Lifecycle.hive
-    bundle = test_lifecycle.Lifecycle.bundle
-    create = test_lifecycle.Lifecycle.create
-    state_of = test_lifecycle.Lifecycle.state_of
-    wait = test_lifecycle.Lifecycle.wait
-    audit_records = test_lifecycle.Lifecycle.audit_records
-
+class Exec(oci_case.OciCase):
     def running(self, cid, args=("sleep", "100")):
         pid = self.create(cid, list(args))
         r = self.hive("start", cid)
@@ -256,7 +239,7 @@ class Exec(unittest.TestCase):
         env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
 
         def run(*args, stdout=None):
-            # Files, not pipes: the container inherits create's stdio (see Lifecycle.hive).
+            # Files, not pipes: the container inherits create's stdio (see OciCase.hive).
             with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
                 r = subprocess.run([HIVE_RUN, *args], env=env, text=True, timeout=60,
                                    stdout=stdout or out, stderr=err)
@@ -286,18 +269,4 @@ class Exec(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIP: needs root")
-        sys.exit(SKIP)
-    if not os.path.exists(image.BUSYBOX_BINARY):
-        print("SKIP: missing Debian packages: apt-get install -y busybox-static")
-        sys.exit(SKIP)
-    if not os.access(HIVE_RUN, os.X_OK):
-        print(f"SKIP: {HIVE_RUN} is not built")
-        sys.exit(SKIP)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("SKIP: cannot become a child subreaper")
-        sys.exit(SKIP)
-    result = unittest.main(verbosity=2, exit=False).result
-    sys.exit(0 if result.wasSuccessful() else 1)
+    oci_case.main()

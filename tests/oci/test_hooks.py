@@ -6,22 +6,16 @@ its stdin: the runtime-namespace kinds write a file on the host, the in-containe
 (createContainer, startContainer) write the container's own /tmp, which its program prints.
 Like test_lifecycle.py, this test is a child subreaper, so pid 1 of a container reparents to it.
 """
-import ctypes
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import image  # noqa: E402
-from test_lifecycle import HIVE_RUN, SKIP, PR_SET_CHILD_SUBREAPER, alive  # noqa: E402
-
-ROOTFS = None
+import oci_case  # noqa: E402
+from oci_case import HIVE_RUN  # noqa: E402
 
 # Reads the state from stdin and appends one line to $LOG ("<kind> <status> <id> <pid> <host>").
 HOOK = r"""#!/bin/sh
@@ -34,26 +28,23 @@ echo "$1 $status $id $pid $(hostname) $(id -u)" >> "$LOG"
 
 
 def setUpModule():
-    global ROOTFS_DIR, ROOTFS
-    ROOTFS_DIR = tempfile.mkdtemp(prefix="hive-oci-hooks-rootfs-")
-    ROOTFS = image.busybox_rootfs(os.path.join(ROOTFS_DIR, "rootfs"))
+    rootfs = oci_case.setUpModule("hive-oci-hooks-rootfs-")
     # startContainer hooks resolve their path in the container: the script lives in the image.
-    with open(os.path.join(ROOTFS, "hook.sh"), "w") as f:
+    with open(os.path.join(rootfs, "hook.sh"), "w") as f:
         f.write(HOOK)
-    os.chmod(os.path.join(ROOTFS, "hook.sh"), 0o755)
+    os.chmod(os.path.join(rootfs, "hook.sh"), 0o755)
 
 
-def tearDownModule():
-    shutil.rmtree(ROOTFS_DIR, ignore_errors=True)
+tearDownModule = oci_case.tearDownModule
 
 
-class Hooks(unittest.TestCase):
+class Hooks(oci_case.OciCase):
+    tmp_prefix = "hive-oci-hooks-"
+    tmp_mode = 0o755
+    hive_timeout = 120
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-oci-hooks-")
-        os.chmod(self.tmp, 0o755)
-        self.root = os.path.join(self.tmp, "root")
-        self.state = os.path.join(self.tmp, "state")
-        self.ids = []
+        super().setUp()
         self.policy = os.path.join(self.tmp, "hooks.yml")
         with open(self.policy, "w") as f:
             f.write("security:\n  process:\n    allow_oci_hooks: true\n")
@@ -63,31 +54,15 @@ class Hooks(unittest.TestCase):
         os.chmod(self.hook, 0o755)
         self.log = os.path.join(self.tmp, "hooks.log")
 
-    def tearDown(self):
-        for cid in self.ids:
-            self.hive("delete", "--force", cid)
-        left = os.listdir(self.root) if os.path.isdir(self.root) else []
-        cgroups = []
-        for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-            cgroups += [os.path.join(top, d) for d in dirs
-                        if any(d == "hive-run-" + cid for cid in self.ids)]
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.assertEqual(left, [], "state left under --root")
-        self.assertEqual(cgroups, [], "cgroups left")
-
-    def hive(self, *args, stdout=None, policy=True, **kw):
-        env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
+    def hive_env(self):
+        env = super().hive_env()
         env.pop("HIVE_RUN_POLICY", None)
+        return env
+
+    def hive(self, *args, policy=True, **kw):
         pol = ["--policy", self.policy] if policy is True else (
             ["--policy", policy] if policy else [])
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            r = subprocess.run([HIVE_RUN, "--root", self.root, *pol, *args], env=env, text=True,
-                               stdout=stdout if stdout is not None else out, stderr=err,
-                               timeout=120, **kw)
-            out.seek(0)
-            err.seek(0)
-            r.stdout, r.stderr = out.read(), err.read()
-        return r
+        return super().hive(*pol, *args, **kw)
 
     def host_hook(self, kind, **extra):
         h = {"path": self.hook, "args": ["hook.sh", kind],
@@ -96,21 +71,7 @@ class Hooks(unittest.TestCase):
         return h
 
     def bundle(self, args, hooks):
-        b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
-        config = {
-            "ociVersion": "1.0.2",
-            "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
-                        "env": [image.DEFAULT_PATH], "cwd": "/", "noNewPrivileges": True},
-            "root": {"path": ROOTFS, "readonly": True},
-            "hostname": "hive",
-            "linux": {"namespaces": [{"type": t} for t in
-                                     ("pid", "network", "ipc", "uts", "mount", "cgroup",
-                                      "user")]},
-            "hooks": hooks,
-        }
-        with open(os.path.join(b, "config.json"), "w") as f:
-            json.dump(config, f)
-        return b
+        return super().bundle(args, hooks=hooks)
 
     def create(self, cid, bundle, out=None, **kw):
         pid_file = os.path.join(self.tmp, cid + ".pid")
@@ -123,10 +84,6 @@ class Hooks(unittest.TestCase):
             with open(pid_file) as f:
                 pid = int(f.read())
         return r, pid
-
-    def wait(self, pid):
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status)
 
     def log_lines(self):
         if not os.path.exists(self.log):
@@ -264,18 +221,4 @@ class Hooks(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIP: needs root")
-        sys.exit(SKIP)
-    if not os.path.exists(image.BUSYBOX_BINARY):
-        print("SKIP: missing Debian packages: apt-get install -y busybox-static")
-        sys.exit(SKIP)
-    if not os.access(HIVE_RUN, os.X_OK):
-        print(f"SKIP: {HIVE_RUN} is not built")
-        sys.exit(SKIP)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("SKIP: cannot become a child subreaper")
-        sys.exit(SKIP)
-    result = unittest.main(verbosity=2, exit=False).result
-    sys.exit(0 if result.wasSuccessful() else 1)
+    oci_case.main()

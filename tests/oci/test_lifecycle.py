@@ -5,122 +5,24 @@ it: this test is a child subreaper like them, so a container's pid 1 reparents t
 Every case uses its own --root and state directory and checks that nothing is left: no
 cgroup, no process, no state.
 """
-import ctypes
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import image  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oci_case  # noqa: E402
+from oci_case import HIVE_RUN, alive, bundle_config  # noqa: E402
 
-HIVE_RUN = os.environ.get("HIVE_RUN") or os.path.join(
-    os.path.dirname(os.path.dirname(HERE)), "build", "hive-run")
-SKIP = 77
-PR_SET_CHILD_SUBREAPER = 36
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
-ROOTFS = None  # one busybox rootfs for the module
+setUpModule = oci_case.setUpModule
+tearDownModule = oci_case.tearDownModule
 
 
-def setUpModule():
-    global ROOTFS_DIR, ROOTFS
-    ROOTFS_DIR = tempfile.mkdtemp(prefix="hive-oci-rootfs-")
-    ROOTFS = image.busybox_rootfs(os.path.join(ROOTFS_DIR, "rootfs"))
-
-
-def tearDownModule():
-    shutil.rmtree(ROOTFS_DIR, ignore_errors=True)
-
-
-def bundle_config(args, **extra):
-    config = {
-        "ociVersion": "1.0.2",
-        "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
-                    "env": [image.DEFAULT_PATH], "cwd": "/", "noNewPrivileges": True},
-        "root": {"path": ROOTFS, "readonly": True},
-        "hostname": "hive",
-        "linux": {"namespaces": [{"type": t} for t in
-                                 ("pid", "network", "ipc", "uts", "mount", "cgroup", "user")]},
-    }
-    config.update(extra)
-    return config
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
-
-class Lifecycle(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-oci-")
-        self.root = os.path.join(self.tmp, "root")
-        self.state = os.path.join(self.tmp, "state")
-        self.ids = []
-
-    def tearDown(self):
-        for cid in self.ids:
-            self.hive("delete", "--force", cid)
-        # Nothing left: state records, cgroups, processes of these containers.
-        left = os.listdir(self.root) if os.path.isdir(self.root) else []
-        cgroups = []
-        for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-            cgroups += [os.path.join(top, d) for d in dirs
-                        if any(d == "hive-run-" + cid for cid in self.ids)]
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.assertEqual(left, [], "state left under --root")
-        self.assertEqual(cgroups, [], "cgroups left")
-
-    def hive(self, *args, stdout=None, **kw):
-        """Runs hive-run; its output goes to files, not pipes: a container inherits the
-        stdio of `create`, and would hold a pipe open for as long as it runs."""
-        env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            r = subprocess.run([HIVE_RUN, "--root", self.root, *args], env=env, text=True,
-                               stdout=stdout if stdout is not None else out, stderr=err,
-                               timeout=60, **kw)
-            out.seek(0)
-            err.seek(0)
-            r.stdout, r.stderr = out.read(), err.read()
-        return r
-
-    def bundle(self, args, **extra):
-        b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
-        with open(os.path.join(b, "config.json"), "w") as f:
-            json.dump(bundle_config(args, **extra), f)
-        return b
-
-    def create(self, cid, args, out=None, extra_args=(), **kw):
-        b = self.bundle(args)
-        pid_file = os.path.join(self.tmp, cid + ".pid")
-        self.ids.append(cid)
-        with open(out or os.devnull, "w") as o:
-            r = self.hive("create", "--bundle", b, "--pid-file", pid_file, *extra_args, cid,
-                          stdout=o, **kw)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        with open(pid_file) as f:
-            return int(f.read())
-
-    def state_of(self, cid):
-        r = self.hive("state", cid)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return json.loads(r.stdout)
-
-    def wait(self, pid):
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status)
-
+class Lifecycle(oci_case.OciCase):
     def test_create_start_wait_delete(self):
         out = os.path.join(self.tmp, "out")
         pid = self.create("c1", ["sh", "-c", "echo hello from $(hostname); exit 3"], out=out)
@@ -399,11 +301,6 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("security.network.allowed_domains", r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, "s4")))
 
-    def audit_records(self, cid):
-        with open(os.path.join(self.state, "audit.log")) as f:
-            records = [json.loads(l) for l in f if l.strip()]
-        return [x for x in records if x.get("run_id") == cid]
-
     def test_default_seccomp_denial_recorded_at_delete(self):
         # config.json has no linux.seccomp: the policy's profile applies; its denial of
         # unshare answers EPERM and is in the container's audit record.
@@ -458,7 +355,7 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("exists", r.stderr)
         # The written spec runs as it is.
-        os.symlink(ROOTFS, os.path.join(d, "rootfs"))
+        os.symlink(oci_case.ROOTFS, os.path.join(d, "rootfs"))
         config["process"]["args"] = ["true"]
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(config, f)
@@ -474,18 +371,4 @@ class Lifecycle(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIP: needs root")
-        sys.exit(SKIP)
-    if not os.path.exists(image.BUSYBOX_BINARY):
-        print("SKIP: missing Debian packages: apt-get install -y busybox-static")
-        sys.exit(SKIP)
-    if not os.access(HIVE_RUN, os.X_OK):
-        print(f"SKIP: {HIVE_RUN} is not built")
-        sys.exit(SKIP)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("SKIP: cannot become a child subreaper")
-        sys.exit(SKIP)
-    result = unittest.main(verbosity=2, exit=False).result
-    sys.exit(0 if result.wasSuccessful() else 1)
+    oci_case.main()

@@ -6,7 +6,6 @@ written inside before /proc/sys is read-only, and what hive-run cannot honour is
 create, named. Like test_lifecycle.py, this test is a child subreaper, as conmon and the
 containerd shim are, and checks that nothing is left after delete.
 """
-import ctypes
 import json
 import os
 import shutil
@@ -14,40 +13,24 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import image  # noqa: E402
+import oci_case  # noqa: E402
+from oci_case import alive  # noqa: E402
 
-HIVE_RUN = os.environ.get("HIVE_RUN") or os.path.join(
-    os.path.dirname(os.path.dirname(HERE)), "build", "hive-run")
-SKIP = 77
-PR_SET_CHILD_SUBREAPER = 36
 OWN = ("pid", "network", "ipc", "uts", "mount", "cgroup", "user")
 # What podman and CRI put in every config.json.
 SYSFS = [{"destination": "/sys", "type": "sysfs", "source": "sysfs",
           "options": ["nosuid", "noexec", "nodev", "ro"]}]
 
-ROOTFS = None
 
 
 def setUpModule():
-    global ROOTFS_DIR, ROOTFS
-    ROOTFS_DIR = tempfile.mkdtemp(prefix="hive-oci-ns-rootfs-")
-    ROOTFS = image.busybox_rootfs(os.path.join(ROOTFS_DIR, "rootfs"))
+    oci_case.setUpModule("hive-oci-ns-rootfs-")
 
 
-def tearDownModule():
-    shutil.rmtree(ROOTFS_DIR, ignore_errors=True)
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
+tearDownModule = oci_case.tearDownModule
 
 
 def joined(pid, *types):
@@ -78,14 +61,10 @@ def cgroup_file(pid, v1_controller, v1_file, v2_file):
     return None, None
 
 
-class Namespaces(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-oci-ns-")
-        self.root = os.path.join(self.tmp, "root")
-        self.state = os.path.join(self.tmp, "state")
-        self.ids = []
+class Namespaces(oci_case.OciCase):
+    tmp_prefix = "hive-oci-ns-"
 
-    def tearDown(self):
+    def delete_all(self):
         # Joiners first: a pod's app containers go before its pause container.
         for cid in reversed(self.ids):
             self.hive("delete", "--force", cid)
@@ -95,33 +74,13 @@ class Namespaces(unittest.TestCase):
                 pass
         except ChildProcessError:
             pass
-        left = os.listdir(self.root) if os.path.isdir(self.root) else []
-        cgroups = []
-        for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-            cgroups += [os.path.join(top, d) for d in dirs
-                        if any(d == "hive-run-" + cid for cid in self.ids)]
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.assertEqual(left, [], "state left under --root")
-        self.assertEqual(cgroups, [], "cgroups left")
-
-    def hive(self, *args, stdout=None):
-        """Output to files, not pipes: a container inherits the stdio of `create`."""
-        env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            r = subprocess.run([HIVE_RUN, "--root", self.root, *args], env=env, text=True,
-                               stdout=stdout if stdout is not None else out, stderr=err,
-                               timeout=60)
-            out.seek(0)
-            err.seek(0)
-            r.stdout, r.stderr = out.read(), err.read()
-        return r
 
     def bundle(self, args, namespaces=None, hostname=None, mounts=None, **linux):
         config = {
             "ociVersion": "1.0.2",
             "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
                         "env": [image.DEFAULT_PATH], "cwd": "/", "noNewPrivileges": True},
-            "root": {"path": ROOTFS, "readonly": True},
+            "root": {"path": oci_case.ROOTFS, "readonly": True},
             "linux": dict(namespaces=namespaces or [{"type": t} for t in OWN], **linux),
         }
         if hostname is not None:
@@ -391,18 +350,4 @@ class Namespaces(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIP: needs root")
-        sys.exit(SKIP)
-    if not os.path.exists(image.BUSYBOX_BINARY):
-        print("SKIP: missing Debian packages: apt-get install -y busybox-static")
-        sys.exit(SKIP)
-    if not os.access(HIVE_RUN, os.X_OK):
-        print(f"SKIP: {HIVE_RUN} is not built")
-        sys.exit(SKIP)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("SKIP: cannot become a child subreaper")
-        sys.exit(SKIP)
-    result = unittest.main(verbosity=2, exit=False).result
-    sys.exit(0 if result.wasSuccessful() else 1)
+    oci_case.main()

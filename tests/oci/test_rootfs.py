@@ -6,51 +6,24 @@ not allow (a capability beyond it) is refused with both values named.
 
 Exit 77 when not root or busybox-static is missing.
 """
-import ctypes
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import image  # noqa: E402
-
-HIVE_RUN = os.environ.get("HIVE_RUN") or os.path.join(
-    os.path.dirname(os.path.dirname(HERE)), "build", "hive-run")
-SKIP = 77
-PR_SET_CHILD_SUBREAPER = 36
+import oci_case  # noqa: E402
 
 
-class WritableRoot(unittest.TestCase):
+class WritableRoot(oci_case.OciCase):
+    tmp_prefix = "hive-oci-rootfs-"
+    tmp_mode = 0o755
+    check_cgroups = False
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-oci-rootfs-")
-        os.chmod(self.tmp, 0o755)
-        self.root = os.path.join(self.tmp, "root")
-        self.state = os.path.join(self.tmp, "state")
+        super().setUp()
         self.rootfs = image.busybox_rootfs(os.path.join(self.tmp, "rootfs"))
-        self.ids = []
-
-    def tearDown(self):
-        for cid in self.ids:
-            self.hive("delete", "--force", cid)
-        left = os.listdir(self.root) if os.path.isdir(self.root) else []
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.assertEqual(left, [], "state left under --root")
-
-    def hive(self, *args, stdout=None):
-        env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            r = subprocess.run([HIVE_RUN, "--root", self.root, *args], env=env, text=True,
-                               stdout=stdout if stdout is not None else out, stderr=err,
-                               timeout=60)
-            out.seek(0)
-            err.seek(0)
-            r.stdout, r.stderr = out.read(), err.read()
-        return r
 
     def bundle(self, args, caps=None):
         b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
@@ -119,18 +92,4 @@ class WritableRoot(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIP: needs root")
-        sys.exit(SKIP)
-    if not os.path.exists(image.BUSYBOX_BINARY):
-        print("SKIP: missing Debian packages: apt-get install -y busybox-static")
-        sys.exit(SKIP)
-    if not os.access(HIVE_RUN, os.X_OK):
-        print(f"SKIP: {HIVE_RUN} is not built")
-        sys.exit(SKIP)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("SKIP: cannot become a child subreaper")
-        sys.exit(SKIP)
-    result = unittest.main(verbosity=2, exit=False).result
-    sys.exit(0 if result.wasSuccessful() else 1)
+    oci_case.main()

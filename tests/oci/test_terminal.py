@@ -7,13 +7,11 @@ controlling terminal; the window size set on the master is the one the container
 Mismatches are refused as runc refuses them: a terminal with no console socket (create and
 run), a console socket with no terminal. Nothing is left behind (state, cgroups, processes).
 """
-import ctypes
 import errno
 import fcntl
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import struct
@@ -22,21 +20,13 @@ import sys
 import tempfile
 import termios
 import time
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import image  # noqa: E402
-import test_lifecycle  # noqa: E402
-from test_lifecycle import HIVE_RUN, PR_SET_CHILD_SUBREAPER, SKIP, alive  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oci_case  # noqa: E402
+from oci_case import HIVE_RUN, bundle_config  # noqa: E402
 
-
-def setUpModule():
-    test_lifecycle.setUpModule()
-
-
-def tearDownModule():
-    test_lifecycle.tearDownModule()
+setUpModule = oci_case.setUpModule
+tearDownModule = oci_case.tearDownModule
 
 
 class ConsoleSocket:
@@ -90,40 +80,23 @@ def read_until_eof(master, timeout=20):
     return out.decode(errors="replace").replace("\r\n", "\n")
 
 
-class Terminal(unittest.TestCase):
+class Terminal(oci_case.OciCase):
+    tmp_prefix = "hive-tty-"
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-tty-")
-        self.root = os.path.join(self.tmp, "root")
-        self.state = os.path.join(self.tmp, "state")
-        self.ids = []
+        super().setUp()
         self.console = ConsoleSocket(os.path.join(self.tmp, "console.sock"))
 
     def tearDown(self):
         self.console.close()
-        for cid in self.ids:
-            self.hive("delete", "--force", cid)
-        left = os.listdir(self.root) if os.path.isdir(self.root) else []
-        cgroups = []
-        for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-            cgroups += [os.path.join(top, d) for d in dirs
-                        if any(d == "hive-run-" + cid for cid in self.ids)]
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.assertEqual(left, [], "state left under --root")
-        self.assertEqual(cgroups, [], "cgroups left")
+        super().tearDown()
 
     def hive(self, *args):
-        env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            r = subprocess.run([HIVE_RUN, "--root", self.root, *args], env=env, text=True,
-                               stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=60)
-            out.seek(0)
-            err.seek(0)
-            r.stdout, r.stderr = out.read(), err.read()
-        return r
+        return super().hive(*args, stdin=subprocess.DEVNULL)
 
     def bundle(self, args, terminal=True, **process):
         b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
-        config = test_lifecycle.bundle_config(args)
+        config = bundle_config(args)
         config["process"]["terminal"] = terminal
         config["process"].update(process)
         with open(os.path.join(b, "config.json"), "w") as f:
@@ -144,10 +117,6 @@ class Terminal(unittest.TestCase):
         self.assertEqual(payload, b"/dev/ptmx")
         with open(pid_file) as f:
             return int(f.read()), master
-
-    def wait(self, pid):
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status)
 
     def test_tty_is_the_containers_pts_and_stdio(self):
         pid, master = self.create_with_terminal(
@@ -306,22 +275,11 @@ class Terminal(unittest.TestCase):
         self.assertIn("process.terminal", r.stdout + r.stderr)
 
 
-if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIP: needs root")
-        sys.exit(SKIP)
-    if not os.path.exists(image.BUSYBOX_BINARY):
-        print("SKIP: missing Debian packages: apt-get install -y busybox-static")
-        sys.exit(SKIP)
-    if not os.access(HIVE_RUN, os.X_OK):
-        print(f"SKIP: {HIVE_RUN} is not built")
-        sys.exit(SKIP)
+def recv_fds_missing():
     if not hasattr(socket, "recv_fds"):
-        print("SKIP: python3 >= 3.9 is needed for socket.recv_fds")
-        sys.exit(SKIP)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("SKIP: cannot become a child subreaper")
-        sys.exit(SKIP)
-    result = unittest.main(verbosity=2, exit=False).result
-    sys.exit(0 if result.wasSuccessful() else 1)
+        return "python3 >= 3.9 is needed for socket.recv_fds"
+    return None
+
+
+if __name__ == "__main__":
+    oci_case.main(checks=[recv_fds_missing])

@@ -4,40 +4,29 @@ the policy's ceiling, as podman (a file) and containerd's shim (stdin) send them
 Every container reads one line from its stdin (a pipe of this test) before it does its work,
 so the update lands while it runs, before the effect is measured.
 """
-import ctypes
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import image  # noqa: E402
-from test_lifecycle import HIVE_RUN, SKIP, PR_SET_CHILD_SUBREAPER  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oci_case  # noqa: E402
 
-ROOTFS = None
 MiB = 1024 * 1024
 
 
 def setUpModule():
-    global ROOTFS_DIR, ROOTFS
-    ROOTFS_DIR = tempfile.mkdtemp(prefix="hive-oci-update-rootfs-")
-    ROOTFS = image.busybox_rootfs(os.path.join(ROOTFS_DIR, "rootfs"))
+    oci_case.setUpModule("hive-oci-update-rootfs-")
 
 
-def tearDownModule():
-    shutil.rmtree(ROOTFS_DIR, ignore_errors=True)
+tearDownModule = oci_case.tearDownModule
 
 
-class Update(unittest.TestCase):
+class Update(oci_case.OciCase):
+    tmp_prefix = "hive-oci-update-"
+    hive_timeout = 120
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-oci-update-")
-        self.root = os.path.join(self.tmp, "root")
-        self.state = os.path.join(self.tmp, "state")
-        self.ids = []
+        super().setUp()
         self.fds = []
         # The ceiling: 256 MiB, 32 processes.
         self.policy = os.path.join(self.tmp, "policy.yml")
@@ -50,47 +39,20 @@ class Update(unittest.TestCase):
                 os.close(fd)
             except OSError:
                 pass
-        for cid in self.ids:
-            self.hive("delete", "--force", cid)
-        left = os.listdir(self.root) if os.path.isdir(self.root) else []
-        cgroups = []
-        for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-            cgroups += [os.path.join(top, d) for d in dirs
-                        if any(d == "hive-run-" + cid for cid in self.ids)]
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.assertEqual(left, [], "state left under --root")
-        self.assertEqual(cgroups, [], "cgroups left")
+        super().tearDown()
 
-    def hive(self, *args, stdout=None, **kw):
-        env = dict(os.environ, HIVE_RUN_STATE_DIR=self.state)
+    def hive_env(self):
+        env = super().hive_env()
         env.pop("HIVE_RUN_POLICY", None)
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            r = subprocess.run([HIVE_RUN, "--root", self.root, "--policy", self.policy, *args],
-                               env=env, text=True,
-                               stdout=stdout if stdout is not None else out, stderr=err,
-                               timeout=120, **kw)
-            out.seek(0)
-            err.seek(0)
-            r.stdout, r.stderr = out.read(), err.read()
-        return r
+        return env
+
+    def hive(self, *args, **kw):
+        return super().hive("--policy", self.policy, *args, **kw)
 
     def start(self, cid, script, out):
         """A running container whose program waits for a line on stdin, then runs `script`;
         returns (pid 1, the pipe's write end)."""
-        b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
-        config = {
-            "ociVersion": "1.0.2",
-            "process": {"terminal": False, "user": {"uid": 0, "gid": 0},
-                        "args": ["sh", "-c", "read go; " + script],
-                        "env": [image.DEFAULT_PATH], "cwd": "/", "noNewPrivileges": True},
-            "root": {"path": ROOTFS, "readonly": True},
-            "hostname": "hive",
-            "linux": {"namespaces": [{"type": t} for t in
-                                     ("pid", "network", "ipc", "uts", "mount", "cgroup",
-                                      "user")]},
-        }
-        with open(os.path.join(b, "config.json"), "w") as f:
-            json.dump(config, f)
+        b = self.bundle(["sh", "-c", "read go; " + script])
         r_fd, w_fd = os.pipe()
         self.fds.append(w_fd)
         pid_file = os.path.join(self.tmp, cid + ".pid")
@@ -115,10 +77,6 @@ class Update(unittest.TestCase):
                     with open(p) as f:
                         return f.read().strip()
         self.fail(f"none of {names} in {dirs}")
-
-    def wait(self, pid):
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status)
 
     def update_file(self, cid, resources):
         path = os.path.join(self.tmp, "resources.json")
@@ -203,18 +161,4 @@ class Update(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIP: needs root")
-        sys.exit(SKIP)
-    if not os.path.exists(image.BUSYBOX_BINARY):
-        print("SKIP: missing Debian packages: apt-get install -y busybox-static")
-        sys.exit(SKIP)
-    if not os.access(HIVE_RUN, os.X_OK):
-        print(f"SKIP: {HIVE_RUN} is not built")
-        sys.exit(SKIP)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("SKIP: cannot become a child subreaper")
-        sys.exit(SKIP)
-    result = unittest.main(verbosity=2, exit=False).result
-    sys.exit(0 if result.wasSuccessful() else 1)
+    oci_case.main()
