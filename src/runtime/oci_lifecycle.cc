@@ -665,7 +665,11 @@ Status Start(const Global& g, const std::string& id) {
   HIVE_TRY(SaveRecord(g.root, r));
   // After the program started, before `start` returns; a failure is a warning (runtime-spec).
   std::vector<std::string> warnings;
-  (void)RunHooks(HookKind::kPoststart, r.hooks.poststart, StateJson(r), r.pid, &warnings);
+  // The program may already have ended (StateJson then says pid 0): the hooks are told
+  // about the process that started.
+  nlohmann::json state = StateJson(r);
+  state["pid"] = r.pid;
+  (void)RunHooks(HookKind::kPoststart, r.hooks.poststart, state, r.pid, &warnings);
   for (const std::string& w : warnings) HIVE_LOG(kWarning, "container {}: {}", id, w);
   return Ok();
 }

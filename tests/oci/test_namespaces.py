@@ -165,12 +165,16 @@ class Namespaces(oci_case.OciCase):
         holder = subprocess.Popen(["unshare", "--user", "--map-root-user", "--net", "--ipc",
                                    "sleep", "100"])
         try:
+            # unshare makes the user namespace, then writes its map: wait for both.
             deadline = time.time() + 5
-            while (time.time() < deadline and
-                   os.readlink(f"/proc/{holder.pid}/ns/user") == os.readlink("/proc/self/ns/user")):
+            uid_map = ""
+            while time.time() < deadline and not uid_map:
+                with open(f"/proc/{holder.pid}/uid_map") as f:
+                    uid_map = f.read()
+                if os.readlink(f"/proc/{holder.pid}/ns/user") == os.readlink("/proc/self/ns/user"):
+                    uid_map = ""
                 time.sleep(0.02)
-            with open(f"/proc/{holder.pid}/uid_map") as f:
-                self.assertEqual(f.read().split()[:2], ["0", "0"])
+            self.assertEqual(uid_map.split()[:2], ["0", "0"])
             for cid, t, f in (("h1", "network", "net"), ("h2", "ipc", "ipc")):
                 ns = [{"type": t, "path": f"/proc/{holder.pid}/ns/{f}"}] + [
                     {"type": o} for o in OWN if o != t]
