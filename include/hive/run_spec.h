@@ -76,6 +76,7 @@ struct MountSpec {
   // Read from `options` by the front ends, so that no later step parses them again:
   bool read_only = true;
   bool writable_by_owner = false;  // idmapped so files belong on the host to hive.owner
+  bool no_exec = false;            // "noexec"
   std::string data;                // fs-specific data for non-bind mounts ("size=64m")
 };
 

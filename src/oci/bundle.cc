@@ -458,11 +458,20 @@ Status ParseMounts(const Reader& r, const json& m, const std::string& bundle_dir
       if (o == "bind" || o == "rbind") bind = true;
       else if (o == "ro") ms.read_only = true;
       else if (o == "rw") ms.read_only = false;
-      else if (o == "nosuid" || o == "nodev" || o == "noexec" || o == "relatime" ||
-               o == "strictatime" || o == "private" || o == "rprivate" || o == "slave" ||
-               o == "rslave" || o == "newinstance")
+      else if (o == "noexec") ms.no_exec = true;
+      else if (o == "exec") ms.no_exec = false;
+      else if (o == "nosuid" || o == "nodev" || o == "relatime" || o == "strictatime" ||
+               o == "private" || o == "rprivate" || o == "slave" || o == "rslave" ||
+               o == "newinstance")
         continue;  // always applied (nosuid, nodev) or irrelevant in a private mount namespace
       else data.push_back(o);
+    }
+    // A bind takes no filesystem data: an option left over is one hive-run does not apply
+    // (rro, idmap, shared propagation, ...), refused rather than dropped.
+    if (bind && !data.empty()) {
+      return r.Fail(p + ".options", fmt::format("{} is not supported for a bind mount by "
+                                                "hive-run",
+                                                Quoted(data.front())));
     }
     if (bind) {
       ms.type = "bind";

@@ -51,10 +51,11 @@ void PushTree(Plan* plan, UniqueFd fd, const std::string& target, bool is_dir) {
 }
 
 Status AddTree(Plan* plan, const std::string& source, const std::string& target, bool read_only,
-               bool idmap, const std::string& what) {
+               bool idmap, const std::string& what, bool no_exec = false) {
   struct stat st;
   if (stat(source.c_str(), &st) != 0) return Errno(fmt::format("{}: `{}`", what, source));
-  unsigned attrs = kBindAttrs | (read_only ? MOUNT_ATTR_RDONLY : 0);
+  unsigned attrs = kBindAttrs | (read_only ? MOUNT_ATTR_RDONLY : 0) |
+                   (no_exec ? MOUNT_ATTR_NOEXEC : 0);
   HIVE_ASSIGN_OR_RETURN(UniqueFd fd, OpenTree(source, attrs, what));
   if (idmap && !read_only) plan->idmap_trees.push_back(fd.get());
   PushTree(plan, std::move(fd), target, S_ISDIR(st.st_mode));
@@ -467,7 +468,7 @@ Result<Plan> Prepare(const RunSpec& spec) {
   for (const MountSpec* m : mounts) {
     if (m->type == "bind") {
       HIVE_TRY(AddTree(&plan, m->source, m->destination, m->read_only, m->writable_by_owner,
-                       fmt::format("mount `{}` on `{}`", m->source, m->destination)));
+                       fmt::format("mount `{}` on `{}`", m->source, m->destination), m->no_exec));
     } else if (m->type == "tmpfs" || m->type == "mqueue" || m->type == "sysfs") {
       std::vector<std::pair<std::string, std::string>> opts;
       size_t i = 0;
@@ -482,7 +483,8 @@ Result<Plan> Prepare(const RunSpec& spec) {
         i = j + 1;
       }
       unsigned attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                      (m->read_only || m->type == "sysfs" ? MOUNT_ATTR_RDONLY : 0);
+                      (m->read_only || m->type == "sysfs" ? MOUNT_ATTR_RDONLY : 0) |
+                      (m->no_exec ? MOUNT_ATTR_NOEXEC : 0);
       plan.steps.push_back(FsStep(m->type, m->destination, std::move(opts), attr));
     } else {
       plan.warnings.push_back(fmt::format("mount of type `{}` on `{}` was not made", m->type,

@@ -93,6 +93,26 @@ class Lifecycle(oci_case.OciCase):
         with open(out) as f:
             self.assertEqual(f.read().split(), ["1000", "1000", "CapBnd:", "0000000000000020"])
 
+    def test_noexec_bind_is_not_executable(self):
+        # mounts[].options "noexec" is applied to the bind, not dropped.
+        data = tempfile.mkdtemp(dir=self.tmp, prefix="data-")
+        with open(os.path.join(data, "x.sh"), "w") as f:
+            f.write("#!/bin/sh\necho ran\n")
+        os.chmod(os.path.join(data, "x.sh"), 0o755)
+        os.chmod(data, 0o755)
+        for cid, options, want in (("nx1", ["rbind", "ro"], "ran\nrc=0\n"),
+                                   ("nx2", ["rbind", "ro", "noexec"], "rc=126\n")):
+            b = self.bundle(["sh", "-c", "/data/x.sh 2>/dev/null; echo rc=$?"],
+                            mounts=[{"destination": "/data", "type": "bind", "source": data,
+                                     "options": options}])
+            self.ids.append(cid)
+            out = os.path.join(self.tmp, cid + ".out")
+            with open(out, "w") as o:
+                r = self.hive("run", "--bundle", b, cid, stdout=o)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out) as f:
+                self.assertEqual(f.read(), want, options)
+
     def test_running_kill_by_name_and_number(self):
         # SIGKILL ends pid 1 itself; any other signal is passed to the program, whose death
         # pid 1 reports as 128+N.

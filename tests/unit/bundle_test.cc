@@ -465,3 +465,25 @@ TEST_CASE("rule: update's resources: fields by name, no lifting, no swap, no sha
   refused(R"({"cpu": {"shares": 512}})", "linux.resources.cpu.shares");
   refused(R"({"cpu": {"quota": 50000}})", "linux.resources.cpu.quota");
 }
+
+TEST_CASE("mount options: noexec is applied; a bind option hive-run does not apply is refused") {
+  auto c = hive::ParseOciConfig(R"({
+    "process": {"args": ["sh"]}, "root": {"path": "rootfs"},
+    "mounts": [{"destination": "/data", "type": "bind", "source": "/srv",
+                "options": ["rbind", "noexec", "ro"]},
+               {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                "options": ["noexec", "size=1m"]}]})",
+                                "config.json", "/b");
+  REQUIRE(c.ok());
+  CHECK(c->mounts[0].no_exec);
+  CHECK(c->mounts[0].read_only);
+  CHECK(c->mounts[1].no_exec);
+  CHECK(c->mounts[1].data == "size=1m");
+  for (const char* option : {"rro", "idmap", "rshared"}) {
+    const std::string m = ErrorOf(std::string(R"({"process": {"args": ["sh"]},
+      "root": {"path": "rootfs"}, "mounts": [{"destination": "/d", "type": "bind",
+      "source": "/srv", "options": ["rbind", ")") + option + R"("]}]})");
+    CHECK(m.find("mounts[0].options") != std::string::npos);
+    CHECK(m.find(option) != std::string::npos);
+  }
+}
