@@ -8,6 +8,7 @@ main() runs a test module as these tests run: as root, as a child subreaper (as 
 containerd shim are, so a container's pid 1 reparents to the test), exit 77 (SKIP) when it
 cannot run here.
 """
+import contextlib
 import ctypes
 import json
 import os
@@ -40,6 +41,24 @@ def setUpModule(prefix="hive-oci-rootfs-"):
 
 def tearDownModule():
     shutil.rmtree(ROOTFS_DIR, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def devnull_at(*fds):
+    """/dev/null open (inheritable) at each of `fds` in this process while the block runs, as
+    the extra descriptors a client starts hive-run with; closed afterwards."""
+    extra = os.open(os.devnull, os.O_RDONLY)
+    try:
+        for fd in fds:
+            os.dup2(extra, fd, inheritable=True)
+        yield
+    finally:
+        os.close(extra)
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def bundle_config(args, **extra):

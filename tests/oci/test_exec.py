@@ -211,10 +211,7 @@ class Exec(oci_case.OciCase):
 
     def test_fds_closed_unless_preserved(self):
         self.running("f1")
-        extra = os.open(os.devnull, os.O_RDONLY)
-        try:
-            os.dup2(extra, 3, inheritable=True)
-            os.dup2(extra, 4, inheritable=True)
+        with oci_case.devnull_at(3, 4):
             r = self.exec_("f1", "ls", "/proc/self/fd", pass_fds=(3, 4))
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertNotIn(4, [int(x) for x in r.stdout.split()])
@@ -224,13 +221,6 @@ class Exec(oci_case.OciCase):
             fds = [int(x) for x in r.stdout.split()]
             self.assertIn(3, fds)
             self.assertIn(4, fds)
-        finally:
-            os.close(extra)
-            for fd in (3, 4):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
 
     def test_runc_form_by_container_id_under_default_root(self):
         # No option of the runc form: a first word naming a container under the default root

@@ -254,10 +254,7 @@ class Lifecycle(oci_case.OciCase):
 
     def test_fds_closed_unless_preserved(self):
         out = os.path.join(self.tmp, "fds")
-        extra = os.open(os.devnull, os.O_RDONLY)
-        try:
-            os.dup2(extra, 3, inheritable=True)
-            os.dup2(extra, 4, inheritable=True)
+        with oci_case.devnull_at(3, 4):
             pid = self.create("f1", ["sh", "-c", "ls /proc/self/fd"], out=out, pass_fds=(3, 4))
             self.assertEqual(self.hive("start", "f1").returncode, 0)
             self.assertEqual(self.wait(pid), 0)
@@ -273,13 +270,6 @@ class Lifecycle(oci_case.OciCase):
                 fds = sorted(int(x) for x in f.read().split())
             self.assertIn(3, fds)
             self.assertIn(4, fds)
-        finally:
-            os.close(extra)
-            for fd in (3, 4):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
 
     def test_globals_and_refusals(self):
         r = self.hive("--systemd-cgroup", "create", "--bundle", self.bundle(["true"]), "s1")
