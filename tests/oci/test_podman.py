@@ -69,12 +69,17 @@ class Podman(unittest.TestCase):
         harness.watch_tidy(self, self.pm)
 
     def run_hive(self, *args):
+        return self.podman_run(("--runtime-flag", f"policy={self.policy}"),
+                               (*WITHIN_POLICY, *args))
+
+    def podman_run(self, runtime_flags, args):
+        """`podman run ARGS` with hive-run given `runtime_flags` and the state dir (conmon does
+        not pass the environment on: the audit log's directory is a flag); the result and the
+        container's id."""
         cidfile = tempfile.mktemp(dir=SESSION.tmp)
-        # conmon does not pass the environment on: the state dir (audit log) is a flag.
-        r = self.pm.podman("--runtime-flag", f"policy={self.policy}",
-                           "--runtime-flag", f"state-dir={self.state}",
+        r = self.pm.podman(*runtime_flags, "--runtime-flag", f"state-dir={self.state}",
                            "run", "--cidfile", cidfile, "--cgroup-parent", self.pm.cgroup_parent,
-                           "--network", "none", *WITHIN_POLICY, *args)
+                           "--network", "none", *args)
         cid = None
         if os.path.exists(cidfile):
             with open(cidfile) as f:
@@ -174,17 +179,7 @@ class Podman(unittest.TestCase):
         """`podman run` with podman's default container: no flags to fit a policy; hive-run's
         built-in container ceiling (profiles/container.yml) applies. Only the state dir (where
         the audit log is) is passed."""
-        cidfile = tempfile.mktemp(dir=SESSION.tmp)
-        r = self.pm.podman("--runtime-flag", f"state-dir={self.state}",
-                           "run", "--cidfile", cidfile, "--cgroup-parent", self.pm.cgroup_parent,
-                           "--network", "none", *args)
-        cid = None
-        if os.path.exists(cidfile):
-            with open(cidfile) as f:
-                cid = f.read().strip()
-            self.cids.add(cid)
-            os.unlink(cidfile)
-        return r, cid
+        return self.podman_run((), args)
 
     def test_plain_run_rm_echo(self):
         with timed("podman run --rm echo hi (hive-run, podman's defaults)"):
