@@ -461,10 +461,21 @@ Status ParseMounts(const Reader& r, const json& m, const std::string& bundle_dir
       else if (o == "noexec") ms.no_exec = true;
       else if (o == "exec") ms.no_exec = false;
       else if (o == "nosuid" || o == "nodev" || o == "relatime" || o == "strictatime" ||
-               o == "private" || o == "rprivate" || o == "slave" || o == "rslave" ||
-               o == "newinstance")
-        continue;  // always applied (nosuid, nodev) or irrelevant in a private mount namespace
-      else data.push_back(o);
+               o == "private" || o == "rprivate" || o == "newinstance")
+        continue;  // always applied (nosuid, nodev, private) or about atime only
+      else if (o == "suid" || o == "dev") {
+        // Asking for what hive-run always takes away: refused, not silently turned around.
+        return r.Fail(p + ".options",
+                      fmt::format("{}: hive-run mounts every filesystem nosuid and nodev",
+                                  Quoted(o)));
+      } else if (o == "slave" || o == "rslave" || o == "shared" || o == "rshared") {
+        // The host's later mounts would show up inside (Kubernetes' mountPropagation
+        // HostToContainer / Bidirectional); the sandbox's mounts are always private.
+        return r.Fail(p + ".options",
+                      fmt::format("{}: mount propagation is not supported; a sandbox's mounts "
+                                  "are always private",
+                                  Quoted(o)));
+      } else data.push_back(o);
     }
     // A bind takes no filesystem data: an option left over is one hive-run does not apply
     // (rro, idmap, shared propagation, ...), refused rather than dropped.

@@ -49,9 +49,12 @@ nlohmann::json Features() {
       {"hooks",
        {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
         "poststop"}},
+      // Exactly those applied (tests/oci/test_lifecycle.py tries each). containerd 2.x reads
+      // this list: without "rro" it tells kubelet that recursive read-only mounts are not
+      // supported, and pods asking for them are refused before reaching hive-run.
       {"mountOptions",
-       {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "suid", "dev", "exec",
-        "private", "rprivate"}},
+       {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "exec", "private",
+        "rprivate"}},
       {"linux",
        {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
         {"capabilities", cap_names},

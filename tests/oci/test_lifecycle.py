@@ -113,6 +113,66 @@ class Lifecycle(oci_case.OciCase):
             with open(out) as f:
                 self.assertEqual(f.read(), want, options)
 
+    def test_mount_options_are_what_features_says(self):
+        # Every mount option `features` lists is applied (containerd 2.x reads that list), and
+        # the ones hive-run does not apply are neither listed nor dropped: refused by name.
+        r = self.hive("features")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        f = json.loads(r.stdout)
+        listed = f["mountOptions"]
+        # containerd 2.x: "rro" would tell kubelet that recursive read-only mounts work, and an
+        # enabled idmap extension that CRI user namespaces do.
+        self.assertNotIn("rro", listed)
+        self.assertFalse(f["linux"]["mountExtensions"]["idmap"]["enabled"])
+        data = tempfile.mkdtemp(dir=self.tmp, prefix="data-")
+        os.chmod(data, 0o755)
+        with open(os.path.join(data, "seen"), "w") as fh:
+            fh.write("from the host\n")
+        os.chmod(os.path.join(data, "seen"), 0o644)
+        probe = ("grep ' /data ' /proc/self/mountinfo | tail -n 1 | cut -d' ' -f6; "
+                 "cat /data/seen 2>/dev/null; touch /data/new 2>/dev/null; echo w=$?; "
+                 "cp /bin/busybox /data/true 2>/dev/null; /data/true 2>/dev/null; echo x=$?")
+        for n, option in enumerate(listed):
+            if option in ("bind", "rbind"):
+                mount = {"destination": "/data", "type": "bind", "source": data,
+                         "options": [option, "ro"]}
+            else:
+                mount = {"destination": "/data", "type": "tmpfs", "source": "tmpfs",
+                         "options": [option]}
+            cid = f"mo{n}"
+            b = self.bundle(["sh", "-c", probe], mounts=[mount])
+            self.ids.append(cid)
+            out = os.path.join(self.tmp, cid + ".out")
+            with open(out, "w") as o:
+                r = self.hive("run", "--bundle", b, cid, stdout=o)
+            self.assertEqual(r.returncode, 0, (option, r.stderr))
+            with open(out) as fh:
+                lines = fh.read().split("\n")
+            flags = lines[0].split(",")
+            self.assertIn("nosuid", flags, option)
+            self.assertIn("nodev", flags, option)
+            if option in ("bind", "rbind"):
+                self.assertEqual(lines[1:4], ["from the host", "w=1", "x=127"], option)
+            elif option == "ro":
+                self.assertIn("ro", flags)
+                self.assertEqual(lines[1:3], ["w=1", "x=127"], option)
+            elif option == "noexec":
+                self.assertIn("noexec", flags)
+                self.assertEqual(lines[1:3], ["w=0", "x=126"], option)
+            else:
+                self.assertNotIn("noexec", flags, option)
+                self.assertEqual(lines[1:3], ["w=0", "x=0"], option)
+        for n, option in enumerate(("rro", "idmap", "suid", "dev", "rslave", "rshared")):
+            self.assertNotIn(option, listed)
+            cid = f"mr{n}"
+            b = self.bundle(["true"], mounts=[{"destination": "/data", "type": "bind",
+                                               "source": data, "options": ["rbind", option]}])
+            self.ids.append(cid)
+            r = self.hive("run", "--bundle", b, cid)
+            self.assertNotEqual(r.returncode, 0, option)
+            self.assertIn("mounts[0].options", r.stderr)
+            self.assertIn(f'"{option}"', r.stderr)
+
     def test_running_kill_by_name_and_number(self):
         # SIGKILL ends pid 1 itself; any other signal is passed to the program, whose death
         # pid 1 reports as 128+N.
