@@ -309,7 +309,12 @@ Status CheckHooks(const Policy& policy, const HooksSpec& hooks) {
 // A file or directory the engine made for this container: its real path has a directory named
 // after the container's id (podman's <store>/overlay-containers/<id>/userdata/hosts), or, for a
 // container of a Kubernetes pod, after its pod's sandbox id, which containerd's CRI plugin
-// names in an annotation of its own (<root>/io.containerd.grpc.v1.cri/sandboxes/<pod>/hosts).
+// names in an annotation of its own (<root>/io.containerd.grpc.v1.cri/sandboxes/<pod>/hosts),
+// or after the pod's uid, which kubelet names its own directory of the pod after
+// (<kubelet root>/pods/<uid>/: /etc/hosts, /dev/termination-log and emptyDir volumes, which
+// every pod's containers bind writable). Ids and uids are chosen by the engine and the API
+// server, never by the config's author; a pod's hostPath volumes are judged by
+// allowed_paths.
 bool EngineFileOf(const std::string& source, const std::string& id,
                   const std::map<std::string, std::string>& annotations) {
   char* real = realpath(source.c_str(), nullptr);
@@ -320,8 +325,12 @@ bool EngineFileOf(const std::string& source, const std::string& id,
     return !dir.empty() && dir.find('/') == std::string::npos &&
            path.find("/" + dir + "/") != std::string::npos;
   };
-  auto pod = annotations.find("io.kubernetes.cri.sandbox-id");
-  return named(id) || (pod != annotations.end() && named(pod->second));
+  auto annotated = [&](const char* key) {
+    auto it = annotations.find(key);
+    return it != annotations.end() && named(it->second);
+  };
+  return named(id) || annotated("io.kubernetes.cri.sandbox-id") ||
+         annotated("io.kubernetes.cri.sandbox-uid");
 }
 
 Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, const std::string& id,

@@ -129,12 +129,16 @@ class CriClient:
     # -- containers ------------------------------------------------------------------------
 
     def container_config(self, name, image_ref, command, args=(), env=None, log_path=None,
-                         working_dir=""):
+                         working_dir="", mounts=()):
+        """A ContainerConfig; `mounts`: (host_path, container_path, readonly) as kubelet
+        passes its volumes."""
         return self.pb.ContainerConfig(
             metadata=self.pb.ContainerMetadata(name=name, attempt=0),
             image=self.pb.ImageSpec(image=image_ref),
             command=list(command), args=list(args), working_dir=working_dir,
             envs=[self.pb.KeyValue(key=k, value=v) for k, v in (env or {}).items()],
+            mounts=[self.pb.Mount(host_path=h, container_path=c, readonly=ro)
+                    for h, c, ro in mounts],
             log_path=log_path or name + ".log",
             linux=self.pb.LinuxContainerConfig())
 

@@ -3,7 +3,8 @@ WebSocket with the Kubernetes `v4.channel.k8s.io` subprotocol, in the standard l
 
 Each binary message from the server starts with a channel byte: 1 stdout, 2 stderr, 3 the
 final status (a JSON metav1.Status: "Success", or "Failure" with reason NonZeroExitCode and
-the code in details.causes). Only output streams are supported (no stdin, no tty).
+the code in details.causes). Standard input (channel 0) is one message sent after the
+handshake; with a terminal the program's output, stderr included, comes on channel 1.
 
     out, err, code = cri_stream.exec_stream(cri.exec_url(cid, ["sh", "-c", "echo x; exit 4"]))
 """
@@ -14,7 +15,7 @@ import socket
 import struct
 import urllib.parse
 
-STDOUT, STDERR, STATUS = 1, 2, 3
+STDIN, STDOUT, STDERR, STATUS = 0, 1, 2, 3
 _OP_CLOSE = 0x8
 
 
@@ -79,12 +80,29 @@ def exit_code_of(status):
     raise StreamError(f"exec failed: {status.get('message', status)}")
 
 
-def exec_stream(url, timeout=60.0):
-    """Connects to a CRI exec URL and returns (stdout bytes, stderr bytes, exit code)."""
+def _send_binary(sock, payload):
+    """One masked binary frame, as a client must send it."""
+    mask = os.urandom(4)
+    head = bytes([0x82])
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 1 << 16:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    sock.sendall(head + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(payload)))
+
+
+def exec_stream(url, timeout=60.0, stdin=None):
+    """Connects to a CRI exec URL and returns (stdout bytes, stderr bytes, exit code). `stdin`:
+    bytes for the program's standard input (the URL must have been asked with stdin)."""
     parsed = urllib.parse.urlsplit(url)
     out, err, status = b"", b"", None
     with socket.create_connection((parsed.hostname, parsed.port or 80), timeout) as sock:
         _handshake(sock, parsed)
+        if stdin is not None:
+            _send_binary(sock, bytes([STDIN]) + stdin)
         message = b""
         while True:
             frame = _read_frame(sock)

@@ -17,6 +17,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -25,6 +27,7 @@ RUNTIME = os.environ.get("HIVE_RUN") or os.path.join(os.path.dirname(os.path.dir
 os.environ["HIVE_OCI_RUNTIME"] = RUNTIME
 import test_harness_with_runc as flows  # noqa: E402  (re-executes with Debian's python if needed)
 
+import cri_stream  # noqa: E402
 import harness  # noqa: E402
 import image  # noqa: E402
 from harness import timed  # noqa: E402
@@ -86,6 +89,85 @@ class HiveCri(flows.Cri):
                            capture_output=True, text=True)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
 
+
+    def test_kubelet_volumes(self):
+        # What kubelet binds into every container from its own directory of the pod
+        # (<root>/pods/<uid>/): /etc/hosts, /dev/termination-log and emptyDir volumes writable,
+        # a projected token read-only. The node's ceiling lists no allowed path: they are
+        # admitted by the pod's uid. A writable hostPath volume is not.
+        import cri
+        uid = str(uuid.uuid4())
+        pods = self.cd.path("kubelet", "pods", uid)
+        term = os.path.join(pods, "containers", "app", "4f1d2c3b")
+        cache = os.path.join(pods, "volumes", "kubernetes.io~empty-dir", "cache")
+        token = os.path.join(pods, "volumes", "kubernetes.io~projected", "kube-api-access")
+        hosts = os.path.join(pods, "etc-hosts")
+        for d in (os.path.dirname(term), cache, token):
+            os.makedirs(d)
+        for path, text, mode in ((term, "", 0o666), (os.path.join(token, "token"), "tok\n", 0o644),
+                                 (hosts, "127.0.0.1 localhost\n", 0o644)):
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, mode)
+        os.chmod(cache, 0o777)  # kubelet's mode for an emptyDir
+        config = self.cri.pod_config("volpod", os.path.join(self.logs, "volpod"),
+                                     self.cd.pod_cgroup_parent("volpod"), uid=uid)
+        pod = self.cri.run_pod(config, "hive")
+        self.addCleanup(self.remove_pod, pod)
+        sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+        app = self.cri.container_config(
+            "app", image.BUSYBOX, ["sleep", "300"],
+            mounts=[(hosts, "/etc/hosts", False), (term, "/dev/termination-log", False),
+                    (cache, "/cache", False), (token, sa, True)])
+        cid = self.cri.create_container(pod, app, config)
+        self.cri.start(cid)
+        r = self.cri.exec_sync(cid, ["sh", "-c", f"echo bye > /dev/termination-log && "
+                                     f"echo kept > /cache/f && cat {sa}/token && "
+                                     f"! touch {sa}/x 2>/dev/null && grep -c localhost /etc/hosts"])
+        self.assertEqual((r.exit_code, r.stdout), (0, b"tok\n1\n"), r.stderr)
+        with open(term) as f:
+            self.assertEqual(f.read(), "bye\n")
+        with open(os.path.join(cache, "f")) as f:
+            self.assertEqual(f.read(), "kept\n")
+        self.cri.stop(cid, 0)
+        self.cri.remove(cid)
+
+        hostpath = self.cd.path("hostpath-volume")
+        os.makedirs(hostpath)
+        hp = self.cri.create_container(pod, self.cri.container_config(
+            "hp", image.BUSYBOX, ["true"], mounts=[(hostpath, "/host", False)]), config)
+        with self.assertRaises(cri.CriError) as refused:
+            self.cri.start(hp)
+        self.assertIn("security.filesystem.allowed_paths does not include it",
+                      str(refused.exception))
+        self.cri.remove(hp)
+
+    def test_container_logs_and_tty_exec(self):
+        # The shim writes the container's output to its CRI log file (what `kubectl logs`
+        # reads); `kubectl exec -t` is a streaming Exec with a terminal, stderr merged.
+        pod, pod_config = self.run_pod("logpod")
+        cid = self.start_container(pod, pod_config, "talker",
+                                   "echo to-out; echo to-err >&2; exec sleep 300")
+        log = os.path.join(self.logs, "logpod", "talker.log")
+        lines = set()
+        for _ in range(100):
+            if os.path.exists(log):
+                with open(log) as f:
+                    # <RFC 3339 time> <stream> <F|P> <text>
+                    lines = {tuple(x.split(" ", 3)[1::2]) for x in f.read().splitlines()}
+            if {("stdout", "to-out"), ("stderr", "to-err")} <= lines:
+                break
+            time.sleep(0.1)
+        self.assertLessEqual({("stdout", "to-out"), ("stderr", "to-err")}, lines)
+        # Without stdin the shim forwards no terminal output (runc's too): `kubectl exec -it`.
+        out, _, code = cri_stream.exec_stream(self.cri.exec_url(
+            cid, ["sh", "-c", "tty; test -t 0 && test -t 1 && read x && echo got-$x"],
+            stdin=True, stderr=False, tty=True), stdin=b"in\n")
+        self.assertEqual(code, 0, out)
+        self.assertIn(b"/dev/pts/", out)
+        self.assertIn(b"got-in\r\n", out)  # the terminal's line discipline: \r\n
+        self.cri.stop(cid, 0)
+        self.cri.remove(cid)
 
 
 if __name__ == "__main__":
