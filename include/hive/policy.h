@@ -127,6 +127,21 @@ Policy DefaultPolicy();
 // default containers fit (writable root, their capability set, 4096 processes).
 Result<Policy> ContainerPolicy();
 
+// The container policies shipped with hive-run (profiles/<name>.yml, compiled in), by name:
+// "container" (ContainerPolicy()) and "container-restricted". Names only, never paths: a
+// config.json selects one with the annotation org.hive-run.policy, and must not make hive-run,
+// as root, read a file of its choosing. Its source reads "<built-in NAME>".
+const std::vector<std::string>& ShippedContainerPolicyNames();
+Result<Policy> ShippedContainerPolicy(const std::string& name);
+
+// Whether `chosen` is at least as strict as `ceiling` in every field that loosens anything:
+// each limit (0 = unlimited), the writable root and engine files, paths (each of chosen's
+// inside one of ceiling's), blocked operations, network, seccomp profile, capabilities, hooks,
+// Landlock, programs and environment. An error names the first weaker key path and both
+// values: "security.execution.memory_mb 4096 > 1024". The audit and monitoring sections are
+// not compared: they loosen nothing.
+Status NoWeakerThan(const Policy& chosen, const Policy& ceiling);
+
 // Who wrote the policy decides what it may set. The operator's (--policy FILE, the library
 // caller's) may set everything; a bundle's own policy.yml may not move the audit log, which
 // would let a bundle author choose where hive-run, as root, creates and appends to a file.

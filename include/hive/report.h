@@ -81,6 +81,9 @@ struct RunReport {
   // Allowed domains: {allowed_domains, connections, dns}; null when the network is off.
   nlohmann::json network;
   std::string script_sha256;
+  // The policy the run was held to: its file, or "<built-in NAME>" for one compiled in (a
+  // container's own choice among them included: annotation org.hive-run.policy).
+  std::string policy;
   std::string policy_sha256;
   // The Kubernetes objects a container run belongs to, from containerd's CRI annotations;
   // all empty outside Kubernetes.

@@ -2,6 +2,7 @@
 
 #include <linux/capability.h>
 
+#include "oci/policy_annotation.h"
 #include "sandbox/capabilities.h"
 
 namespace hive::oci {
@@ -74,7 +75,7 @@ nlohmann::json Features() {
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}},
         {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
-      {"annotations", {{"org.hive-run.policy", "a stricter policy file (not yet honoured)"}}},
+      {"annotations", {{kPolicyAnnotation, PolicyAnnotationDescription()}}},
   };
 }
 

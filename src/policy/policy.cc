@@ -456,13 +456,45 @@ Policy DefaultPolicy() {
   return p;
 }
 
-extern const char kContainerPolicyYaml[];  // profiles/container.yml (embed_policy.py)
+// profiles/<name>.yml, compiled in by embed_policy.py (src/policy/meson.build).
+extern const char kContainerPolicyYaml[];
+extern const char kContainerRestrictedPolicyYaml[];
 
-Result<Policy> ContainerPolicy() {
-  HIVE_ASSIGN_OR_RETURN(Policy p,
-                        ParsePolicy(kContainerPolicyYaml, "<built-in container>", "/"));
-  return p;
+namespace {
+
+struct ShippedPolicy {
+  std::string name;
+  const char* yaml;
+};
+
+const std::vector<ShippedPolicy>& Shipped() {
+  static const std::vector<ShippedPolicy> kShipped = {
+      {"container", kContainerPolicyYaml},
+      {"container-restricted", kContainerRestrictedPolicyYaml}};
+  return kShipped;
 }
+
+}  // namespace
+
+const std::vector<std::string>& ShippedContainerPolicyNames() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const ShippedPolicy& p : Shipped()) names.push_back(p.name);
+    return names;
+  }();
+  return kNames;
+}
+
+Result<Policy> ShippedContainerPolicy(const std::string& name) {
+  for (const ShippedPolicy& p : Shipped()) {
+    if (p.name == name) return ParsePolicy(p.yaml, "<built-in " + name + ">", "/");
+  }
+  return Error(Code::kNotFound,
+               fmt::format("{} is not a policy shipped with hive-run (known: {})", Quoted(name),
+                           fmt::join(ShippedContainerPolicyNames(), ", ")));
+}
+
+Result<Policy> ContainerPolicy() { return ShippedContainerPolicy("container"); }
 
 Result<Policy> ParsePolicy(const std::string& text, const std::string& source,
                            const std::string& base_dir, PolicyOrigin origin) {

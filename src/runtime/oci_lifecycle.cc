@@ -37,6 +37,7 @@
 #include "hive/state_dir.h"
 #include "oci/confinement.h"
 #include "oci/kubernetes.h"
+#include "oci/policy_annotation.h"
 #include "oci/state.h"
 #include "runtime/oci_hooks.h"
 #include "runtime/oci_internal.h"
@@ -407,7 +408,10 @@ Result<std::unique_ptr<Created>> Make(const Global& g, const CreateOptions& o) {
   HIVE_ASSIGN_OR_RETURN(Bundle bundle, LoadBundle(o.bundle));
   HIVE_TRY(console::CheckRequest(bundle.config.process.terminal, o.console_socket,
                                  "process.terminal"));
-  HIVE_ASSIGN_OR_RETURN(Policy policy, OciPolicy(g));
+  HIVE_ASSIGN_OR_RETURN(Policy node_policy, OciPolicy(g));
+  // config.json may select a stricter policy by name; it is then this container's ceiling.
+  HIVE_ASSIGN_OR_RETURN(Policy policy,
+                        SelectPolicy(std::move(node_policy), bundle.config.annotations));
   SandboxRequest req;
   req.run_id = o.id;
   req.config_mounts_only = true;

@@ -81,6 +81,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["enforced"] = r.enforced;
   if (!r.network.is_null()) j["network"] = r.network;
   j["script_sha256"] = r.script_sha256.empty() ? json(nullptr) : json(r.script_sha256);
+  if (!r.policy.empty()) j["policy"] = r.policy;
   j["policy_sha256"] = r.policy_sha256;
   if (!r.static_analysis.is_null()) j["static_analysis"] = r.static_analysis;
   if (r.audit.seq > 0) {

@@ -89,6 +89,7 @@ void StartReport(const RunSpec& spec, RunReport* report) {
   report->run_id = spec.hive.run_id;
   report->command = spec.process.args;
   report->limits = LimitsOf(spec);
+  report->policy = spec.hive.policy_source;
   report->policy_sha256 = spec.hive.policy_sha256;
 }
 

@@ -142,6 +142,7 @@ RunResult Run(const RunRequest& req) {
   std::optional<Bundle> bundle;
   std::string script;
   if (Status s = Prepare(req, report.run_id, &policy, &bundle, &script); !s.ok()) return refuse(s);
+  report.policy = policy.source;
   report.policy_sha256 = policy.sha256;
   report.limits = policy.execution;
   // The policy's log_level drives what this run says on stderr from here on.

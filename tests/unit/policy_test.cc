@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "base/files.h"
@@ -321,4 +323,187 @@ TEST_CASE("rule: allow_oci_hooks is a boolean, off by default, shown once set") 
   auto bad = Parse("security:\n  process:\n    allow_oci_hooks: sometimes\n");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("security.process.allow_oci_hooks") != std::string::npos);
+}
+
+// NoWeakerThan: the comparison that lets a container select a stricter shipped policy
+// (annotation org.hive-run.policy) and never a weaker one.
+namespace {
+
+hive::Policy Node() {
+  auto p = hive::ParsePolicy(
+      "security:\n"
+      "  execution: {timeout_seconds: 600, cpu_seconds: 100, memory_mb: 1024, file_size_mb: 50,\n"
+      "              max_processes: 100, max_open_files: 1024, cpus: 2,\n"
+      "              io: {read_bps: 1000000, write_bps: 1000000}, tmp_size_mb: 64}\n"
+      "  filesystem: {allowed_paths: [/srv/data], read_only_paths: [/srv/ro],\n"
+      "               blocked_operations: [chmod], writable_rootfs: false,\n"
+      "               engine_files_writable: false}\n"
+      "  network: {allowed_domains: [api.example.com, '*.example.org', 10.0.0.0/8],\n"
+      "            blocked_ports: [22], allowed_ports: [443], inspect_ports: [443],\n"
+      "            upstream_dns: [192.0.2.53]}\n"
+      "  process: {seccomp_profile: default, capabilities: [CAP_NET_BIND_SERVICE, CAP_KILL],\n"
+      "            allowed_binaries: [python3], tools_dirs: [/opt/tools],\n"
+      "            env: {pass: [LANG]}}\n",
+      "node.yml", "/");
+  REQUIRE(p.ok());
+  return *p;
+}
+
+// The message NoWeakerThan gives for `chosen` against Node(), "" when it is no weaker.
+std::string WeakerKey(const hive::Policy& chosen) {
+  hive::Status s = hive::NoWeakerThan(chosen, Node());
+  return s.ok() ? "" : s.message();
+}
+
+}  // namespace
+
+TEST_CASE("rule: a policy is no weaker than itself") {
+  CHECK(hive::NoWeakerThan(Node(), Node()).ok());
+  auto c = hive::ContainerPolicy();
+  REQUIRE(c.ok());
+  CHECK(hive::NoWeakerThan(*c, *c).ok());
+}
+
+TEST_CASE("rule: each weaker field is refused with its key path and both values") {
+  struct Case {
+    std::function<void(hive::Policy&)> loosen;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](hive::Policy& p) { p.execution.timeout_seconds = 0; },
+       "security.execution.timeout_seconds 0 (unlimited) > 600"},
+      {[](hive::Policy& p) { p.execution.cpu_seconds = 101; },
+       "security.execution.cpu_seconds 101 > 100"},
+      {[](hive::Policy& p) { p.execution.memory_mb = 4096; },
+       "security.execution.memory_mb 4096 > 1024"},
+      {[](hive::Policy& p) { p.execution.file_size_mb = 0; },
+       "security.execution.file_size_mb 0 (unlimited) > 50"},
+      {[](hive::Policy& p) { p.execution.max_processes = 101; },
+       "security.execution.max_processes 101 > 100"},
+      {[](hive::Policy& p) { p.execution.max_open_files = 2048; },
+       "security.execution.max_open_files 2048 > 1024"},
+      {[](hive::Policy& p) { p.execution.cpus = 0; }, "security.execution.cpus 0 (unlimited) > 2"},
+      {[](hive::Policy& p) { p.execution.io_read_bps = 0; },
+       "security.execution.io.read_bps 0 (unlimited) > 1000000"},
+      {[](hive::Policy& p) { p.execution.io_write_bps = 2000000; },
+       "security.execution.io.write_bps 2000000 > 1000000"},
+      {[](hive::Policy& p) { p.execution.tmp_size_mb = 128; },
+       "security.execution.tmp_size_mb 128 > 64"},
+      {[](hive::Policy& p) { p.filesystem.allowed_paths = {"/srv"}; },
+       "security.filesystem.allowed_paths has `/srv`, not inside any of [/srv/data]"},
+      {[](hive::Policy& p) { p.filesystem.read_only_paths = {"/etc"}; },
+       "security.filesystem.read_only_paths has `/etc`"},
+      {[](hive::Policy& p) { p.filesystem.blocked_operations = {}; },
+       "security.filesystem.blocked_operations [] lacks chmod of [chmod]"},
+      {[](hive::Policy& p) { p.filesystem.writable_rootfs = true; },
+       "security.filesystem.writable_rootfs true > false"},
+      {[](hive::Policy& p) { p.filesystem.engine_files_writable = true; },
+       "security.filesystem.engine_files_writable true > false"},
+      {[](hive::Policy& p) { p.network.allowed_domains = {"other.example.com"}; },
+       "security.network.allowed_domains has other.example.com"},
+      {[](hive::Policy& p) { p.network.allowed_domains = {"*.example.com"}; },
+       "security.network.allowed_domains has *.example.com"},
+      {[](hive::Policy& p) { p.network.allowed_domains = {"10.0.0.0/7"}; },
+       "security.network.allowed_domains has 10.0.0.0/7"},
+      {[](hive::Policy& p) { p.network.blocked_ports = {}; },
+       "security.network.blocked_ports [] lacks 22"},
+      {[](hive::Policy& p) { p.network.allowed_ports = {}; },
+       "security.network.allowed_ports [] (every port) is wider than [443]"},
+      {[](hive::Policy& p) { p.network.allowed_ports = {443, 80}; },
+       "security.network.allowed_ports has 80, not in [443]"},
+      {[](hive::Policy& p) { p.network.inspect_ports = {}; },
+       "security.network.inspect_ports [] lacks 443"},
+      {[](hive::Policy& p) { p.network.upstream_dns = {}; },
+       "security.network.upstream_dns [] is not [192.0.2.53]"},
+      {[](hive::Policy& p) { p.process.seccomp_profile = "permissive"; },
+       "security.process.seccomp_profile `permissive` is not `default` or stricter"},
+      {[](hive::Policy& p) { p.process.seccomp_profile = "unconfined"; },
+       "security.process.seccomp_profile `unconfined`"},
+      {[](hive::Policy& p) { p.process.seccomp_profile = "/etc/my.json"; },
+       "security.process.seccomp_profile `/etc/my.json`"},
+      {[](hive::Policy& p) { p.process.capabilities.push_back("CAP_CHOWN"); },
+       "security.process.capabilities has CAP_CHOWN, not in [CAP_NET_BIND_SERVICE, CAP_KILL]"},
+      {[](hive::Policy& p) { p.process.allow_oci_hooks = true; },
+       "security.process.allow_oci_hooks true > false"},
+      {[](hive::Policy& p) { p.process.allowed_binaries.reset(); },
+       "security.process.allowed_binaries unset (any program) is wider than [python3]"},
+      {[](hive::Policy& p) { p.process.allowed_binaries->push_back("bash"); },
+       "security.process.allowed_binaries has bash, not in [python3]"},
+      {[](hive::Policy& p) { p.process.tools_dirs = {"/opt"}; },
+       "security.process.tools_dirs has `/opt`"},
+      {[](hive::Policy& p) { p.process.env_pass.push_back("AWS_SECRET_ACCESS_KEY"); },
+       "security.process.env.pass has AWS_SECRET_ACCESS_KEY, not in [LANG]"},
+      {[](hive::Policy& p) { p.landlock.best_effort = true; },
+       "security.landlock.best_effort true > false"},
+  };
+  for (const Case& c : cases) {
+    hive::Policy chosen = Node();
+    c.loosen(chosen);
+    const std::string message = WeakerKey(chosen);
+    INFO("expected: " << c.message << "; got: " << message);
+    CHECK(message.find(c.message) == 0);
+  }
+}
+
+TEST_CASE("rule: refuse_at may only refuse more") {
+  hive::Policy node = Node();
+  node.analysis.refuse_at = "high";
+  hive::Policy chosen = node;
+  chosen.analysis.refuse_at = "critical";
+  CHECK(hive::NoWeakerThan(chosen, node).message().find("security.analysis.refuse_at") == 0);
+  chosen.analysis.refuse_at = "medium";
+  CHECK(hive::NoWeakerThan(chosen, node).ok());
+}
+
+TEST_CASE("rule: a stricter policy in every field is accepted") {
+  hive::Policy chosen = Node();
+  hive::ExecutionLimits& e = chosen.execution;
+  e.timeout_seconds = 60;
+  e.cpu_seconds = 10;
+  e.memory_mb = 256;
+  e.file_size_mb = 10;
+  e.max_processes = 10;
+  e.max_open_files = 64;
+  e.cpus = 1;
+  e.io_read_bps = e.io_write_bps = 1000;
+  e.tmp_size_mb = 16;
+  chosen.filesystem.allowed_paths = {"/srv/data/sub"};
+  chosen.filesystem.read_only_paths = {"/srv/ro/x", "/srv/data/y"};
+  chosen.filesystem.blocked_operations = {"chmod", "delete"};
+  chosen.network.allowed_domains = {"api.example.com", "*.a.example.org", "b.example.org",
+                                    "10.1.2.3", "10.0.0.0/8"};
+  chosen.network.blocked_ports = {22, 25};
+  chosen.network.inspect_ports = {443, 80};
+  chosen.process.seccomp_profile = "strict";
+  chosen.process.capabilities = {"CAP_KILL"};
+  chosen.process.tools_dirs = {"/opt/tools/bin"};
+  chosen.process.env_pass = {};
+  chosen.analysis.refuse_at = "low";
+  CHECK(hive::NoWeakerThan(chosen, Node()).ok());
+  // No network at all: its ports and resolver loosen nothing.
+  hive::Policy offline = Node();
+  offline.network = {};
+  offline.network.allowed_domains = {};
+  offline.network.blocked_ports = {};
+  CHECK(hive::NoWeakerThan(offline, Node()).ok());
+}
+
+TEST_CASE("the shipped container policies: container-restricted is no weaker than container") {
+  CHECK(hive::ShippedContainerPolicyNames() ==
+        std::vector<std::string>{"container", "container-restricted"});
+  auto container = hive::ShippedContainerPolicy("container");
+  auto restricted = hive::ShippedContainerPolicy("container-restricted");
+  REQUIRE(container.ok());
+  REQUIRE(restricted.ok());
+  CHECK(restricted->source == "<built-in container-restricted>");
+  CHECK(restricted->process.capabilities == std::vector<std::string>{"CAP_NET_BIND_SERVICE"});
+  CHECK(hive::NoWeakerThan(*restricted, *container).ok());
+  CHECK(hive::NoWeakerThan(*container, *restricted).message() ==
+        "security.execution.memory_mb 4096 > 1024");
+  CHECK(hive::CheckPolicyReferences(*restricted).ok());
+  auto unknown = hive::ShippedContainerPolicy("../../etc/shadow");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().message() ==
+        "\"../../etc/shadow\" is not a policy shipped with hive-run (known: container, "
+        "container-restricted)");
 }
