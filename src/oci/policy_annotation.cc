@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/user_text.h"
+#include "oci/kubernetes.h"
 
 namespace hive::oci {
 
@@ -22,6 +23,12 @@ Result<Policy> SelectPolicy(Policy node, const std::map<std::string, std::string
                  fmt::format("{}: `{}` is weaker than the node's policy {}: {}", field, it->second,
                              node.source, s.message()));
   }
+  // A pod's sandbox (pause) container is containerd's own: the node's sandbox_image, its
+  // program, and the runtime's default capability set, none of which the pod can change. It
+  // holds the pod's namespaces and runs nothing of the pod's; it stays under the node's policy.
+  // The annotation was still checked above: a pod naming an unknown or weaker policy fails at
+  // RunPodSandbox, before any of its containers is made.
+  if (KubernetesOf(annotations).kind == "sandbox") return node;
   chosen->audit = node.audit;
   return chosen;
 }

@@ -21,7 +21,9 @@ inline constexpr char kPolicyAnnotation[] = "org.hive-run.policy";
 // `node` when the annotation is absent; else the named shipped policy, which must be no weaker
 // than `node` in any field (NoWeakerThan), with `node`'s audit settings: where the record goes
 // is the node's, whatever a container chooses. A name hive-run does not ship, or a weaker
-// policy, is refused naming the annotation and what is wrong.
+// policy, is refused naming the annotation and what is wrong. A Kubernetes pod's sandbox
+// (pause) container, made by containerd from the node's configuration, keeps `node` once the
+// annotation passed those checks; the pod's own containers get the chosen policy.
 Result<Policy> SelectPolicy(Policy node, const std::map<std::string, std::string>& annotations);
 
 // What `hive-run features` says of the annotation.

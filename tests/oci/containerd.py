@@ -86,6 +86,7 @@ disabled_plugins = [
           SystemdCgroup = false
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hive]
         runtime_type = "io.containerd.runc.v2"
+        pod_annotations = ["org.hive-run.policy"]
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hive.options]
           BinaryName = "{runtime}"
           Root = "{hive_root}"

@@ -93,9 +93,11 @@ class CriClient:
     # -- pods ------------------------------------------------------------------------------
 
     def pod_config(self, name, log_dir, cgroup_parent, host_network=False, uid=None,
-                   namespace="default", hostname=""):
+                   namespace="default", hostname="", annotations=None):
         """A PodSandboxConfig. `host_network` pods share the host's network namespace (and
-        must not set a hostname: without a UTS namespace of its own runc refuses one)."""
+        must not set a hostname: without a UTS namespace of its own runc refuses one).
+        `annotations`: the pod's (containerd passes those its runtime handler lists in
+        pod_annotations into the OCI specs)."""
         ns = self.pb.NamespaceOption(network=NODE if host_network else POD, pid=CONTAINER,
                                      ipc=POD)
         return self.pb.PodSandboxConfig(
@@ -103,6 +105,7 @@ class CriClient:
                                                 namespace=namespace, attempt=0),
             hostname=hostname,
             log_directory=log_dir,
+            annotations=annotations or {},
             linux=self.pb.LinuxPodSandboxConfig(
                 cgroup_parent=cgroup_parent,
                 security_context=self.pb.LinuxSandboxSecurityContext(namespace_options=ns)))
@@ -129,9 +132,16 @@ class CriClient:
     # -- containers ------------------------------------------------------------------------
 
     def container_config(self, name, image_ref, command, args=(), env=None, log_path=None,
-                         working_dir="", mounts=()):
+                         working_dir="", mounts=(), capabilities=None):
         """A ContainerConfig; `mounts`: (host_path, container_path, readonly) as kubelet
-        passes its volumes."""
+        passes its volumes. `capabilities`: (add, drop) lists of the security context, as a
+        pod spec's securityContext.capabilities ("NET_BIND_SERVICE", "ALL"); None: the
+        runtime's default set."""
+        security = self.pb.LinuxContainerSecurityContext()
+        if capabilities is not None:
+            add, drop = capabilities
+            security = self.pb.LinuxContainerSecurityContext(capabilities=self.pb.Capability(
+                add_capabilities=list(add), drop_capabilities=list(drop)))
         return self.pb.ContainerConfig(
             metadata=self.pb.ContainerMetadata(name=name, attempt=0),
             image=self.pb.ImageSpec(image=image_ref),
@@ -140,7 +150,7 @@ class CriClient:
             mounts=[self.pb.Mount(host_path=h, container_path=c, readonly=ro)
                     for h, c, ro in mounts],
             log_path=log_path or name + ".log",
-            linux=self.pb.LinuxContainerConfig())
+            linux=self.pb.LinuxContainerConfig(security_context=security))
 
     def create_container(self, pod_id, config, pod_config):
         return self._call(self.runtime.CreateContainer, self.pb.CreateContainerRequest(

@@ -89,6 +89,43 @@ class HiveCri(flows.Cri):
                            capture_output=True, text=True)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
 
+    def test_pod_annotation_selects_the_restricted_policy(self):
+        # The pod's annotation reaches hive-run (the handler lists it in pod_annotations): the
+        # pod runs under container-restricted, stricter than the node's built-in ceiling.
+        import cri
+        name = "restrictedpod"
+        config = self.cri.pod_config(name, os.path.join(self.logs, name),
+                                     self.cd.pod_cgroup_parent(name),
+                                     annotations={"org.hive-run.policy": "container-restricted"})
+        with timed(f"RunPodSandbox {name} (handler hive, container-restricted)"):
+            pod = self.cri.run_pod(config, "hive")
+        self.addCleanup(self.remove_pod, pod)
+        # The runtime's default capabilities are more than the policy allows: refused through
+        # CRI with hive-run's reason.
+        wide = self.cri.create_container(
+            pod, self.cri.container_config("wide", image.BUSYBOX, ["sleep", "300"]), config)
+        self.addCleanup(self.cri.remove, wide)
+        with self.assertRaises(cri.CriError) as refused:
+            self.cri.start(wide)
+        self.assertIn("security.process.capabilities allows [CAP_NET_BIND_SERVICE]",
+                      str(refused.exception))
+        # Dropping them all and adding back NET_BIND_SERVICE (what "restricted" allows) runs.
+        narrow = self.cri.create_container(
+            pod, self.cri.container_config("narrow", image.BUSYBOX, ["sleep", "300"],
+                                           capabilities=(["NET_BIND_SERVICE"], ["ALL"])),
+            config)
+        self.cri.start(narrow)
+        r = self.cri.exec_sync(narrow, ["sh", "-c", "grep CapBnd /proc/self/status; exit 4"])
+        self.assertEqual(r.exit_code, 4, r.stderr)
+        self.assertEqual(r.stdout, b"CapBnd:\t0000000000000400\n")
+        self.cri.stop(narrow, 0)
+        self.cri.remove(narrow)
+        runs = [x for x in self.records(narrow) if x.get("event") == "run"]
+        self.assertEqual(len(runs), 1, self.records(narrow))
+        self.assertEqual(runs[0].get("policy"), "<built-in container-restricted>", runs[0])
+        self.assertEqual(runs[0]["limits"]["max_processes"], 1024)
+        self.assertEqual(runs[0]["limits"]["memory_mb"], 1024)
+        self.assertEqual(runs[0]["kubernetes"]["pod"], name)
 
     def test_kubelet_volumes(self):
         # What kubelet binds into every container from its own directory of the pod
