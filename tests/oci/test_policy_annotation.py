@@ -116,6 +116,27 @@ class PolicyAnnotation(oci_case.OciCase):
                       cid)
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_a_pods_sandbox_container_keeps_the_nodes_policy_once_the_name_is_checked(self):
+        # containerd makes the pause container with the runtime's default capabilities, which
+        # no pod can change: it runs under the node's policy; the pod's containers do not.
+        def sandbox(policy):
+            b = self.bundle_with(["true"], policy, ENGINE_CAPS)
+            path = os.path.join(b, "config.json")
+            with open(path) as f:
+                config = json.load(f)
+            config["annotations"]["io.kubernetes.cri.container-type"] = "sandbox"
+            with open(path, "w") as f:
+                json.dump(config, f)
+            return b
+        cid = "pause"
+        self.ids.append(cid)
+        r = self.hive("run", "--bundle", sandbox("container-restricted"), cid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        [record] = [x for x in self.audit_records(cid) if x["event"] == "run"]
+        self.assertEqual(record["policy"], "<built-in container>")
+        err = self.refused("badpause", sandbox("lenient"))
+        self.assertIn(f"annotations[{ANNOTATION}]: \"lenient\" is not a policy shipped", err)
+
     def test_restricted_runs_under_its_own_limits_and_is_named_in_the_record(self):
         cid = "restricted"
         b = self.bundle_with(["sh", "-c", "echo ran"], "container-restricted",
