@@ -70,9 +70,8 @@ Status Superset(const std::string& key, const std::vector<T>& chosen,
 
 bool Inside(const std::string& path, const std::string& dir) {
   if (dir == "/") return !path.empty() && path[0] == '/';
-  return path == dir ||
-         (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-          path[dir.size()] == '/');
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
 }
 
 // Every path of `chosen` lies inside one of `within`'s.
@@ -137,8 +136,8 @@ Status Execution(const ExecutionLimits& c, const ExecutionLimits& n) {
   HIVE_TRY(Limit(k + "timeout_seconds", c.timeout_seconds, n.timeout_seconds));
   HIVE_TRY(Limit(k + "cpu_seconds", static_cast<double>(c.cpu_seconds),
                  static_cast<double>(n.cpu_seconds)));
-  HIVE_TRY(Limit(k + "memory_mb", static_cast<double>(c.memory_mb),
-                 static_cast<double>(n.memory_mb)));
+  HIVE_TRY(
+      Limit(k + "memory_mb", static_cast<double>(c.memory_mb), static_cast<double>(n.memory_mb)));
   HIVE_TRY(Limit(k + "file_size_mb", static_cast<double>(c.file_size_mb),
                  static_cast<double>(n.file_size_mb)));
   HIVE_TRY(Limit(k + "max_processes", static_cast<double>(c.max_processes),
@@ -203,8 +202,8 @@ Status Process(const ProcessPolicy& c, const ProcessPolicy& n) {
     }
     if (c.allowed_binaries->empty() != n.allowed_binaries->empty()) {
       return Weaker(k + "allowed_binaries",
-                    fmt::format("{} is not {} ([] is the built-in list)",
-                                List(*c.allowed_binaries), List(*n.allowed_binaries)));
+                    fmt::format("{} is not {} ([] is the built-in list)", List(*c.allowed_binaries),
+                                List(*n.allowed_binaries)));
     }
     HIVE_TRY(Subset(k + "allowed_binaries", *c.allowed_binaries, *n.allowed_binaries));
     HIVE_TRY(PathsInside(k + "tools_dirs", c.tools_dirs, n.tools_dirs));
@@ -228,11 +227,11 @@ Status NoWeakerThan(const Policy& chosen, const Policy& ceiling) {
     return std::find(order.begin(), order.end(), level) - order.begin();
   };
   if (rank(chosen.analysis.refuse_at) < rank(ceiling.analysis.refuse_at)) {
-    return Weaker("security.analysis.refuse_at",
-                  fmt::format("{} refuses less than {}",
-                              chosen.analysis.refuse_at.empty() ? "unset"
-                                                                : chosen.analysis.refuse_at,
-                              ceiling.analysis.refuse_at));
+    return Weaker(
+        "security.analysis.refuse_at",
+        fmt::format("{} refuses less than {}",
+                    chosen.analysis.refuse_at.empty() ? "unset" : chosen.analysis.refuse_at,
+                    ceiling.analysis.refuse_at));
   }
   return Ok();
 }
