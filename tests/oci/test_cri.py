@@ -206,6 +206,19 @@ class HiveCri(flows.Cri):
         self.cri.stop(cid, 0)
         self.cri.remove(cid)
 
+    def test_pod_annotation_naming_no_shipped_policy_fails_the_pod(self):
+        import cri
+        name = "unknownpolicypod"
+        config = self.cri.pod_config(name, os.path.join(self.logs, name),
+                                     self.cd.pod_cgroup_parent(name),
+                                     annotations={"org.hive-run.policy": "/etc/shadow"})
+        with self.assertRaises(cri.CriError) as refused:
+            self.cri.run_pod(config, "hive")
+        self.assertIn('annotations[org.hive-run.policy]: "/etc/shadow" is not a policy shipped '
+                      'with hive-run (known: container, container-restricted)',
+                      str(refused.exception))
+        self.assertEqual([p.id for p in self.cri.list_pods()], [])
+
 
 if __name__ == "__main__":
     harness.main(RUNTIME, flows._MISSING_PYTHON)
