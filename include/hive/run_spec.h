@@ -70,7 +70,8 @@ struct RootSpec {
 
 struct MountSpec {
   std::string destination;           // absolute path inside the sandbox
-  std::string type;                  // "bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue"
+  // "bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"
+  std::string type;
   std::string source;                // host path for binds (absolute), fs source otherwise
   std::vector<std::string> options;  // as config.json spells them
   // Read from `options` by the front ends, so that no later step parses them again:
@@ -78,6 +79,7 @@ struct MountSpec {
   bool writable_by_owner = false;  // idmapped so files belong on the host to hive.owner
   bool no_exec = false;            // "noexec"
   std::string data;                // fs-specific data for non-bind mounts ("size=64m")
+  std::string field;               // where config.json has it ("mounts[3]"), for errors
 };
 
 struct HookSpec {

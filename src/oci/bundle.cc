@@ -494,10 +494,27 @@ Status ParseMounts(const Reader& r, const json& m, const std::string& bundle_dir
       if (std::find(kTypes.begin(), kTypes.end(), ms.type) == kTypes.end()) {
         return r.Fail(p + ".type", fmt::format("unsupported mount type {}", Quoted(ms.type)));
       }
+      // The sandbox makes /proc and /dev/pts itself; a second procfs or devpts elsewhere is
+      // not something it makes.
+      if ((ms.type == "proc" && ms.destination != "/proc") ||
+          (ms.type == "devpts" && ms.destination != "/dev/pts")) {
+        return r.Fail(p + ".type",
+                      fmt::format("a {} mount is supported only at `{}`, got destination {}",
+                                  ms.type, ms.type == "proc" ? "/proc" : "/dev/pts",
+                                  Quoted(ms.destination)));
+      }
+      // A cgroup mount is the container's own view of every hierarchy it is in, as the host
+      // mounts them: a controller chosen in the options is not something hive-run selects.
+      if ((ms.type == "cgroup" || ms.type == "cgroup2") && !data.empty()) {
+        return r.Fail(p + ".options", fmt::format("{} is not supported for a {} mount by "
+                                                  "hive-run",
+                                                  Quoted(data.front()), ms.type));
+      }
       std::string joined;
       for (const auto& d : data) joined += (joined.empty() ? "" : ",") + d;
       ms.data = joined;
     }
+    ms.field = p;
     c->mounts.push_back(ms);
   }
   return Ok();

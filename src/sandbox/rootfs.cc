@@ -373,6 +373,8 @@ int RunStep(const Step& s, int root) noexcept {
       close(fd);
       return n == static_cast<ssize_t>(s.text.size()) ? 0 : -(n < 0 ? err : EIO);
     }
+    case Step::Kind::kCgroupView:
+      return -EINVAL;  // the parent did not make it concrete (AddCgroupView)
   }
   return -EINVAL;
 }
@@ -486,9 +488,23 @@ Result<Plan> Prepare(const RunSpec& spec) {
                       (m->read_only || m->type == "sysfs" ? MOUNT_ATTR_RDONLY : 0) |
                       (m->no_exec ? MOUNT_ATTR_NOEXEC : 0);
       plan.steps.push_back(FsStep(m->type, m->destination, std::move(opts), attr));
+    } else if (m->type == "cgroup" || m->type == "cgroup2") {
+      // Which hierarchies to show is known once the run's cgroups exist (AddCgroupView).
+      // Read-only unless config.json says rw: then the container writes what its own cgroup
+      // namespace and user namespace let it, which is nothing above its own cgroup.
+      Step s;
+      s.kind = Step::Kind::kCgroupView;
+      s.target = Rel(m->destination);
+      s.fs_attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                  (m->read_only ? MOUNT_ATTR_RDONLY : 0);
+      s.label = m->field.empty() ? fmt::format("mount `{}`", m->destination) : m->field;
+      plan.steps.push_back(std::move(s));
     } else {
-      plan.warnings.push_back(fmt::format("mount of type `{}` on `{}` was not made", m->type,
-                                          m->destination));
+      // The front ends refuse the rest (proc and devpts anywhere but where the sandbox makes
+      // its own); a mount that is asked for is made or refused, never dropped.
+      return Error(Code::kUnsupported,
+                   fmt::format("{}mount of type `{}` on `{}` is not supported",
+                               m->field.empty() ? "" : m->field + ": ", m->type, m->destination));
     }
   }
   plan.masked_paths = spec.linux.masked_paths;
@@ -501,10 +517,60 @@ void SysfsUnavailable(Plan* plan, const std::string& why) {
     if (s.kind != Step::Kind::kFs || s.fs_type != "sysfs") continue;
     s.fs_type = "tmpfs";
     s.fs_options = {{"size", "0"}, {"mode", "0555"}};
-    s.fs_attr |= MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC;
+    // Writable until every step ran: mounts below it (the cgroup view at /sys/fs/cgroup)
+    // need their mount points made in it.
+    s.fs_attr = (s.fs_attr & ~MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NOEXEC;
+    plan->sealed.push_back(s.target);
     plan->warnings.push_back(fmt::format("sysfs on `/{}` is an empty read-only tmpfs: {}",
                                          s.target, why));
   }
+}
+
+bool WantsCgroupView(const Plan& plan) {
+  return std::any_of(plan.steps.begin(), plan.steps.end(),
+                     [](const Step& s) { return s.kind == Step::Kind::kCgroupView; });
+}
+
+Status AddCgroupView(Plan* plan, const cgroups::Layout& layout,
+                     const std::vector<std::string>& run_dirs) {
+  std::vector<Step> steps;
+  for (Step& s : plan->steps) {
+    if (s.kind != Step::Kind::kCgroupView) {
+      steps.push_back(std::move(s));
+      continue;
+    }
+    const std::string dest = "/" + s.target;
+    auto planned = cgroups::PlanView(layout, run_dirs);
+    if (!planned.ok()) {
+      return planned.status().Wrap(fmt::format("{}: cgroup mount on `{}`", s.label, dest));
+    }
+    const cgroups::View& view = *planned;
+    if (view.tmpfs) {
+      Step t = FsStep("tmpfs", dest, {{"mode", "0755"}, {"size", "65536"}},
+                      (s.fs_attr & ~MOUNT_ATTR_RDONLY));
+      t.label = s.label + ": mount tmpfs";
+      steps.push_back(std::move(t));
+      if (s.fs_attr & MOUNT_ATTR_RDONLY) plan->sealed.push_back(s.target);
+    }
+    for (const cgroups::ViewMount& m : view.mounts) {
+      std::vector<std::pair<std::string, std::string>> opts;
+      for (const std::string& o : m.options) {
+        const size_t eq = o.find('=');  // "name=systemd" is the key `name`
+        opts.emplace_back(o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1));
+      }
+      Step c = FsStep(m.fs_type, m.dir.empty() ? dest : dest + "/" + m.dir, std::move(opts),
+                      s.fs_attr);
+      c.label = s.label + ": mount " + m.fs_type;
+      steps.push_back(std::move(c));
+    }
+    for (const auto& [link, target] : view.links) {
+      Step l = LinkStep(dest + "/" + link, target);
+      l.label = s.label + ": symlink";
+      steps.push_back(std::move(l));
+    }
+  }
+  plan->steps = std::move(steps);
+  return Ok();
 }
 
 Status IdmapWritableTrees(const Plan& plan, int userns_fd) {
@@ -569,12 +635,29 @@ int Build(const Plan& plan, const char* base, const char** step, const char** de
       case Step::Kind::kSymlink: *step = "symlink"; break;
       case Step::Kind::kFile: *step = "write file"; break;
       case Step::Kind::kDir: *step = "mkdir"; break;
+      case Step::Kind::kCgroupView: *step = "cgroup view (not planned)"; break;
     }
+    if (!s.label.empty()) *step = s.label.c_str();
     r = RunStep(s, root);
     if (r < 0) {
       close(root);
       return r;
     }
+  }
+
+  for (const std::string& target : plan.sealed) {
+    *step = "make read-only";
+    *detail = target.c_str();
+    int fd = OpenInRoot(root, target.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+      err = errno;
+      if (fd >= 0) close(fd);
+      close(root);
+      return -err;
+    }
+    close(fd);
   }
 
   if (plan.root_readonly) {

@@ -21,11 +21,13 @@
 #include "base/unique_fd.h"
 #include "hive/run_spec.h"
 #include "hive/status.h"
+#include "sandbox/cgroups/view.h"
 
 namespace hive::rootfs {
 
 struct Step {
-  enum class Kind { kTree, kFs, kSymlink, kFile, kDir };
+  // kCgroupView: a config.json cgroup mount, until AddCgroupView makes it concrete steps.
+  enum class Kind { kTree, kFs, kSymlink, kFile, kDir, kCgroupView };
   Kind kind = Kind::kDir;
   std::string target;  // relative to the new root, no leading slash ("usr/lib")
   int tree_fd = -1;    // kTree: detached mount (owned by Plan::trees)
@@ -35,6 +37,7 @@ struct Step {
   unsigned fs_attr = 0;  // MOUNT_ATTR_* for fsmount
   std::string text;      // kSymlink: link target; kFile: contents
   unsigned mode = 0755;
+  std::string label;  // names the step in errors ("mounts[3]: mount cgroup"); "" = its kind
 };
 
 struct Plan {
@@ -42,6 +45,9 @@ struct Plan {
   std::vector<UniqueFd> trees;   // owns every kTree fd
   UniqueFd root_tree;            // a writable root: attached as the root instead of a tmpfs
   std::vector<int> idmap_trees;  // writable trees to idmap once the user namespace exists
+  // Made read-only once every step ran: tmpfs mounts that must hold the mount points of
+  // later steps first (the cgroup view's, sysfs's stand-in).
+  std::vector<std::string> sealed;
   std::vector<std::string> masked_paths;    // after pivot_root
   std::vector<std::string> readonly_paths;  // after pivot_root
   bool root_readonly = true;
@@ -60,6 +66,16 @@ Status IdmapWritableTrees(const Plan& plan, int userns_fd);
 // empty read-only tmpfs, with a warning saying `why`. Not the host's /sys bound instead: that
 // would show the host's devices.
 void SysfsUnavailable(Plan* plan, const std::string& why);
+
+// Whether the plan has a cgroup mount waiting for the run's cgroups (AddCgroupView).
+bool WantsCgroupView(const Plan& plan);
+
+// Parent, once the run's cgroups exist (`run_dirs`, in the host's `layout`): turns every
+// cgroup mount of the plan into the mounts of the run's cgroup view (sandbox/cgroups/view.h),
+// which the child makes inside its cgroup namespace. A view that cannot be made is an error
+// naming the mount.
+Status AddCgroupView(Plan* plan, const cgroups::Layout& layout,
+                     const std::vector<std::string>& run_dirs);
 
 // Child: builds the root under `base` (a directory that exists in the child's mount
 // namespace) and pivots into it. noexcept, no allocation. Returns 0 or -errno with *step and

@@ -402,6 +402,8 @@ Status Container::Impl::Prepare() {
   if (!created.ok()) return created.status().Wrap("create the run's cgroups");
   cg = std::move(created).value();
   cgroup_warnings = cg->Warnings();
+  // config.json's cgroup mount shows the run's own cgroups: known only now.
+  if (rootfs::WantsCgroupView(plan)) HIVE_TRY(rootfs::AddCgroupView(&plan, *layout, cg->Paths()));
   HIVE_LOG(kDebug, "run {}: cgroups {}", spec.hive.run_id, fmt::join(cg->Paths(), ", "));
   return Ok();
 }

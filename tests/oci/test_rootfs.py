@@ -4,16 +4,22 @@ container's own id maps, so the container's root owns them and writes into them;
 container ceiling allows it, a stricter policy refuses it by name, and what the ceiling does
 not allow (a capability beyond it) is refused with both values named.
 
+The cgroup mount the engines send (/sys/fs/cgroup, type cgroup): the container sees its own
+cgroups as the root of that view, with the limits config.json set, read-only unless it says
+rw, and nothing of the host's tree; a proc or devpts mount elsewhere is refused by name.
+
 Exit 77 when not root or busybox-static is missing.
 """
 import json
 import os
+import re
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import image  # noqa: E402
 import oci_case  # noqa: E402
+from oci_case import setUpModule, tearDownModule  # noqa: E402,F401  the module's rootfs
 
 
 class WritableRoot(oci_case.OciCase):
@@ -89,6 +95,128 @@ class WritableRoot(oci_case.OciCase):
         self.assertIn("CAP_SYS_ADMIN", r.stderr)
         self.assertIn("CAP_SYS_CHROOT", r.stderr)  # the ceiling's list, named
         self.assertFalse(os.path.exists(os.path.join(self.root, "w3")))
+
+
+# What podman, containerd and the CRI put in every config.json (rw for a privileged one).
+def cgroup_mount(option="ro"):
+    return {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", "relatime", option]}
+
+
+SYSFS = {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+         "options": ["nosuid", "noexec", "nodev", "ro"]}
+LIMITS = {"memory": {"limit": 64 << 20}, "pids": {"limit": 50}}
+
+# Prints the view as the container sees it: its kind, the limits, /proc/self/cgroup, what a
+# write gets, and whether any cgroup below or beside its own shows.
+VIEW_SCRIPT = r"""
+cd /sys/fs/cgroup || exit 3
+if [ -e cgroup.controllers ]; then
+  echo kind=v2; mem=memory.max; pids=pids.max; procs=cgroup.procs
+else
+  echo kind=v1; mem=memory/memory.limit_in_bytes; pids=pids/pids.max; procs=pids/cgroup.procs
+fi
+echo entries=$(ls | tr '\n' ' ')
+echo mem=$(cat $mem)
+echo pids=$(cat $pids)
+echo procs=$(cat $procs | tr '\n' ' ')
+echo subdirs=$(find . -mindepth 2 -type d | wc -l)
+sed 's/^/cgroup=/' /proc/self/cgroup
+if { echo 10 > $pids; } 2>/tmp/err; then echo write=ok; else echo write=$(cat /tmp/err); fi
+echo pids_after=$(cat $pids)
+"""
+
+
+def fields(out):
+    """key=value lines; repeated keys collect into a list."""
+    f = {}
+    for line in out.splitlines():
+        k, _, v = line.partition("=")
+        f.setdefault(k, []).append(v.strip())
+    return f
+
+
+class CgroupView(oci_case.OciCase):
+    tmp_prefix = "hive-oci-cgview-"
+
+    def run_view(self, cid, mounts, resources=LIMITS):
+        linux = dict(oci_case.bundle_config([])["linux"], resources=resources)
+        b = self.bundle(["sh", "-c", VIEW_SCRIPT], mounts=mounts, linux=linux)
+        out = os.path.join(self.tmp, cid + ".out")
+        self.ids.append(cid)
+        with open(out, "w") as o:
+            r = self.hive("run", "--bundle", b, cid, stdout=o)
+        with open(out) as f:
+            return r, f.read()
+
+    def host_v1_has(self, hierarchy):
+        return os.path.isdir(f"/sys/fs/cgroup/{hierarchy}") and not os.path.exists(
+            "/sys/fs/cgroup/cgroup.controllers")
+
+    def test_engines_mount_shows_own_limits_read_only(self):
+        r, out = self.run_view("cg1", [SYSFS, cgroup_mount("ro")])
+        self.assertEqual(r.returncode, 0, r.stderr + out)
+        f = fields(out)
+        v2_host = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        self.assertEqual(f["kind"], ["v2" if v2_host else "v1"], out)
+        # Its own limits, not the host root's (unlimited) nor hive-run's.
+        self.assertEqual(f["mem"], [str(64 << 20)], out)
+        self.assertEqual(f["pids"], ["50"], out)
+        # Its cgroups are the roots of its namespace: every line of /proc/self/cgroup is "/".
+        self.assertTrue(f["cgroup"], out)
+        for line in f["cgroup"]:
+            self.assertTrue(line.endswith(":/"), out)
+        # Read-only: the write fails at the mount, the limit stays.
+        self.assertIn("Read-only file system", f["write"][0], out)
+        self.assertEqual(f["pids_after"], ["50"], out)
+        # Nothing of the host's tree: no cgroup below or beside its own, and its root's
+        # cgroup.procs lists only the container's own processes (pids of its namespace).
+        self.assertEqual(f["subdirs"], ["0"], out)
+        procs = [int(p) for p in f["procs"][0].split()]
+        self.assertTrue(procs, out)
+        self.assertTrue(all(0 < p < 100 for p in procs), out)
+        if not v2_host:
+            entries = f["entries"][0].split()
+            self.assertIn("memory", entries, out)
+            self.assertIn("pids", entries, out)
+            if os.path.isdir("/sys/fs/cgroup/unified"):
+                self.assertIn("unified", entries, out)
+
+    def test_rw_mount_writes_nothing_it_does_not_own(self):
+        # rw is made as asked: the container's root (an unprivileged uid on the host) does
+        # not own its cgroup's files, so even its own limit stays as the run set it.
+        r, out = self.run_view("cg2", [SYSFS, cgroup_mount("rw")])
+        self.assertEqual(r.returncode, 0, r.stderr + out)
+        f = fields(out)
+        self.assertEqual(f["pids"], ["50"], out)
+        self.assertIn("Permission denied", f["write"][0], out)
+        self.assertEqual(f["pids_after"], ["50"], out)
+
+    def test_without_sysfs(self):
+        # The mount point is made in the read-only root's tmpfs.
+        r, out = self.run_view("cg3", [cgroup_mount("ro")])
+        self.assertEqual(r.returncode, 0, r.stderr + out)
+        self.assertEqual(fields(out)["pids"], ["50"], out)
+
+    def test_view_that_cannot_be_made_refuses_the_run(self):
+        # No mount point can be made in /proc: the run stops at setup, naming the mount (an
+        # OCI command's error exits 1, as runc's do).
+        m = dict(cgroup_mount("ro"), destination="/proc/cgview")
+        r, out = self.run_view("cg4", [SYSFS, m])
+        self.assertEqual(r.returncode, 1, r.stderr + out)
+        self.assertIn("mounts[1]", r.stderr)
+        self.assertIn("proc/cgview", r.stderr)
+        self.assertEqual(out, "")
+
+    def test_proc_and_devpts_elsewhere_refused(self):
+        for i, (typ, dest) in enumerate((("proc", "/mnt/proc"), ("devpts", "/mnt/pts"))):
+            m = {"destination": dest, "type": typ, "source": typ}
+            b = self.bundle(["true"], mounts=[SYSFS, m])
+            r = self.hive("run", "--bundle", b, f"cgx{i}")
+            self.assertEqual(r.returncode, 1, r.stderr)  # a config.json error, as runc's
+            self.assertIn("mounts[1].type", r.stderr)
+            self.assertIn(dest, r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.root, f"cgx{i}")))
 
 
 if __name__ == "__main__":

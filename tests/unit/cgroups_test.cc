@@ -34,6 +34,7 @@
 #include "sandbox/cgroups/backends.h"
 #include "sandbox/cgroups/cgroup_dir.h"
 #include "sandbox/cgroups/layout.h"
+#include "sandbox/cgroups/view.h"
 
 namespace fs = std::filesystem;
 using namespace hive;
@@ -222,6 +223,58 @@ TEST_SUITE("layout") {
     Result<Layout> l = DetectLayout();
     REQUIRE_MESSAGE(l.ok(), l.status().message());
     MESSAGE("host cgroup layout: ", std::string(LayoutKindName(l->kind)));
+  }
+}
+
+TEST_SUITE("view") {
+  TEST_CASE("unified: one cgroup2 mount at the destination") {
+    Layout l = ParseLayout(kUnifiedMountinfo, kUnifiedCgroup).value();
+    const std::string run = l.Unified()->own_dir + "/hive-run-r1";
+    Result<View> v = PlanView(l, {run});
+    REQUIRE_MESSAGE(v.ok(), v.status().message());
+    CHECK_FALSE(v->tmpfs);
+    REQUIRE(v->mounts.size() == 1);
+    CHECK(v->mounts[0].dir == "");
+    CHECK(v->mounts[0].fs_type == "cgroup2");
+    CHECK(v->links.empty());
+  }
+
+  TEST_CASE("hybrid: only the hierarchies the run has a cgroup in, named as the host names them") {
+    Layout l = ParseLayout(kHybridMountinfo, kHybridCgroup).value();
+    Result<View> v = PlanView(l, {"/sys/fs/cgroup/unified/hive-run-r1",
+                                  "/sys/fs/cgroup/memory/process_api/abc/hive-run-r1",
+                                  "/sys/fs/cgroup/pids/hive-run-r1"});
+    REQUIRE_MESSAGE(v.ok(), v.status().message());
+    CHECK(v->tmpfs);
+    std::set<std::string> dirs;
+    for (const ViewMount& m : v->mounts) {
+      dirs.insert(m.dir);
+      CHECK(m.fs_type == (m.dir == "unified" ? "cgroup2" : "cgroup"));
+      if (m.dir == "memory") CHECK(m.options == std::vector<std::string>{"memory"});
+    }
+    // cpu, systemd, freezer: the run sits in hive-run's cgroup there; not shown.
+    CHECK(dirs == std::set<std::string>{"memory", "pids", "unified"});
+  }
+
+  TEST_CASE("legacy: co-mounted controllers keep the host's name, with a link per controller") {
+    Layout l = ParseLayout(kLegacyMountinfo, kLegacyCgroup).value();
+    Result<View> v = PlanView(l, {"/sys/fs/cgroup/cpu,cpuacct/docker/x/hive-run-r1",
+                                  "/sys/fs/cgroup/freezer/docker/x/hive-run-r1"});
+    REQUIRE_MESSAGE(v.ok(), v.status().message());
+    REQUIRE(v->mounts.size() == 2);
+    CHECK(v->mounts[0].dir == "cpu,cpuacct");
+    CHECK(v->mounts[0].options == std::vector<std::string>{"cpu", "cpuacct"});
+    using Link = std::pair<std::string, std::string>;
+    CHECK(v->links == std::vector<Link>{{"cpu", "cpu,cpuacct"}, {"cpuacct", "cpu,cpuacct"}});
+  }
+
+  TEST_CASE("a run without a cgroup of its own has nothing to show") {
+    Layout l = ParseLayout(kUnifiedMountinfo, kUnifiedCgroup).value();
+    Result<View> v = PlanView(l, {});
+    CHECK_FALSE(v.ok());
+    CHECK(v.status().message().find("no cgroup of its own") != std::string::npos);
+    // hive-run's own directory is not the run's.
+    CHECK_FALSE(PlanView(l, {"/sys/fs/cgroup"}).ok());
   }
 }
 
