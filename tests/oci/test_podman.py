@@ -202,6 +202,19 @@ class Podman(unittest.TestCase):
         self.pm.check("rm", "-f", cid)
         self.assertFalse(self.left())
 
+    def test_plain_run_sees_its_own_cgroup(self):
+        # podman's /sys/fs/cgroup mount (type cgroup, ro) is the container's own cgroup view:
+        # its limits, read-only, "/" in /proc/self/cgroup.
+        script = ("cd /sys/fs/cgroup && if [ -e cgroup.controllers ]; then cat memory.max "
+                  "pids.max; else cat memory/memory.limit_in_bytes pids/pids.max; fi && "
+                  "grep -vc ':/$' /proc/self/cgroup; touch x 2>&1")
+        r, _ = self.run_plain("--rm", "--memory", "64m", "--memory-swap", "64m",
+                              "--pids-limit", "50", image.BUSYBOX, "sh", "-c", script)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[:3], [str(64 << 20), "50", "0"], r.stdout + r.stderr)
+        self.assertIn("Read-only file system", r.stdout)
+        self.assertFalse(self.left())
+
     def test_refused_field_named(self):
         r, _ = self.run_hive("--rm", "--device", "/dev/fuse", image.BUSYBOX, "true")
         self.assertNotEqual(r.returncode, 0)
