@@ -28,7 +28,9 @@ Result<View> PlanView(const Layout& layout, const std::vector<std::string>& run_
   View view;
   if (layout.kind == LayoutKind::kUnified) {
     const Hierarchy* uni = layout.Unified();
-    if (uni != nullptr && RunHasCgroupIn(*uni, run_dirs)) view.mounts.push_back({"", "cgroup2", {}});
+    if (uni != nullptr && RunHasCgroupIn(*uni, run_dirs)) {
+      view.mounts.push_back({"", "cgroup2", {}});
+    }
   } else {
     view.tmpfs = true;
     std::set<std::string> names;
@@ -55,9 +57,10 @@ Result<View> PlanView(const Layout& layout, const std::vector<std::string>& run_
     }
   }
   if (view.mounts.empty()) {
+    const std::string dirs =
+        run_dirs.empty() ? "none" : fmt::format("{}", fmt::join(run_dirs, ", "));
     return Error(Code::kUnsupported,
-                 fmt::format("the run has no cgroup of its own to show (its cgroups: {})",
-                             run_dirs.empty() ? "none" : fmt::format("{}", fmt::join(run_dirs, ", "))));
+                 fmt::format("the run has no cgroup of its own to show (its cgroups: {})", dirs));
   }
   return view;
 }
