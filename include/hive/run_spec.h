@@ -123,6 +123,9 @@ struct ResourcesSpec {
   std::optional<int64_t> cpu_quota;  // microseconds per period
   std::optional<uint64_t> cpu_period;
   std::vector<ThrottleDevice> read_bps, write_bps;  // blockIO.throttle{Read,Write}BpsDevice
+  // hugepageLimits, every one 0 (what kubelet sends for every container): no hugetlb pages,
+  // denied by seccomp (hive-run does not manage the hugetlb controller).
+  bool no_hugepages = false;
   bool empty() const {
     return !memory_limit && !memory_swap && !pids_limit && !cpu_shares && !cpu_quota &&
            read_bps.empty() && write_bps.empty();

@@ -281,7 +281,34 @@ Status ParseThrottle(const Reader& r, const json& j, const std::string& path,
 
 Status ParseResources(const Reader& r, const json& res, ResourcesSpec* out) {
   HIVE_TRY(r.Object(res, "linux.resources"));
-  HIVE_TRY(OnlyKnown(r, res, "linux.resources", {"memory", "pids", "cpu", "blockIO", "devices"}));
+  HIVE_TRY(OnlyKnown(r, res, "linux.resources",
+                     {"memory", "pids", "cpu", "blockIO", "devices", "hugepageLimits"}));
+  if (res.contains("hugepageLimits") && !res["hugepageLimits"].is_null()) {
+    const json& h = res["hugepageLimits"];
+    if (!h.is_array()) {
+      return r.Fail("linux.resources.hugepageLimits", "expected an array, got " + Reader::Kind(h));
+    }
+    for (size_t i = 0; i < h.size(); ++i) {
+      const std::string p = fmt::format("linux.resources.hugepageLimits[{}]", i);
+      HIVE_TRY(r.Object(h[i], p));
+      HIVE_TRY(OnlyKnown(r, h[i], p, {"pageSize", "limit"}));
+      std::string size;
+      if (!h[i].contains("pageSize")) return r.Fail(p + ".pageSize", "missing");
+      HIVE_TRY(r.Str(h[i]["pageSize"], p + ".pageSize", &size));
+      uint64_t limit = 0;
+      if (!h[i].contains("limit")) return r.Fail(p + ".limit", "missing");
+      HIVE_TRY(r.U64(h[i]["limit"], p + ".limit", &limit, 0, UINT64_MAX));
+      // 0 is enforced by denying every way to hugetlb pages; an allowance would need the
+      // hugetlb controller's accounting, which hive-run does not set up.
+      if (limit != 0) {
+        return r.Fail(p + ".limit",
+                      fmt::format("{} bytes of {} pages: hive-run honours only 0 (no huge "
+                                  "pages); it does not manage the hugetlb cgroup controller",
+                                  limit, Quoted(size)));
+      }
+    }
+    out->no_hugepages = !h.empty();
+  }
   // A limit of 0 or less is "none" (OCI: -1), which leaves the policy's limit in place.
   if (res.contains("memory")) {
     const json& m = res["memory"];

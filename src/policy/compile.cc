@@ -444,6 +444,7 @@ void TakeConfig(const RunSpec& c, RunSpec* spec) {
   spec->linux.sysctl = c.linux.sysctl;
   // A relative weight under contention, not a limit: no policy ceiling to be within.
   spec->linux.resources.cpu_shares = c.linux.resources.cpu_shares;
+  spec->linux.resources.no_hugepages = c.linux.resources.no_hugepages;
   spec->linux.devices = c.linux.devices;
   spec->linux.seccomp_inline = c.linux.seccomp_inline;
   spec->linux.seccomp_oci = c.linux.seccomp_oci;

@@ -60,6 +60,7 @@ nlohmann::json SeccompEnforced(const seccomp::Filter& f) {
   j["arches"] = f.arches;
   j["blocked_operations"] = f.blocked_operations;
   j["inet_sockets"] = f.deny_inet_sockets ? "denied (network off)" : "profile decides";
+  if (f.deny_hugetlb) j["hugetlb_pages"] = "denied (hugepageLimits 0)";
   j["denials_recorded"] = f.notify;
   if (f.highest_syscall >= 0) {
     j["enosys_above"] = SyscallName(NativeArch(), static_cast<uint32_t>(f.highest_syscall));

@@ -29,6 +29,17 @@ PROTO = "cri_api.proto"
 POD, CONTAINER, NODE = 0, 1, 2
 
 
+
+def kubelet_hugepage_sizes():
+    """The page sizes kubelet sends a limit of 0 for, in every container's resources, unless
+    the pod asks for huge pages: the host's (hugepages-2048kB -> "2MB")."""
+    sizes = []
+    base = "/sys/kernel/mm/hugepages"
+    for entry in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        kb = int(entry.split("-")[1][:-2])
+        sizes.append(f"{kb >> 20}GB" if kb >= 1 << 20 else f"{kb >> 10}MB")
+    return sizes
+
 class CriError(RuntimeError):
     pass
 
@@ -150,7 +161,11 @@ class CriClient:
             mounts=[self.pb.Mount(host_path=h, container_path=c, readonly=ro)
                     for h, c, ro in mounts],
             log_path=log_path or name + ".log",
-            linux=self.pb.LinuxContainerConfig(security_context=security))
+            linux=self.pb.LinuxContainerConfig(
+                security_context=security,
+                resources=self.pb.LinuxContainerResources(
+                    hugepage_limits=[self.pb.HugepageLimit(page_size=s, limit=0)
+                                     for s in kubelet_hugepage_sizes()])))
 
     def create_container(self, pod_id, config, pod_config):
         return self._call(self.runtime.CreateContainer, self.pb.CreateContainerRequest(

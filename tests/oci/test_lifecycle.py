@@ -8,13 +8,14 @@ cgroup, no process, no state.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oci_case  # noqa: E402
-from oci_case import HIVE_RUN, alive, bundle_config  # noqa: E402
+from oci_case import HERE, HIVE_RUN, alive, bundle_config  # noqa: E402
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
@@ -172,6 +173,55 @@ class Lifecycle(oci_case.OciCase):
             self.assertNotEqual(r.returncode, 0, option)
             self.assertIn("mounts[0].options", r.stderr)
             self.assertIn(f'"{option}"', r.stderr)
+
+    def test_hugepage_limits_of_zero_deny_hugetlb_pages(self):
+        # kubelet sends hugepageLimits of 0 for every page size to every container: each way
+        # to hugetlb pages is denied (EPERM, recorded), plain memory is not; an allowance above
+        # 0 is refused by field.
+        if shutil.which("gcc") is None:
+            self.skipTest("needs gcc to build the probe")
+        probe_dir = tempfile.mkdtemp(dir=self.tmp, prefix="probe-")
+        os.chmod(probe_dir, 0o755)
+        subprocess.run(["gcc", "-static", "-Os", "-o", os.path.join(probe_dir, "probe"),
+                        os.path.join(HERE, "hugetlb_probe.c")], check=True)
+        mounts = [{"destination": "/probe", "type": "bind", "source": probe_dir,
+                   "options": ["rbind", "ro"]}]
+        zero = {"hugepageLimits": [{"pageSize": "2MB", "limit": 0},
+                                   {"pageSize": "1GB", "limit": 0}]}
+        for cid, resources in (("hp0", zero), ("hp1", {})):
+            config = bundle_config(["/probe/probe"], mounts=mounts)
+            config["linux"]["resources"] = resources
+            b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
+            with open(os.path.join(b, "config.json"), "w") as f:
+                json.dump(config, f)
+            self.ids.append(cid)
+            out = os.path.join(self.tmp, cid + ".out")
+            with open(out, "w") as o:
+                r = self.hive("run", "--bundle", b, cid, stdout=o)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out) as f:
+                answers = dict(x.split("=") for x in f.read().split())
+            if resources:
+                self.assertEqual(answers, {"mmap": "EPERM", "shmget": "EPERM",
+                                           "memfd": "EPERM", "plain": "ok"})
+                run = [x for x in self.audit_records(cid) if x.get("event") == "run"][0]
+                denied = json.dumps(run.get("violations"))
+                for call in ("hugepages", "mmap", "shmget", "memfd_create"):
+                    self.assertIn(call, denied, run.get("violations"))
+            else:
+                # The kernel's own answers (no pool here: ENOMEM; SHM_HUGETLB needs
+                # CAP_IPC_LOCK over the host: EPERM), none from the layer.
+                self.assertNotEqual(answers["mmap"], "EPERM", answers)
+                self.assertNotEqual(answers["memfd"], "EPERM", answers)
+        config = bundle_config(["true"])
+        config["linux"]["resources"] = {"hugepageLimits": [{"pageSize": "2MB", "limit": 2 << 20}]}
+        b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
+        with open(os.path.join(b, "config.json"), "w") as f:
+            json.dump(config, f)
+        self.ids.append("hp2")
+        r = self.hive("run", "--bundle", b, "hp2")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("linux.resources.hugepageLimits[0].limit", r.stderr)
 
     def test_running_kill_by_name_and_number(self):
         # SIGKILL ends pid 1 itself; any other signal is passed to the program, whose death

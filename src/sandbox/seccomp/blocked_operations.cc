@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 
 #include <map>
@@ -70,6 +72,18 @@ const std::vector<OperationSyscall>& NetworkOffSyscalls() {
       // i386 multiplexes every socket call through socketcall(2) with the arguments in
       // memory, out of a filter's reach: deny it whole.
       {"socketcall"},
+  };
+  return kCalls;
+}
+
+const std::vector<OperationSyscall>& HugetlbSyscalls() {
+  static const std::vector<OperationSyscall> kCalls = {
+      {"mmap", 3, MAP_HUGETLB, MAP_HUGETLB},
+      {"mmap2", 3, MAP_HUGETLB, MAP_HUGETLB},  // i386
+      {"shmget", 2, SHM_HUGETLB, SHM_HUGETLB},
+      {"memfd_create", 1, MFD_HUGETLB, MFD_HUGETLB},
+      // i386 multiplexes shmget through ipc(2), its arguments out of a filter's reach.
+      {"ipc"},
   };
   return kCalls;
 }

@@ -24,4 +24,8 @@ const std::vector<OperationSyscall>& SyscallsForOperation(const std::string& op)
 // socket(AF_INET/AF_INET6) and i386 socketcall: denied and recorded when the network is off.
 const std::vector<OperationSyscall>& NetworkOffSyscalls();
 
+// The calls that hand out hugetlb pages (mmap MAP_HUGETLB, shmget SHM_HUGETLB, memfd_create
+// MFD_HUGETLB): denied and recorded when linux.resources.hugepageLimits are all 0.
+const std::vector<OperationSyscall>& HugetlbSyscalls();
+
 }  // namespace hive::seccomp

@@ -298,6 +298,7 @@ Result<Filter> Compile(const Profile* profile, const CompileOptions& options) {
   f.notify = o.notify;
   f.blocked_operations = o.blocked_operations;
   f.deny_inet_sockets = o.deny_inet_sockets;
+  f.deny_hugetlb = o.deny_hugetlb;
   f.egress = o.egress;
 
   Action default_action{ActionKind::kAllow, 0};
@@ -367,6 +368,13 @@ Result<Filter> Compile(const Profile* profile, const CompileOptions& options) {
     for (AbiSection& s : sections) {
       for (const OperationSyscall& c : NetworkOffSyscalls()) {
         AddOverride(&s, c, SECCOMP_RET_ERRNO | EPERM, "network", "network off");
+      }
+    }
+  }
+  if (o.deny_hugetlb) {
+    for (AbiSection& s : sections) {
+      for (const OperationSyscall& c : HugetlbSyscalls()) {
+        AddOverride(&s, c, SECCOMP_RET_ERRNO | EPERM, "hugepages", "hugepageLimits 0");
       }
     }
   }

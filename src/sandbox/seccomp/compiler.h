@@ -15,6 +15,7 @@ struct CompileOptions {
   std::vector<std::string> blocked_operations;  // see SyscallsForOperation()
   std::vector<std::string> capabilities;        // kept, "CAP_SYS_ADMIN": for includes/excludes
   bool deny_inet_sockets = false;               // network off: socket(AF_INET/AF_INET6) denied
+  bool deny_hugetlb = false;                    // hugepageLimits 0: HugetlbSyscalls() denied
   bool notify = true;                           // denials become user notifications
   // Allowed domains: connect/bind/listen/sendto-with-address go to the supervisor (label
   // "egress"); TFO, io_uring, raw/packet/vsock sockets denied (label "network").

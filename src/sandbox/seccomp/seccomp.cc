@@ -85,6 +85,7 @@ std::string Serialize(const std::string& key, const Filter& f) {
       {"arches", f.arches},
       {"blocked_operations", f.blocked_operations},
       {"deny_inet_sockets", f.deny_inet_sockets},
+      {"deny_hugetlb", f.deny_hugetlb},
       {"egress", f.egress},
       {"watch_exits", f.watch_exits},
       {"highest_syscall", f.highest_syscall},
@@ -128,6 +129,7 @@ bool Deserialize(const std::string& bytes, const std::string& key, Filter* f) {
     f->arches = b.at("arches").get<std::vector<std::string>>();
     f->blocked_operations = b.at("blocked_operations").get<std::vector<std::string>>();
     f->deny_inet_sockets = b.at("deny_inet_sockets").get<bool>();
+    f->deny_hugetlb = b.value("deny_hugetlb", false);
     f->egress = b.value("egress", false);
     f->watch_exits = b.at("watch_exits").get<bool>();
     f->highest_syscall = b.at("highest_syscall").get<int>();
@@ -219,13 +221,15 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
   // With no profile the user asked for no syscall filter: only what the policy names.
   o.deny_inet_sockets = !spec.hive.network.enabled && !spec.linux.seccomp_profile.empty();
   o.egress = spec.hive.network.enabled;
+  o.deny_hugetlb = spec.linux.resources.no_hugepages;
   o.notify = NotifySupported();
   o.watch_exits = spec.hive.payload_ignores_sigxfsz && FileSizeLimited(spec);
   utsname u{};
   uname(&u);
   std::sscanf(u.release, "%d.%d", &o.kernel_major, &o.kernel_minor);
 
-  if (spec.linux.seccomp_profile.empty() && o.blocked_operations.empty() && !o.egress) {
+  if (spec.linux.seccomp_profile.empty() && o.blocked_operations.empty() && !o.egress &&
+      !o.deny_hugetlb) {
     return Filter{};
   }
 
@@ -244,7 +248,7 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
                   BuildId(), v->major, v->minor, v->micro, NativeArch(), o.kernel_major,
                   o.kernel_minor, fmt::join(o.blocked_operations, ","),
                   fmt::join(o.capabilities, ","), o.deny_inet_sockets, o.notify, o.watch_exits) +
-      (o.egress ? "egress\n" : "");
+      (o.egress ? "egress\n" : "") + (o.deny_hugetlb ? "no-hugetlb\n" : "");
   std::string key = Sha256Hex(key_material + Sha256Hex(text) + Sha256Hex(groups_text));
   {
     std::lock_guard<std::mutex> lock(CacheMutex());

@@ -60,7 +60,7 @@ struct Denial {
 // listener, which answers each notification by the label of the rule that raised it.
 struct RetLabel {
   uint32_t index = 0;
-  std::string type;  // "blocked_operation", "network", "syscall", kWatchLabel
+  std::string type;  // "blocked_operation", "network", "hugepages", "syscall", kWatchLabel
   std::string note;  // "delete", "network off", a profile rule's label
 };
 
@@ -82,6 +82,7 @@ struct Filter {
   std::vector<std::string> arches;  // ABIs the filter lets through
   std::vector<std::string> blocked_operations;
   bool deny_inet_sockets = false;             // network off
+  bool deny_hugetlb = false;                  // hugepageLimits 0
   bool egress = false;                        // allowed domains: see CompileOptions::egress
   bool watch_exits = false;                   // exit_group notifies (Listener::OnExit)
   int highest_syscall = -1;                   // native numbers above it answer ENOSYS
