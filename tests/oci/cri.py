@@ -147,7 +147,8 @@ class CriClient:
         """A ContainerConfig; `mounts`: (host_path, container_path, readonly) as kubelet
         passes its volumes. `capabilities`: (add, drop) lists of the security context, as a
         pod spec's securityContext.capabilities ("NET_BIND_SERVICE", "ALL"); None: the
-        runtime's default set."""
+        runtime's default set. Every container gets what kubelet sends: a hugepage limit of 0
+        per page size of the host."""
         security = self.pb.LinuxContainerSecurityContext()
         if capabilities is not None:
             add, drop = capabilities
