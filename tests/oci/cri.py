@@ -148,7 +148,8 @@ class CriClient:
         passes its volumes. `capabilities`: (add, drop) lists of the security context, as a
         pod spec's securityContext.capabilities ("NET_BIND_SERVICE", "ALL"); None: the
         runtime's default set. Every container gets what kubelet sends: a hugepage limit of 0
-        per page size of the host."""
+        per page size of the host (containerd passes them on only where the hugetlb
+        controller is mounted, which this kind of host does not)."""
         security = self.pb.LinuxContainerSecurityContext()
         if capabilities is not None:
             add, drop = capabilities
