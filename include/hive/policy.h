@@ -86,6 +86,11 @@ struct ProcessPolicy {
   // OCI hooks (config.json `hooks`) run as the runtime's user (root for an engine) with none of
   // the container's confinement: a config.json may carry them only when the operator says so.
   bool allow_oci_hooks = false;
+  // Namespaces a config.json may leave out to share the host's (hive-run's own): "network",
+  // "uts", "ipc", "pid" — Kubernetes hostNetwork/hostIPC/hostPID pods, podman --network=host.
+  // Empty: a config.json without one is refused, as a sandbox shares nothing by default. The
+  // user namespace stays the run's own, so its root holds no privilege over a shared one.
+  std::vector<std::string> host_namespaces;
 };
 
 struct LandlockPolicy {

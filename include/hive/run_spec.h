@@ -108,6 +108,10 @@ struct IdMapping {
 struct NamespaceSpec {
   std::string type;
   std::string path;
+  // The host's (hive-run's own) namespace, shared because config.json leaves this type out and
+  // the policy's security.process.host_namespaces lists it. `path` is then /proc/self/ns/...,
+  // opened by the supervisor, which runs in hive-run's namespaces: a join like any other.
+  bool host = false;
 };
 
 // linux.resources, in the OCI's units. An absent limit is no limit.

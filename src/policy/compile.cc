@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -424,6 +425,46 @@ Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, const std::str
   return Ok();
 }
 
+// The OCI runtime commands: a config.json that leaves out a network, uts, ipc or pid namespace
+// asks for the host's (Kubernetes hostNetwork/hostIPC/hostPID, podman --network=host). Shared
+// only when the policy lists the type; it is then joined by path as hive-run's own, before
+// the run's user namespace is made, so the container's root has no privilege over it.
+Status ShareHostNamespaces(const Policy& policy, const RunSpec& c, RunSpec* spec) {
+  static constexpr std::pair<const char*, const char*> kShareable[] = {
+      {"network", "net"}, {"uts", "uts"}, {"ipc", "ipc"}, {"pid", "pid"}};
+  static constexpr std::pair<const char*, const char*> kClient[] = {
+      {"network", "Kubernetes hostNetwork, podman --network=host"},
+      {"uts", "Kubernetes hostNetwork, podman --uts=host"},
+      {"ipc", "Kubernetes hostIPC, podman --ipc=host"},
+      {"pid", "Kubernetes hostPID, podman --pid=host"}};
+  const std::vector<std::string>& allowed = policy.process.host_namespaces;
+  for (size_t k = 0; k < std::size(kShareable); ++k) {
+    const std::string type = kShareable[k].first;
+    if (c.HasNamespace(type)) continue;
+    if (std::find(allowed.begin(), allowed.end(), type) == allowed.end()) {
+      return Refuse("linux.namespaces",
+                    fmt::format("no `{}` namespace is asked for (the host's: {}); the policy's "
+                                "security.process.host_namespaces does not list `{}` ({})",
+                                type, kClient[k].second, type, policy.source));
+    }
+    if (type == "uts") {
+      if (!c.hostname.empty()) {
+        return Refuse("hostname",
+                      fmt::format("`{}`: config.json leaves out the uts namespace to share the "
+                                  "host's, whose hostname is not the container's to set",
+                                  c.hostname));
+      }
+      spec->hostname.clear();
+    }
+    NamespaceSpec n;
+    n.type = type;
+    n.path = fmt::format("/proc/self/ns/{}", kShareable[k].second);
+    n.host = true;
+    spec->linux.namespaces.push_back(n);
+  }
+  return Ok();
+}
+
 // What a bundle's config.json contributes once it is within the policy: its process, root,
 // mounts and the linux fields the supervisor judges (SupervisorRefusal).
 void TakeConfig(const RunSpec& c, RunSpec* spec) {
@@ -653,6 +694,7 @@ Result<RunSpec> CompileRunSpec(const Policy& policy, const SandboxRequest& req,
   if (config) {
     HIVE_TRY(ApplyConfigCeiling(policy, *config, req.run_id, &lim));
     TakeConfig(*config, &spec);
+    if (req.config_mounts_only) HIVE_TRY(ShareHostNamespaces(policy, *config, &spec));
     config_env = config->process.env;
     if (!req.command.empty()) spec.process.args = req.command;
   } else {

@@ -153,6 +153,9 @@ class Walker {
 
 using Field = std::pair<std::string, std::function<Status(const YAML::Node&, const std::string&)>>;
 
+// The namespaces a policy may let a config.json share with the host (ProcessPolicy).
+const std::vector<std::string> kHostNamespaces = {"network", "uts", "ipc", "pid"};
+
 const std::vector<std::string> kBlockedOperations = {"delete", "chmod", "chown",  "rename",
                                                      "link",   "mknod", "truncate", "xattr"};
 
@@ -323,6 +326,25 @@ Status LoadProcess(const Walker& w, const YAML::Node& n, const std::string& p, P
        {"allow_oci_hooks",
         [&](const YAML::Node& v, const std::string& path) {
           return w.Bool(v, path, &pr->allow_oci_hooks);
+        }},
+       {"host_namespaces",
+        [&](const YAML::Node& v, const std::string& path) {
+          HIVE_TRY(w.StringList(v, path, &pr->host_namespaces));
+          for (size_t i = 0; i < pr->host_namespaces.size(); ++i) {
+            const std::string& t = pr->host_namespaces[i];
+            if (std::find(kHostNamespaces.begin(), kHostNamespaces.end(), t) !=
+                kHostNamespaces.end()) {
+              continue;
+            }
+            const bool own = t == "user" || t == "mount" || t == "cgroup" || t == "time";
+            return w.Fail(v[i], fmt::format("{}[{}]", path, i),
+                          own ? fmt::format("{}: a run's {} namespace is always its own (expected "
+                                            "network, uts, ipc or pid)",
+                                            Quoted(t), t)
+                              : fmt::format("expected network, uts, ipc or pid, got {}",
+                                            Quoted(t)));
+          }
+          return Ok();
         }},
        {"env", [&](const YAML::Node& v, const std::string& path) {
           return w.Map(v, path,
@@ -614,6 +636,10 @@ std::string PolicyToYaml(const Policy& p) {
   }
   if (p.process.allow_oci_hooks) {
     out << YAML::Key << "allow_oci_hooks" << YAML::Value << true;
+  }
+  if (!p.process.host_namespaces.empty()) {
+    out << YAML::Key << "host_namespaces" << YAML::Value << YAML::Flow
+        << p.process.host_namespaces;
   }
   out << YAML::Key << "env" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "pass" << YAML::Value << YAML::Flow << p.process.env_pass;

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/files.h"
@@ -95,8 +96,24 @@ void StartReport(const RunSpec& spec, RunReport* report) {
 
 void ReportEnforced(const RunSpec& spec, const Container& container, RunReport* report) {
   nlohmann::json& e = report->enforced;
-  nlohmann::json namespaces = nlohmann::json::array();
-  for (const NamespaceSpec& n : spec.linux.namespaces) namespaces.push_back(n.type);
+  // Each namespace and whose it is: "new" (the run's own), "host" (hive-run's, shared by
+  // security.process.host_namespaces) or "joined <path>" (a pod's, by linux.namespaces[].path).
+  nlohmann::json namespaces = nlohmann::json::object();
+  // A user namespace is never the host's; with a namespace joined by path it may be the one
+  // that owns it (a pod's: sandbox/ns_join.h), which the spec alone does not tell.
+  const bool joins_path = std::any_of(spec.linux.namespaces.begin(), spec.linux.namespaces.end(),
+                                      [](const NamespaceSpec& n) {
+                                        return !n.host && !n.path.empty();
+                                      });
+  const NamespaceSpec* net = nullptr;
+  for (const NamespaceSpec& n : spec.linux.namespaces) {
+    namespaces[n.type] = n.host             ? std::string("host")
+                         : !n.path.empty()  ? "joined " + n.path
+                         : n.type == "user" && joins_path
+                             ? std::string("new, or the joined namespaces' owner")
+                             : std::string("new");
+    if (n.type == "network") net = &n;
+  }
   e["namespaces"] = namespaces;
   e["rootfs"] = {{"read_only", spec.root.readonly},
                  {"writable_paths", spec.hive.writable_paths},
@@ -107,11 +124,21 @@ void ReportEnforced(const RunSpec& spec, const Container& container, RunReport* 
   e["landlock"] = LandlockEnforced(container.landlock());
   e["seccomp"] = SeccompEnforced(container.filter());
   // With the network off there is nothing to reach on any port: blocked_ports hold trivially.
-  e["network"] = {{"mode", spec.hive.network.enabled
-                               ? "allowed domains (own namespace, lo only; the supervisor "
-                                 "resolves and connects on the sandbox's behalf)"
-                               : "off (own namespace, lo only)"},
-                  {"blocked_ports", spec.hive.network.blocked_ports}};
+  // The blocked ports hold in the run's own namespace only: off, there is nothing to reach on
+  // any port; with allowed domains, the supervisor refuses them. A shared or joined namespace
+  // is as its owner set it up.
+  if (net != nullptr && net->host) {
+    e["network"] = {{"mode", "host (the host's network namespace, shared by "
+                             "security.process.host_namespaces; no privilege over it)"}};
+  } else if (net != nullptr && !net->path.empty()) {
+    e["network"] = {{"mode", fmt::format("joined ({})", net->path)}};
+  } else {
+    e["network"] = {{"mode", spec.hive.network.enabled
+                                 ? "allowed domains (own namespace, lo only; the supervisor "
+                                   "resolves and connects on the sandbox's behalf)"
+                                 : "off (own namespace, lo only)"},
+                    {"blocked_ports", spec.hive.network.blocked_ports}};
+  }
   if (spec.hive.network.enabled) {
     e["network"]["resolver"] = "127.0.0.53 in the sandbox; denied names NXDOMAIN, not forwarded";
     e["network"]["allowed_ports"] = spec.hive.network.allowed_ports;

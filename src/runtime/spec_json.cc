@@ -158,6 +158,8 @@ Result<json> RunSpecToOci(const RunSpec& s) {
   json linux;
   linux["namespaces"] = json::array();
   for (const NamespaceSpec& n : s.linux.namespaces) {
+    // The runtime-spec's way to share the host's namespace is to leave the type out.
+    if (n.host) continue;
     json ns = {{"type", n.type}};
     if (!n.path.empty()) ns["path"] = n.path;
     linux["namespaces"].push_back(ns);

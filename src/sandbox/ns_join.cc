@@ -155,6 +155,13 @@ bool JoinPlan::Owns(int nstype) const {
   return true;
 }
 
+bool JoinPlan::SharesHost(int nstype) const {
+  for (const Join& j : joins) {
+    if (j.nstype == nstype) return j.host;
+  }
+  return false;
+}
+
 uint64_t JoinPlan::NewFlags() const {
   uint64_t flags = kAllNew;
   for (const Join& j : joins) flags &= ~static_cast<uint64_t>(j.nstype);
@@ -250,7 +257,16 @@ Result<JoinPlan> PlanJoins(const RunSpec& spec) {
     j.path = n.path;
     j.fd = std::move(fd);
     j.host_owned = oid == self_id;
-    if (j.host_owned && nstype == CLONE_NEWPID) {
+    j.host = n.host;
+    if (n.host && !j.host_owned) {
+      // /proc/self/ns/* of a supervisor that runs in a user namespace of its own: not the
+      // host's, and nothing a policy line can vouch for.
+      return refuse(pfield, fmt::format("`{}` (the host's {} namespace, shared by "
+                                        "security.process.host_namespaces) does not belong to "
+                                        "hive-run's user namespace",
+                                        n.path, n.type));
+    }
+    if (j.host_owned && nstype == CLONE_NEWPID && !n.host) {
       return refuse(pfield, fmt::format("the pid namespace at `{}` belongs to the host's user "
                                         "namespace: a container in its own user namespace "
                                         "cannot mount a /proc for it",

@@ -30,8 +30,9 @@
 // Refused, by field: `mount` and `cgroup` paths (a container's root and cgroup view are always
 // its own), `time` namespaces, a `user` path to hive-run's own user namespace (the container's
 // root is never host root), a pid namespace owned by the host's user namespace (a container
-// could not mount its /proc), namespaces owned by two different user namespaces, or by one
-// that is not a direct child of hive-run's.
+// could not mount its /proc) unless it is hive-run's own, shared by policy (the supervisor,
+// in that namespace, then makes the /proc: container.cc), namespaces owned by two different
+// user namespaces, or by one that is not a direct child of hive-run's.
 #pragma once
 
 #include <linux/sched.h>
@@ -56,6 +57,7 @@ struct Join {
   std::string path;
   UniqueFd fd;
   bool host_owned = false;  // owned by hive-run's user namespace: joined before the userns
+  bool host = false;        // hive-run's own namespace (NamespaceSpec::host)
 };
 
 struct JoinPlan {
@@ -68,6 +70,8 @@ struct JoinPlan {
   // The namespace of this kind is the container's own: new, or joined and owned by the user
   // namespace it runs in (not the host's).
   bool Owns(int nstype) const;
+  // The namespace of this kind is hive-run's own (security.process.host_namespaces).
+  bool SharesHost(int nstype) const;
   // CLONE_NEWUSER/NS/PID/NET/UTS/IPC for the namespaces still to create.
   uint64_t NewFlags() const;
 };

@@ -573,6 +573,32 @@ Status AddCgroupView(Plan* plan, const cgroups::Layout& layout,
   return Ok();
 }
 
+Status MountFromHost(Plan* plan, const std::string& fs_type) {
+  for (Step& s : plan->steps) {
+    if (s.kind != Step::Kind::kFs || s.fs_type != fs_type) continue;
+    const std::string what = fmt::format("{} on `/{}` for the host's namespace", fs_type,
+                                         s.target);
+    UniqueFd fs(fsopen(fs_type.c_str(), FSOPEN_CLOEXEC));
+    if (!fs.valid()) return Errno(what);
+    for (const auto& [key, value] : s.fs_options) {
+      const int r = value.empty()
+                        ? fsconfig(fs.get(), FSCONFIG_SET_FLAG, key.c_str(), nullptr, 0)
+                        : fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(), value.c_str(), 0);
+      if (r != 0) return Errno(fmt::format("{}: option `{}`", what, key));
+    }
+    if (fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return Errno(what);
+    UniqueFd mnt(fsmount(fs.get(), FSMOUNT_CLOEXEC, s.fs_attr));
+    if (!mnt.valid()) return Errno(what);
+    s.kind = Step::Kind::kTree;
+    s.tree_fd = mnt.get();
+    s.tree_is_dir = true;
+    s.fs_type.clear();
+    s.fs_options.clear();
+    plan->trees.push_back(std::move(mnt));
+  }
+  return Ok();
+}
+
 Status IdmapWritableTrees(const Plan& plan, int userns_fd) {
   for (int fd : plan.idmap_trees) {
     struct mount_attr attr = {};

@@ -77,6 +77,14 @@ bool WantsCgroupView(const Plan& plan);
 Status AddCgroupView(Plan* plan, const cgroups::Layout& layout,
                      const std::vector<std::string>& run_dirs);
 
+// Parent: the namespace a `fs_type` filesystem shows (proc: pid, mqueue: ipc) is the host's,
+// shared by policy, and a container in its own user namespace may not mount one for it. The
+// parent, which runs in that namespace with the host's privilege, makes each such mount of the
+// plan itself — a new instance, as the child would have, not the host's /proc with what is
+// mounted over it — and the child attaches it. The container's root still holds no
+// privilege over what it shows (other processes' /proc entries, the queues).
+Status MountFromHost(Plan* plan, const std::string& fs_type);
+
 // Child: builds the root under `base` (a directory that exists in the child's mount
 // namespace) and pivots into it. noexcept, no allocation. Returns 0 or -errno with *step and
 // *detail naming what failed.

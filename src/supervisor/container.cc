@@ -190,7 +190,10 @@ Status SupervisorRefusal(const RunSpec& spec, bool runs_oci_hooks) {
     if (!spec.HasNamespace(type)) {
       return refuse("linux.namespaces",
                     fmt::format("no `{}` namespace is asked for; hive-run isolates every run in "
-                                "new user, mount, pid, network, uts, ipc and cgroup namespaces",
+                                "new user, mount, pid, network, uts, ipc and cgroup namespaces "
+                                "(the OCI runtime commands share the host's network, uts, ipc "
+                                "or pid namespace when security.process.host_namespaces lists "
+                                "it)",
                                 type));
     }
   }
@@ -210,17 +213,28 @@ Status SupervisorRefusal(const RunSpec& spec, bool runs_oci_hooks) {
   }
   // The other paths to join are judged when they are opened (ns::PlanJoins).
   size_t at = 0;
-  if (JoinedNamespace(spec, "uts", &at) && !spec.hostname.empty()) {
+  if (const NamespaceSpec* n = JoinedNamespace(spec, "uts", &at);
+      n != nullptr && !spec.hostname.empty()) {
     return refuse("hostname",
-                  fmt::format("`{}`: the uts namespace is joined (linux.namespaces[{}].path), "
-                              "and its hostname is its owner's to set",
-                              spec.hostname, at));
+                  n->host ? fmt::format("`{}`: the uts namespace is the host's "
+                                        "(security.process.host_namespaces), and its hostname "
+                                        "is the host's to set",
+                                        spec.hostname)
+                          : fmt::format("`{}`: the uts namespace is joined "
+                                        "(linux.namespaces[{}].path), and its hostname is its "
+                                        "owner's to set",
+                                        spec.hostname, at));
   }
-  if (JoinedNamespace(spec, "network", &at) && spec.hive.network.enabled) {
+  if (const NamespaceSpec* n = JoinedNamespace(spec, "network", &at);
+      n != nullptr && spec.hive.network.enabled) {
     return refuse("security.network.allowed_domains",
-                  fmt::format("the supervisor serves the allowed domains inside the sandbox's "
-                              "own network namespace; linux.namespaces[{}].path joins another",
-                              at));
+                  n->host ? std::string("the supervisor serves the allowed domains inside the "
+                                        "sandbox's own network namespace; the run shares the "
+                                        "host's (security.process.host_namespaces)")
+                          : fmt::format("the supervisor serves the allowed domains inside the "
+                                        "sandbox's own network namespace; "
+                                        "linux.namespaces[{}].path joins another",
+                                        at));
   }
   if (!spec.hooks.empty() && !runs_oci_hooks) {
     return refuse("hooks",
@@ -343,6 +357,9 @@ Status Container::Impl::Prepare() {
     rootfs::SysfsUnavailable(&plan, "the joined network namespace belongs to the host's user "
                                     "namespace");
   }
+  // Shared by policy: the supervisor is in these namespaces and makes their filesystems.
+  if (joins.SharesHost(CLONE_NEWPID)) HIVE_TRY(rootfs::MountFromHost(&plan, "proc"));
+  if (joins.SharesHost(CLONE_NEWIPC)) HIVE_TRY(rootfs::MountFromHost(&plan, "mqueue"));
   for (const std::string& w : plan.warnings) result.warnings.push_back(w);
   HIVE_TRY(caps::Prepare(spec.process.capabilities, &caps_plan));
   // Landlock and seccomp are decided here, in the parent; the child only applies them.

@@ -6,9 +6,10 @@ and one signed audit record per container naming its pod, namespace and containe
 
 The pod and container flows are the harness's own (test_harness_with_runc.py, proven there
 with runc); this file runs them against hive-run and adds what only hive-run can show.
-No policy is given: hive-run's built-in container ceiling applies, as on a node without
-/etc/hive-run/policy.yml. containerd passes its environment to the shim and so to hive-run: the
-state directory (where the audit log is) is given that way.
+The node's policy is the built-in container ceiling (profiles/container.yml) with
+security.process.host_namespaces [network, uts], as a node operator who offers hostNetwork
+pods writes it. containerd passes its environment to the shim and so to hive-run: the policy
+(HIVE_RUN_POLICY) and the state directory (where the audit log is) are given that way.
 
 Exit 77 when not root or when a Debian package is missing.
 """
@@ -33,11 +34,19 @@ import image  # noqa: E402
 from harness import timed  # noqa: E402
 
 STATE = tempfile.mkdtemp(prefix="hive-cri-state-")
+NODE_POLICY = os.path.join(STATE, "node-policy.yml")
 
 
 def setUpModule():
     flows.SESSION.start()
-    os.environ.pop("HIVE_RUN_POLICY", None)
+    with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "profiles",
+                           "container.yml")) as f:
+        ceiling = f.read()
+    assert "    host_namespaces: []\n" in ceiling
+    with open(NODE_POLICY, "w") as f:
+        f.write(ceiling.replace("    host_namespaces: []\n",
+                                "    host_namespaces: [network, uts]\n"))
+    os.environ["HIVE_RUN_POLICY"] = NODE_POLICY  # before containerd starts: it passes it on
     os.environ["HIVE_RUN_STATE_DIR"] = STATE
 
 
@@ -59,15 +68,28 @@ class HiveCri(flows.Cri):
             return [x for x in map(json.loads, filter(str.strip, f)) if x.get("run_id") == cid]
 
     def test_host_network_pod(self):
-        # Not yet honoured: a pod on the host's network namespace is refused by name, through
-        # CRI, and leaves nothing behind (the harness's tidy check).
-        import cri
-        config = self.cri.pod_config("hostpod", os.path.join(self.logs, "hostpod"),
-                                     self.cd.pod_cgroup_parent("hostpod"), host_network=True)
-        with self.assertRaises(cri.CriError) as refused:
-            self.cri.run_pod(config, "hive")
-        self.assertIn("no `network` namespace is asked for", str(refused.exception))
-        self.assertEqual([p.id for p in self.cri.list_pods()], [])
+        # Honoured, as the node policy lists network and uts: the harness's flow (the
+        # container's network namespace is this host's), then what only hive-run shows.
+        super().test_host_network_pod()
+        pod, pod_config = self.run_pod("hostpod2", host_network=True)
+        cid = self.start_container(pod, pod_config, "c", "exec sleep 300")
+        r = self.cri.exec_sync(cid, ["sh", "-c", "readlink /proc/self/ns/uts; hostname; "
+                                                 "hostname x; echo rc=$?; readlink "
+                                                 "/proc/self/ns/user"])
+        lines = r.stdout.decode().split("\n")
+        self.assertEqual(lines[0], os.readlink("/proc/self/ns/uts"), r)
+        self.assertEqual(lines[1], os.uname().nodename, r)
+        self.assertNotIn("rc=0", lines, r)  # the host's hostname is not the pod's to set
+        self.assertNotEqual(lines[-2], os.readlink("/proc/self/ns/user"), r)
+        self.cri.stop(cid, 0)
+        self.cri.remove(cid)
+        runs = [x for x in self.records(cid) if x.get("event") == "run"]
+        self.assertEqual(len(runs), 1, self.records(cid))
+        enforced = runs[0]["enforced"]
+        self.assertEqual((enforced["namespaces"]["network"], enforced["namespaces"]["uts"]),
+                         ("host", "host"), enforced)
+        self.assertNotEqual(enforced["namespaces"]["user"], "host", enforced)
+        self.assertTrue(enforced["network"]["mode"].startswith("host"), enforced)
 
     def test_audit_record_names_pod_and_seccomp_denial(self):
         pod, pod_config = self.run_pod("auditpod")

@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 import image  # noqa: E402
 import oci_case  # noqa: E402
 from oci_case import alive  # noqa: E402
@@ -61,7 +62,8 @@ def cgroup_file(pid, v1_controller, v1_file, v2_file):
     return None, None
 
 
-class Namespaces(oci_case.OciCase):
+class NamespaceCase(oci_case.OciCase):
+    """Bundles with namespaces of their own or joined; create, start, refuse; delete all."""
     tmp_prefix = "hive-oci-ns-"
 
     def delete_all(self):
@@ -127,6 +129,8 @@ class Namespaces(oci_case.OciCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return pid
 
+
+class Namespaces(NamespaceCase):
     def test_join_another_containers_namespaces(self):
         a = self.pod()
         script = ("readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; "
@@ -351,6 +355,150 @@ class Namespaces(oci_case.OciCase):
         # A hostname for a uts namespace that is joined is not ours to set.
         err = self.refused("j8", self.bundle(["true"], ns(uts=f"{host}/uts"), hostname="x"))
         self.assertIn("hostname", err)
+
+
+def host_policy(directory, *types):
+    """profiles/container.yml (the built-in ceiling) with host_namespaces listing `types`, as a
+    node operator writes it; its path."""
+    src = os.path.join(os.path.dirname(os.path.dirname(HERE)), "profiles", "container.yml")
+    with open(src) as f:
+        text = f.read()
+    assert "    host_namespaces: []\n" in text
+    text = text.replace("    host_namespaces: []\n",
+                        f"    host_namespaces: [{', '.join(types)}]\n")
+    path = os.path.join(directory, "host-" + "-".join(types) + ".yml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class HostNamespaces(NamespaceCase):
+    """A config.json that leaves out network, uts, ipc or pid (Kubernetes hostNetwork,
+    hostIPC, hostPID; podman --network=host) shares the host's when the policy lists the type
+    in security.process.host_namespaces, and the container's root holds no privilege there."""
+    tmp_prefix = "hive-oci-hostns-"
+    policy = None
+
+    def hive(self, *args, **kw):
+        return super().hive(*(["--policy", self.policy] if self.policy else []), *args, **kw)
+
+    def hive_env(self):
+        env = super().hive_env()
+        env.pop("HIVE_RUN_POLICY", None)  # the built-in ceiling unless --policy names one
+        return env
+
+    def run_record(self, cid):
+        runs = [x for x in self.audit_records(cid) if x.get("event") == "run"]
+        self.assertEqual(len(runs), 1, self.audit_records(cid))
+        return runs[0]
+
+    def test_refused_unless_the_policy_lists_it(self):
+        for cid, left_out in (("r1", "network"), ("r2", "pid"), ("r3", "ipc"), ("r4", "uts")):
+            err = self.refused(cid, self.bundle(["true"], [{"type": t} for t in OWN
+                                                            if t != left_out]))
+            for want in ("linux.namespaces", f"no `{left_out}` namespace",
+                         "security.process.host_namespaces"):
+                self.assertIn(want, err)
+        # Listing one type does not admit another.
+        self.policy = host_policy(self.tmp, "network", "uts")
+        err = self.refused("r5", self.bundle(["true"], [{"type": t} for t in OWN
+                                                        if t != "pid"]))
+        self.assertIn("does not list `pid`", err)
+        # The host's hostname is not the container's to set.
+        err = self.refused("r6", self.bundle(["true"], [{"type": t} for t in OWN
+                                                        if t not in ("network", "uts")],
+                                             hostname="pod-a"))
+        self.assertIn("hostname", err)
+
+    def test_host_network_and_uts(self):
+        import socket
+        self.policy = host_policy(self.tmp, "network", "uts")
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        server.settimeout(30)
+        self.addCleanup(server.close)
+        port = server.getsockname()[1]
+        # A port below 1024 free on the host: root of the host could bind it.
+        if int(open("/proc/sys/net/ipv4/ip_unprivileged_port_start").read()) < 1024:
+            self.skipTest("net.ipv4.ip_unprivileged_port_start is below 1024 here")
+        low = None
+        for candidate in range(1023, 600, -1):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", candidate))
+                except OSError:
+                    continue
+                low = candidate
+                break
+        self.assertIsNotNone(low, "no free port below 1024")
+        script = (f"echo net=$(readlink /proc/self/ns/net); echo uts=$(readlink /proc/self/ns/uts);"
+                  f"echo from-container | nc 127.0.0.1 {port}; echo nc=$?;"
+                  f"timeout 5 nc -l -p {low} 2>&1; echo bind=$?;"
+                  f"echo host=$(hostname); hostname x 2>&1; echo sethostname=$?;"
+                  f"grep CapEff /proc/self/status")
+        bundle = self.bundle(["sh", "-c", script],
+                             [{"type": t} for t in OWN if t not in ("network", "uts")],
+                             mounts=SYSFS)
+        out = os.path.join(self.tmp, "h1.out")
+        pid = self.create("h1", bundle, out=out)
+        self.assertEqual(self.hive("start", "h1").returncode, 0)
+        conn, _ = server.accept()
+        with conn:
+            conn.settimeout(30)
+            self.assertEqual(conn.recv(100), b"from-container\n")
+        self.assertEqual(self.wait(pid), 0)
+        with open(out) as f:
+            text = f.read()
+        lines = dict(l.split("=", 1) for l in text.splitlines() if "=" in l and ":" not in
+                     l.split("=", 1)[0])
+        self.assertEqual(lines.get("net"), os.readlink("/proc/self/ns/net"), text)
+        self.assertEqual(lines.get("uts"), os.readlink("/proc/self/ns/uts"), text)
+        self.assertEqual(lines.get("nc"), "0", text)
+        # Root of its own user namespace with CAP_NET_BIND_SERVICE, and still no low port on
+        # the host's network, nor the host's hostname to set.
+        self.assertIn("Permission denied", text)
+        self.assertNotEqual(lines.get("bind"), "0", text)
+        self.assertNotEqual(lines.get("bind"), "143", text)  # not a listener timed out
+        self.assertEqual(lines.get("host"), socket.gethostname(), text)
+        self.assertNotEqual(lines.get("sethostname"), "0", text)
+        self.assertEqual(socket.gethostname(), os.uname().nodename)
+        cap_eff = int(text.split("CapEff:")[1].split()[0], 16)
+        self.assertTrue(cap_eff & (1 << 10), f"CAP_NET_BIND_SERVICE not held: {text}")
+        self.assertEqual(self.hive("delete", "h1").returncode, 0)
+        enforced = self.run_record("h1")["enforced"]
+        self.assertEqual(enforced["namespaces"]["network"], "host", enforced)
+        self.assertEqual(enforced["namespaces"]["uts"], "host", enforced)
+        self.assertEqual(enforced["namespaces"]["user"], "new", enforced)
+        self.assertTrue(enforced["network"]["mode"].startswith("host"), enforced)
+
+    def test_host_pid_and_ipc(self):
+        self.policy = host_policy(self.tmp, "pid", "ipc")
+        sleeper = subprocess.Popen(["sleep", "300"])
+        self.addCleanup(sleeper.wait)
+        self.addCleanup(sleeper.kill)
+        script = (f"echo ipc=$(readlink /proc/self/ns/ipc); echo pid=$(readlink /proc/self/ns/pid);"
+                  f"echo comm=$(cat /proc/{sleeper.pid}/comm); kill {sleeper.pid} 2>&1;"
+                  f"echo kill=$?; echo mq=$(grep -c ' /dev/mqueue mqueue ' /proc/self/mounts)")
+        mqueue = [{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+                   "options": ["nosuid", "noexec", "nodev"]}]
+        bundle = self.bundle(["sh", "-c", script],
+                             [{"type": t} for t in OWN if t not in ("pid", "ipc")],
+                             hostname="c", mounts=mqueue)
+        text = self.run_to_end("p1", bundle)
+        lines = dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
+        self.assertEqual(lines.get("ipc"), os.readlink("/proc/self/ns/ipc"), text)
+        self.assertEqual(lines.get("pid"), os.readlink("/proc/self/ns/pid"), text)
+        # It sees the host's process in its /proc, and cannot signal it.
+        self.assertEqual(lines.get("comm"), "sleep", text)
+        self.assertNotEqual(lines.get("kill"), "0", text)
+        self.assertIn("not permitted", text)
+        self.assertIsNone(sleeper.poll())
+        self.assertEqual(lines.get("mq"), "1", text)
+        self.assertEqual(self.hive("delete", "p1").returncode, 0)
+        enforced = self.run_record("p1")["enforced"]
+        self.assertEqual((enforced["namespaces"]["pid"], enforced["namespaces"]["ipc"],
+                          enforced["namespaces"]["network"]), ("host", "host", "new"), enforced)
 
 
 if __name__ == "__main__":

@@ -507,3 +507,25 @@ TEST_CASE("the shipped container policies: container-restricted is no weaker tha
         "\"../../etc/shadow\" is not a policy shipped with hive-run (known: container, "
         "container-restricted)");
 }
+
+TEST_CASE("rule: host_namespaces lists network, uts, ipc, pid only, empty by default") {
+  auto p = Parse("");
+  REQUIRE(p.ok());
+  CHECK(p->process.host_namespaces.empty());
+  CHECK(hive::PolicyToYaml(*p).find("host_namespaces") == std::string::npos);
+  p = Parse("security:\n  process:\n    host_namespaces: [network, uts, ipc, pid]\n");
+  REQUIRE(p.ok());
+  CHECK(p->process.host_namespaces ==
+        std::vector<std::string>{"network", "uts", "ipc", "pid"});
+  CHECK(hive::PolicyToYaml(*p).find("host_namespaces: [network, uts, ipc, pid]") !=
+        std::string::npos);
+  for (const char* bad : {"user", "mount", "cgroup", "time", "net"}) {
+    auto r = Parse(std::string("security:\n  process:\n    host_namespaces: [uts, ") + bad +
+                   "]\n");
+    REQUIRE_FALSE(r.ok());
+    const std::string& m = r.status().message();
+    CHECK(m.find(":3:") != std::string::npos);  // file:line:col
+    CHECK(m.find("security.process.host_namespaces[1]") != std::string::npos);
+    CHECK(m.find(bad) != std::string::npos);
+  }
+}
