@@ -416,11 +416,13 @@ class HostNamespaces(NamespaceCase):
         server = socket.socket()
         server.bind(("127.0.0.1", 0))
         server.listen(1)
-        server.settimeout(30)
+        server.settimeout(20)
         self.addCleanup(server.close)
         port = server.getsockname()[1]
         # A port below 1024 free on the host: root of the host could bind it.
-        if int(open("/proc/sys/net/ipv4/ip_unprivileged_port_start").read()) < 1024:
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            unprivileged_start = int(f.read())
+        if unprivileged_start < 1024:
             self.skipTest("net.ipv4.ip_unprivileged_port_start is below 1024 here")
         low = None
         for candidate in range(1023, 600, -1):
@@ -440,10 +442,22 @@ class HostNamespaces(NamespaceCase):
         bundle = self.bundle(["sh", "-c", script],
                              [{"type": t} for t in OWN if t not in ("network", "uts")],
                              mounts=SYSFS)
+        # Root with CAP_NET_BIND_SERVICE, as the engines' default set has it.
+        with open(os.path.join(bundle, "config.json")) as f:
+            config = json.load(f)
+        config["process"]["capabilities"] = {
+            k: ["CAP_NET_BIND_SERVICE"] for k in ("bounding", "effective", "permitted")}
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(config, f)
         out = os.path.join(self.tmp, "h1.out")
         pid = self.create("h1", bundle, out=out)
         self.assertEqual(self.hive("start", "h1").returncode, 0)
-        conn, _ = server.accept()
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            self.wait(pid)
+            with open(out) as f:
+                self.fail("no connection from the container: " + f.read())
         with conn:
             conn.settimeout(30)
             self.assertEqual(conn.recv(100), b"from-container\n")

@@ -71,6 +71,15 @@ void AddRule(std::vector<PathRule>* rules, const std::string& path, uint64_t acc
   rules->push_back({path, access});
 }
 
+// The run's network namespace is the host's, shared because the policy lists it
+// (security.process.host_namespaces).
+bool SharesHostNetwork(const RunSpec& spec) {
+  for (const NamespaceSpec& n : spec.linux.namespaces) {
+    if (n.type == "network") return n.host;
+  }
+  return false;
+}
+
 }  // namespace
 
 int KernelAbi() {
@@ -100,7 +109,9 @@ Result<Prepared> PrepareForAbi(const RunSpec& spec, int abi) {
     int abi;
   };
   std::vector<Need> needs = {{"filesystem rules", 1}, {"signal and abstract socket scoping", 6}};
-  if (!spec.hive.network.enabled) needs.push_back({"TCP bind/connect denial (network off)", 4});
+  // Network off, as in seccomp.cc: neither allowed domains nor the host's network by policy.
+  const bool network_off = !spec.hive.network.enabled && !SharesHostNetwork(spec);
+  if (network_off) needs.push_back({"TCP bind/connect denial (network off)", 4});
   for (const OperationRights& o : kOperationRights) {
     if (std::find(spec.hive.blocked_operations.begin(), spec.hive.blocked_operations.end(), o.op) !=
         spec.hive.blocked_operations.end()) {
@@ -122,7 +133,7 @@ Result<Prepared> PrepareForAbi(const RunSpec& spec, int abi) {
 
   p.abi = abi;
   p.handled_fs = FsRightsForAbi(abi);
-  if (!spec.hive.network.enabled && abi >= 4) p.handled_net = net::kBindTcp | net::kConnectTcp;
+  if (network_off && abi >= 4) p.handled_net = net::kBindTcp | net::kConnectTcp;
   if (abi >= 6) p.scoped = scope::kAbstractUnixSocket | scope::kSignal;
 
   uint64_t writable = kWritable;
