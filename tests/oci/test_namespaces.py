@@ -393,7 +393,8 @@ class HostNamespaces(NamespaceCase):
         return runs[0]
 
     def test_refused_unless_the_policy_lists_it(self):
-        for cid, left_out in (("r1", "network"), ("r2", "pid"), ("r3", "ipc"), ("r4", "uts")):
+        for cid, left_out in (("hostns-r1", "network"), ("hostns-r2", "pid"),
+                              ("hostns-r3", "ipc"), ("hostns-r4", "uts")):
             err = self.refused(cid, self.bundle(["true"], [{"type": t} for t in OWN
                                                             if t != left_out]))
             for want in ("linux.namespaces", f"no `{left_out}` namespace",
@@ -401,11 +402,11 @@ class HostNamespaces(NamespaceCase):
                 self.assertIn(want, err)
         # Listing one type does not admit another.
         self.policy = host_policy(self.tmp, "network", "uts")
-        err = self.refused("r5", self.bundle(["true"], [{"type": t} for t in OWN
+        err = self.refused("hostns-r5", self.bundle(["true"], [{"type": t} for t in OWN
                                                         if t != "pid"]))
         self.assertIn("does not list `pid`", err)
         # The host's hostname is not the container's to set.
-        err = self.refused("r6", self.bundle(["true"], [{"type": t} for t in OWN
+        err = self.refused("hostns-r6", self.bundle(["true"], [{"type": t} for t in OWN
                                                         if t not in ("network", "uts")],
                                              hostname="pod-a"))
         self.assertIn("hostname", err)
@@ -449,9 +450,9 @@ class HostNamespaces(NamespaceCase):
             k: ["CAP_NET_BIND_SERVICE"] for k in ("bounding", "effective", "permitted")}
         with open(os.path.join(bundle, "config.json"), "w") as f:
             json.dump(config, f)
-        out = os.path.join(self.tmp, "h1.out")
-        pid = self.create("h1", bundle, out=out)
-        self.assertEqual(self.hive("start", "h1").returncode, 0)
+        out = os.path.join(self.tmp, "hostns-net.out")
+        pid = self.create("hostns-net", bundle, out=out)
+        self.assertEqual(self.hive("start", "hostns-net").returncode, 0)
         try:
             conn, _ = server.accept()
         except OSError:
@@ -479,8 +480,8 @@ class HostNamespaces(NamespaceCase):
         self.assertEqual(socket.gethostname(), os.uname().nodename)
         cap_eff = int(text.split("CapEff:")[1].split()[0], 16)
         self.assertTrue(cap_eff & (1 << 10), f"CAP_NET_BIND_SERVICE not held: {text}")
-        self.assertEqual(self.hive("delete", "h1").returncode, 0)
-        enforced = self.run_record("h1")["enforced"]
+        self.assertEqual(self.hive("delete", "hostns-net").returncode, 0)
+        enforced = self.run_record("hostns-net")["enforced"]
         self.assertEqual(enforced["namespaces"]["network"], "host", enforced)
         self.assertEqual(enforced["namespaces"]["uts"], "host", enforced)
         self.assertEqual(enforced["namespaces"]["user"], "new", enforced)
@@ -499,7 +500,7 @@ class HostNamespaces(NamespaceCase):
         bundle = self.bundle(["sh", "-c", script],
                              [{"type": t} for t in OWN if t not in ("pid", "ipc")],
                              hostname="c", mounts=mqueue)
-        text = self.run_to_end("p1", bundle)
+        text = self.run_to_end("hostns-pid", bundle)
         lines = dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
         self.assertEqual(lines.get("ipc"), os.readlink("/proc/self/ns/ipc"), text)
         self.assertEqual(lines.get("pid"), os.readlink("/proc/self/ns/pid"), text)
@@ -509,8 +510,8 @@ class HostNamespaces(NamespaceCase):
         self.assertIn("not permitted", text)
         self.assertIsNone(sleeper.poll())
         self.assertEqual(lines.get("mq"), "1", text)
-        self.assertEqual(self.hive("delete", "p1").returncode, 0)
-        enforced = self.run_record("p1")["enforced"]
+        self.assertEqual(self.hive("delete", "hostns-pid").returncode, 0)
+        enforced = self.run_record("hostns-pid")["enforced"]
         self.assertEqual((enforced["namespaces"]["pid"], enforced["namespaces"]["ipc"],
                           enforced["namespaces"]["network"]), ("host", "host", "new"), enforced)
 
