@@ -438,10 +438,42 @@ Status ShareHostNamespaces(const Policy& policy, const RunSpec& c, RunSpec* spec
       {"ipc", "Kubernetes hostIPC, podman --ipc=host"},
       {"pid", "Kubernetes hostPID, podman --pid=host"}};
   const std::vector<std::string>& allowed = policy.process.host_namespaces;
+  auto listed = [&](const std::string& type) {
+    return std::find(allowed.begin(), allowed.end(), type) != allowed.end();
+  };
+  // A path that names hive-run's own namespace (a pod's app containers join their host-network
+  // pause container's /proc/PID/ns/net, which is the host's) shares the host's as much as a
+  // left-out type does: the same policy line admits it, and it is reported as the host's.
+  for (size_t i = 0; i < c.linux.namespaces.size(); ++i) {
+    const NamespaceSpec& n = c.linux.namespaces[i];
+    if (n.path.empty()) continue;
+    for (const auto& [type, file] : kShareable) {
+      if (n.type != type) continue;
+      struct stat want, own;
+      if (stat(n.path.c_str(), &want) != 0 ||
+          stat(fmt::format("/proc/self/ns/{}", file).c_str(), &own) != 0 ||
+          want.st_dev != own.st_dev || want.st_ino != own.st_ino) {
+        continue;  // another namespace (or none: the join names the error)
+      }
+      if (n.type == "uts" && !c.hostname.empty()) {
+        return Refuse("hostname",
+                      fmt::format("`{}`: linux.namespaces[{}].path joins the host's uts "
+                                  "namespace, whose hostname is not the container's to set",
+                                  c.hostname, i));
+      }
+      if (!listed(n.type)) {
+        return Refuse(fmt::format("linux.namespaces[{}].path", i),
+                      fmt::format("`{}` is the host's {} namespace; the policy's "
+                                  "security.process.host_namespaces does not list `{}` ({})",
+                                  n.path, n.type, n.type, policy.source));
+      }
+      spec->linux.namespaces[i].host = true;
+    }
+  }
   for (size_t k = 0; k < std::size(kShareable); ++k) {
     const std::string type = kShareable[k].first;
     if (c.HasNamespace(type)) continue;
-    if (std::find(allowed.begin(), allowed.end(), type) == allowed.end()) {
+    if (!listed(type)) {
       return Refuse("linux.namespaces",
                     fmt::format("no `{}` namespace is asked for (the host's: {}); the policy's "
                                 "security.process.host_namespaces does not list `{}` ({})",

@@ -319,11 +319,13 @@ class Namespaces(NamespaceCase):
                          ("r3", "net.ipv4.../../kernel.panic"), ("r4", "net.ipv4.no_such_key")):
             err = self.refused(cid, self.bundle(["true"], sysctl={key: "1"}))
             self.assertIn(f"linux.sysctl.{key}", err)
-        # An ipc key with the ipc namespace joined from the host's is the host's.
+        # The host's ipc namespace, joined by path, is shared only when the policy lists it
+        # (and then its ipc keys are the host's: HostNamespaces.test_host_pid_and_ipc).
         err = self.refused("r5", self.bundle(
             ["true"], [{"type": "ipc", "path": f"/proc/{os.getpid()}/ns/ipc"}] +
             [{"type": t} for t in OWN if t != "ipc"], sysctl={"kernel.shmmni": "10"}))
-        self.assertIn("linux.sysctl.kernel.shmmni", err)
+        self.assertIn("linux.namespaces[0].path", err)
+        self.assertIn("security.process.host_namespaces does not list `ipc`", err)
 
     def test_cpu_shares_in_cgroup(self):
         pid = self.create("c1", self.bundle(["true"], resources={"cpu": {"shares": 512}}))
@@ -514,6 +516,10 @@ class HostNamespaces(NamespaceCase):
         enforced = self.run_record("hostns-pid")["enforced"]
         self.assertEqual((enforced["namespaces"]["pid"], enforced["namespaces"]["ipc"],
                           enforced["namespaces"]["network"]), ("host", "host", "new"), enforced)
+        # An ipc key in the host's ipc namespace is the host's: refused, named.
+        err = self.refused("hostns-sysctl", self.bundle(
+            ["true"], [{"type": t} for t in OWN if t != "ipc"], sysctl={"kernel.shmmni": "10"}))
+        self.assertIn("linux.sysctl.kernel.shmmni", err)
 
 
 if __name__ == "__main__":
