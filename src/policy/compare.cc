@@ -194,6 +194,8 @@ Status Process(const ProcessPolicy& c, const ProcessPolicy& n) {
   HIVE_TRY(Seccomp(k + "seccomp_profile", c.seccomp_profile, n.seccomp_profile));
   HIVE_TRY(Subset(k + "capabilities", c.capabilities, n.capabilities));
   HIVE_TRY(Allows(k + "allow_oci_hooks", c.allow_oci_hooks, n.allow_oci_hooks));
+  // Each host namespace shared is one the container is not isolated in.
+  HIVE_TRY(Subset(k + "host_namespaces", c.host_namespaces, n.host_namespaces));
   // Unset: any program of /usr; [] the built-in list of system programs; else those named.
   if (n.allowed_binaries) {
     if (!c.allowed_binaries) {

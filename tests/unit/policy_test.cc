@@ -425,6 +425,8 @@ TEST_CASE("rule: each weaker field is refused with its key path and both values"
        "security.process.capabilities has CAP_CHOWN, not in [CAP_NET_BIND_SERVICE, CAP_KILL]"},
       {[](hive::Policy& p) { p.process.allow_oci_hooks = true; },
        "security.process.allow_oci_hooks true > false"},
+      {[](hive::Policy& p) { p.process.host_namespaces = {"network"}; },
+       "security.process.host_namespaces has network, not in []"},
       {[](hive::Policy& p) { p.process.allowed_binaries.reset(); },
        "security.process.allowed_binaries unset (any program) is wider than [python3]"},
       {[](hive::Policy& p) { p.process.allowed_binaries->push_back("bash"); },
