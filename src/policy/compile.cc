@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -455,7 +456,9 @@ Status ShareHostNamespaces(const Policy& policy, const RunSpec& c, RunSpec* spec
           want.st_dev != own.st_dev || want.st_ino != own.st_ino) {
         continue;  // another namespace (or none: the join names the error)
       }
-      if (n.type == "uts" && !c.hostname.empty()) {
+      struct utsname host_uts {};
+      uname(&host_uts);
+      if (n.type == "uts" && !c.hostname.empty() && c.hostname != host_uts.nodename) {
         return Refuse("hostname",
                       fmt::format("`{}`: linux.namespaces[{}].path joins the host's uts "
                                   "namespace, whose hostname is not the container's to set",
@@ -468,6 +471,7 @@ Status ShareHostNamespaces(const Policy& policy, const RunSpec& c, RunSpec* spec
                                   n.path, n.type, n.type, policy.source));
       }
       spec->linux.namespaces[i].host = true;
+      if (n.type == "uts") spec->hostname.clear();
     }
   }
   for (size_t k = 0; k < std::size(kShareable); ++k) {
@@ -480,7 +484,10 @@ Status ShareHostNamespaces(const Policy& policy, const RunSpec& c, RunSpec* spec
                                 type, kClient[k].second, type, policy.source));
     }
     if (type == "uts") {
-      if (!c.hostname.empty()) {
+      // The host's own name asks for nothing to change (an engine may fill in the node's).
+      struct utsname host_uts {};
+      uname(&host_uts);
+      if (!c.hostname.empty() && c.hostname != host_uts.nodename) {
         return Refuse("hostname",
                       fmt::format("`{}`: config.json leaves out the uts namespace to share the "
                                   "host's, whose hostname is not the container's to set",

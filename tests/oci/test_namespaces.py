@@ -444,6 +444,7 @@ class HostNamespaces(NamespaceCase):
                   f"grep CapEff /proc/self/status")
         bundle = self.bundle(["sh", "-c", script],
                              [{"type": t} for t in OWN if t not in ("network", "uts")],
+                             hostname=socket.gethostname(),  # the host's own: nothing to set
                              mounts=SYSFS)
         # Root with CAP_NET_BIND_SERVICE, as the engines' default set has it.
         with open(os.path.join(bundle, "config.json")) as f:
