@@ -229,6 +229,15 @@ struct RunSpec {
     }
     return false;
   }
+  // The network namespace is one the run joins (by path, the host's included): a network the
+  // engine set up (a CNI pod's, podman's) or the host's by policy. Its sockets are the run's to
+  // use; "network off" (inet sockets and TCP denied) holds only in a namespace of its own.
+  bool JoinsNetwork() const {
+    for (const NamespaceSpec& n : linux.namespaces) {
+      if (n.type == "network") return !n.path.empty();
+    }
+    return false;
+  }
 };
 
 // The namespaces hive-run creates for every run, in config.json's names.

@@ -131,7 +131,9 @@ void ReportEnforced(const RunSpec& spec, const Container& container, RunReport* 
     e["network"] = {{"mode", "host (the host's network namespace, shared by "
                              "security.process.host_namespaces; no privilege over it)"}};
   } else if (net != nullptr && !net->path.empty()) {
-    e["network"] = {{"mode", fmt::format("joined ({})", net->path)}};
+    e["network"] = {{"mode", fmt::format("joined ({}): the network its owner set up, inet "
+                                         "sockets allowed",
+                                         net->path)}};
   } else {
     e["network"] = {{"mode", spec.hive.network.enabled
                                  ? "allowed domains (own namespace, lo only; the supervisor "

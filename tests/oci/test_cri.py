@@ -95,6 +95,31 @@ class HiveCri(flows.Cri):
         self.assertNotEqual(enforced["namespaces"]["user"], "host", enforced)
         self.assertTrue(enforced["network"]["mode"].startswith("host"), enforced)
 
+    def test_pod_network_carries_tcp(self):
+        # A CNI pod's network namespace is the network the engine set up: its containers
+        # serve and connect over TCP (hive-run's "network off" holds only in a namespace of
+        # its own), on the pod's loopback and on its address.
+        pod, pod_config = self.run_pod("tcppod")
+        pod_ip = self.cri.pod_status(pod).status.network.ip
+        web = self.start_container(pod, pod_config, "web",
+                                   "mkdir -p /www && echo pod-hello > /www/index.html && "
+                                   "exec httpd -f -p 8080 -h /www")
+        client = self.start_container(pod, pod_config, "client", "exec sleep 300")
+        for host in ("127.0.0.1", pod_ip):
+            r = None
+            for _ in range(50):  # httpd may not be listening yet
+                r = self.cri.exec_sync(client, ["wget", "-qO-", f"http://{host}:8080/"])
+                if r.exit_code == 0:
+                    break
+                time.sleep(0.1)
+            self.assertEqual((r.exit_code, r.stdout), (0, b"pod-hello\n"), (host, r.stderr))
+        for cid in (web, client):
+            self.cri.stop(cid, 0)
+            self.cri.remove(cid)
+        run = [x for x in self.records(client) if x.get("event") == "run"][0]
+        self.assertTrue(run["enforced"]["network"]["mode"].startswith("joined ("), run)
+        self.assertEqual(run["enforced"]["seccomp"]["inet_sockets"], "profile decides")
+
     def test_audit_record_names_pod_and_seccomp_denial(self):
         pod, pod_config = self.run_pod("auditpod")
         cid = self.start_container(pod, pod_config, "prober",

@@ -71,15 +71,6 @@ void AddRule(std::vector<PathRule>* rules, const std::string& path, uint64_t acc
   rules->push_back({path, access});
 }
 
-// The run's network namespace is the host's, shared because the policy lists it
-// (security.process.host_namespaces).
-bool SharesHostNetwork(const RunSpec& spec) {
-  for (const NamespaceSpec& n : spec.linux.namespaces) {
-    if (n.type == "network") return n.host;
-  }
-  return false;
-}
-
 }  // namespace
 
 int KernelAbi() {
@@ -109,8 +100,8 @@ Result<Prepared> PrepareForAbi(const RunSpec& spec, int abi) {
     int abi;
   };
   std::vector<Need> needs = {{"filesystem rules", 1}, {"signal and abstract socket scoping", 6}};
-  // Network off, as in seccomp.cc: neither allowed domains nor the host's network by policy.
-  const bool network_off = !spec.hive.network.enabled && !SharesHostNetwork(spec);
+  // Network off, as in seccomp.cc: neither allowed domains nor a joined network namespace.
+  const bool network_off = !spec.hive.network.enabled && !spec.JoinsNetwork();
   if (network_off) needs.push_back({"TCP bind/connect denial (network off)", 4});
   for (const OperationRights& o : kOperationRights) {
     if (std::find(spec.hive.blocked_operations.begin(), spec.hive.blocked_operations.end(), o.op) !=

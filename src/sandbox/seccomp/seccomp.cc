@@ -200,15 +200,6 @@ Result<std::string> ResolveProfile(const std::string& name_or_path, const std::s
 
 namespace {
 
-// The run's network namespace is the host's, shared because the policy lists it
-// (security.process.host_namespaces).
-bool SharesHostNetwork(const RunSpec& spec) {
-  for (const NamespaceSpec& n : spec.linux.namespaces) {
-    if (n.type == "network") return n.host;
-  }
-  return false;
-}
-
 // Whether the process has a file size limit (RLIMIT_FSIZE below infinity).
 bool FileSizeLimited(const RunSpec& spec) {
   for (const RlimitSpec& r : spec.process.rlimits) {
@@ -227,10 +218,10 @@ Result<Filter> Prepare(const RunSpec& spec, const std::string& cache_dir) {
                              o.blocked_operations.end());
   for (int cap : spec.process.capabilities.bounding) o.capabilities.push_back(CapName(cap));
   std::sort(o.capabilities.begin(), o.capabilities.end());
-  // With no profile the user asked for no syscall filter: only what the policy names. On the
-  // host's network, shared because the policy lists it (host_namespaces), the network is not
-  // off: the policy said so, and the container holds no privilege there.
-  o.deny_inet_sockets = !spec.hive.network.enabled && !SharesHostNetwork(spec) &&
+  // With no profile the user asked for no syscall filter: only what the policy names. In a
+  // joined network namespace (the engine's, or the host's by host_namespaces) the network is
+  // what its owner set up, not off; the container holds no privilege over it.
+  o.deny_inet_sockets = !spec.hive.network.enabled && !spec.JoinsNetwork() &&
                         !spec.linux.seccomp_profile.empty();
   o.egress = spec.hive.network.enabled;
   o.deny_hugetlb = spec.linux.resources.no_hugepages;
