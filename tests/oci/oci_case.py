@@ -131,10 +131,24 @@ class OciCase(unittest.TestCase):
         return r
 
     def bundle(self, args, **extra):
+        return self.bundle_from(bundle_config(args, **extra))
+
+    def bundle_from(self, config):
+        """A new bundle directory with `config` as its config.json."""
         b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
         with open(os.path.join(b, "config.json"), "w") as f:
-            json.dump(bundle_config(args, **extra), f)
+            json.dump(config, f)
         return b
+
+    def run_output(self, cid, bundle):
+        """`run` of `bundle` as `cid` (deleted at tearDown): the CompletedProcess and what the
+        container wrote to its stdout."""
+        self.ids.append(cid)
+        out = os.path.join(self.tmp, cid + ".out")
+        with open(out, "w") as o:
+            r = self.hive("run", "--bundle", bundle, cid, stdout=o)
+        with open(out) as f:
+            return r, f.read()
 
     def create(self, cid, args, out=None, extra_args=(), **kw):
         b = self.bundle(args)

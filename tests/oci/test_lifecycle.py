@@ -106,13 +106,9 @@ class Lifecycle(oci_case.OciCase):
             b = self.bundle(["sh", "-c", "/data/x.sh 2>/dev/null; echo rc=$?"],
                             mounts=[{"destination": "/data", "type": "bind", "source": data,
                                      "options": options}])
-            self.ids.append(cid)
-            out = os.path.join(self.tmp, cid + ".out")
-            with open(out, "w") as o:
-                r = self.hive("run", "--bundle", b, cid, stdout=o)
+            r, out = self.run_output(cid, b)
             self.assertEqual(r.returncode, 0, r.stderr)
-            with open(out) as f:
-                self.assertEqual(f.read(), want, options)
+            self.assertEqual(out, want, options)
 
     def test_mount_options_are_what_features_says(self):
         # Every mount option `features` lists is applied (containerd 2.x reads that list), and
@@ -142,13 +138,9 @@ class Lifecycle(oci_case.OciCase):
                          "options": [option]}
             cid = f"mo{n}"
             b = self.bundle(["sh", "-c", probe], mounts=[mount])
-            self.ids.append(cid)
-            out = os.path.join(self.tmp, cid + ".out")
-            with open(out, "w") as o:
-                r = self.hive("run", "--bundle", b, cid, stdout=o)
+            r, out = self.run_output(cid, b)
             self.assertEqual(r.returncode, 0, (option, r.stderr))
-            with open(out) as fh:
-                lines = fh.read().split("\n")
+            lines = out.split("\n")
             flags = lines[0].split(",")
             self.assertIn("nosuid", flags, option)
             self.assertIn("nodev", flags, option)
@@ -191,16 +183,9 @@ class Lifecycle(oci_case.OciCase):
         for cid, resources in (("hp0", zero), ("hp1", {})):
             config = bundle_config(["/probe/probe"], mounts=mounts)
             config["linux"]["resources"] = resources
-            b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
-            with open(os.path.join(b, "config.json"), "w") as f:
-                json.dump(config, f)
-            self.ids.append(cid)
-            out = os.path.join(self.tmp, cid + ".out")
-            with open(out, "w") as o:
-                r = self.hive("run", "--bundle", b, cid, stdout=o)
+            r, out = self.run_output(cid, self.bundle_from(config))
             self.assertEqual(r.returncode, 0, r.stderr)
-            with open(out) as f:
-                answers = dict(x.split("=") for x in f.read().split())
+            answers = dict(x.split("=") for x in out.split())
             if resources:
                 self.assertEqual(answers, {"mmap": "EPERM", "shmget": "EPERM",
                                            "memfd": "EPERM", "plain": "ok"})
@@ -215,11 +200,8 @@ class Lifecycle(oci_case.OciCase):
                 self.assertNotEqual(answers["memfd"], "EPERM", answers)
         config = bundle_config(["true"])
         config["linux"]["resources"] = {"hugepageLimits": [{"pageSize": "2MB", "limit": 2 << 20}]}
-        b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
-        with open(os.path.join(b, "config.json"), "w") as f:
-            json.dump(config, f)
         self.ids.append("hp2")
-        r = self.hive("run", "--bundle", b, "hp2")
+        r = self.hive("run", "--bundle", self.bundle_from(config), "hp2")
         self.assertEqual(r.returncode, 1)
         self.assertIn("linux.resources.hugepageLimits[0].limit", r.stderr)
 
