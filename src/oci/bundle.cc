@@ -188,6 +188,20 @@ Status ParseProcess(const Reader& r, const json& p, RunSpec* c) {
       }
     }
   }
+  // An LSM label hive-run would not apply: refused rather than dropped, since the engine set it
+  // on a host whose LSM is enforcing (containerd and podman ask only then).
+  for (const char* key : {"apparmorProfile", "selinuxLabel"}) {
+    if (!p.contains(key) || p[key].is_null()) continue;
+    std::string label;
+    HIVE_TRY(r.Str(p[key], std::string("process.") + key, &label));
+    if (label.empty() || label == "unconfined") continue;
+    return r.Fail(std::string("process.") + key,
+                  fmt::format("{}: hive-run does not apply {} labels (it confines with its user "
+                              "namespace, Landlock and seccomp); on a host where the engine "
+                              "sets one, turn it off for hive-run's containers (containerd's "
+                              "CRI plugin: disable_apparmor / enable_selinux = false)",
+                              Quoted(label), key[0] == 'a' ? "AppArmor" : "SELinux"));
+  }
   if (p.contains("oomScoreAdj")) {
     int64_t v = 0;
     HIVE_TRY(r.I64(p["oomScoreAdj"], "process.oomScoreAdj", &v, 1000));
@@ -394,6 +408,14 @@ Status ParseResources(const Reader& r, const json& res, ResourcesSpec* out) {
 
 Status ParseLinux(const Reader& r, const json& l, RunSpec* c) {
   HIVE_TRY(r.Object(l, "linux"));
+  if (l.contains("mountLabel") && !l["mountLabel"].is_null()) {
+    std::string label;
+    HIVE_TRY(r.Str(l["mountLabel"], "linux.mountLabel", &label));
+    if (!label.empty()) {
+      return r.Fail("linux.mountLabel",
+                    fmt::format("{}: hive-run does not apply SELinux labels", Quoted(label)));
+    }
+  }
   static const std::vector<std::string> kNamespaces = {"pid", "network", "mount", "ipc",
                                                        "uts", "user",    "cgroup", "time"};
   if (l.contains("namespaces")) {

@@ -205,6 +205,23 @@ class Lifecycle(oci_case.OciCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("linux.resources.hugepageLimits[0].limit", r.stderr)
 
+    def test_lsm_labels_refused_not_dropped(self):
+        # An engine sets these only where the LSM enforces them; hive-run does not apply them.
+        for n, (where, key, label) in enumerate((("process", "apparmorProfile", "cri-default"),
+                                                 ("process", "selinuxLabel", "system_u:r:c"),
+                                                 ("linux", "mountLabel", "system_u:object_r:c"))):
+            config = bundle_config(["true"])
+            config[where][key] = label
+            cid = f"lsm{n}"
+            self.ids.append(cid)
+            r = self.hive("run", "--bundle", self.bundle_from(config), cid)
+            self.assertEqual(r.returncode, 1, (key, r.stderr))
+            self.assertIn(f"{where}.{key}", r.stderr)
+        config = bundle_config(["true"])
+        config["process"]["apparmorProfile"] = "unconfined"  # what hive-run does anyway
+        r, _ = self.run_output("lsm3", self.bundle_from(config))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_running_kill_by_name_and_number(self):
         # SIGKILL ends pid 1 itself; any other signal is passed to the program, whose death
         # pid 1 reports as 128+N.
