@@ -634,6 +634,11 @@ Result<ResourcesSpec> ParseResourcesUpdate(const std::string& json_text,
                     "give linux.resources.cpu.period with it (the quota is per period)");
     }
   }
+  // Enforced by the seccomp filter loaded at create, which no update can change.
+  if (j.is_object() && j.contains("hugepageLimits") && !j["hugepageLimits"].is_null()) {
+    return r.Fail("linux.resources.hugepageLimits",
+                  "not supported by update: hugetlb pages are decided at create");
+  }
   ResourcesSpec out;
   HIVE_TRY(ParseResources(r, j, &out));
   return out;
