@@ -241,12 +241,17 @@ class Exec(oci_case.OciCase):
         pid_file = os.path.join(self.tmp, "dr.pid")
         r = run("create", "--bundle", b, "--pid-file", pid_file, cid, stdout=subprocess.DEVNULL)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.addCleanup(run, "delete", "--force", cid)
         with open(pid_file) as f:
-            self.addCleanup(self.reap, int(f.read()))
-        self.assertEqual(run("start", cid).returncode, 0)
-        r = run("exec", cid, "hostname")
-        self.assertEqual((r.returncode, r.stdout), (0, "default-root\n"), r.stderr)
+            pid = int(f.read())
+        # Deleted here, not in a cleanup: cleanups run after tearDown has removed the state
+        # directory, where the container's record would then be written again.
+        try:
+            self.assertEqual(run("start", cid).returncode, 0)
+            r = run("exec", cid, "hostname")
+            self.assertEqual((r.returncode, r.stdout), (0, "default-root\n"), r.stderr)
+        finally:
+            run("delete", "--force", cid)
+            self.reap(pid)
 
     def test_ci_sandbox_form_still_works(self):
         # `hive-run exec [run options] -- CMD` and `hive-run exec CMD`: the built-in sandbox.
