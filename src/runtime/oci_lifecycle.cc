@@ -26,6 +26,7 @@
 
 #include <fmt/format.h>
 
+#include "base/fd_passing.h"
 #include "base/files.h"
 #include "base/log.h"
 #include "base/pidfd.h"
@@ -125,21 +126,9 @@ Command ReadCommand(int fd) {
   Command cmd;
   char c;
   while (cmd.line.size() < 64) {
-    struct iovec iov = {&c, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr mh = {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    if (recvmsg(fd, &mh, MSG_CMSG_CLOEXEC) != 1) break;
-    for (cmsghdr* h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
-      if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-        int passed;
-        std::memcpy(&passed, CMSG_DATA(h), sizeof passed);
-        cmd.fd.Reset(passed);
-      }
-    }
+    int passed = -1;
+    if (ReceiveWithFd(fd, &c, 1, &passed) != 1) break;
+    if (passed >= 0) cmd.fd.Reset(passed);
     if (c == '\n') break;
     cmd.line += c;
   }
@@ -595,20 +584,9 @@ Status AskMonitor(const Global& g, const std::string& id, const std::string& com
   setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (pass_fd >= 0) {
     // The descriptor rides on the command's first bytes (SCM_RIGHTS).
-    std::string line = command + "\n";
-    struct iovec iov = {line.data(), line.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr mh = {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-    if (sendmsg(s.get(), &mh, MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    const std::string line = command + "\n";
+    if (SendWithFd(s.get(), line.data(), line.size(), pass_fd) !=
+        static_cast<ssize_t>(line.size())) {
       return Errno(fmt::format("send `{}` to the monitor of container `{}`", command, id));
     }
   } else {

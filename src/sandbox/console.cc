@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "base/fd_passing.h"
 #include "base/unique_fd.h"
 
 namespace hive::console {
@@ -132,23 +133,7 @@ Status SendMaster(const std::string& socket_path, int master) {
 
   char name[32] = {};
   std::strncpy(name, kMasterName, sizeof name - 1);
-  struct iovec iov = {name, std::strlen(name)};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &master, sizeof master);
-  ssize_t n;
-  do {
-    n = sendmsg(s.get(), &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return Errno(fmt::format("--console-socket: send the terminal to `{}`", socket_path));
+  if (SendWithFd(s.get(), name, std::strlen(name), master) < 0) return Errno(fmt::format("--console-socket: send the terminal to `{}`", socket_path));
   return Ok();
 }
 

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "base/fd_passing.h"
+
 namespace hive::sync {
 
 const char* MsgName(Msg m) {
@@ -60,19 +62,6 @@ bool PeerGone(int fd) noexcept {
 
 namespace {
 
-// A one-message header with room for one descriptor.
-struct FdHeader {
-  iovec iov;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr mh = {};
-  explicit FdHeader(Message* m) : iov{m, sizeof *m} {
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-  }
-};
-
 // What a received message means when `want` was expected.
 Status Judge(const Message& m, Msg want) {
   if (m.type == want) return Ok();
@@ -91,17 +80,7 @@ Status Judge(const Message& m, Msg want) {
 bool SendFd(int fd, Msg type, int passed_fd) noexcept {
   Message m;
   m.type = type;
-  FdHeader h(&m);
-  cmsghdr* c = CMSG_FIRSTHDR(&h.mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
-  ssize_t n;
-  do {
-    n = sendmsg(fd, &h.mh, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(sizeof m);
+  return SendWithFd(fd, &m, sizeof m, passed_fd) == static_cast<ssize_t>(sizeof m);
 }
 
 bool Write(int fd, Msg type, int32_t value) noexcept {
@@ -124,17 +103,7 @@ bool Read(int fd, Message* out) noexcept {
 }
 
 Status ExpectFd(int fd, Msg want, Message* out, int* passed) {
-  *passed = -1;
-  FdHeader h(out);
-  ssize_t n;
-  do {
-    n = recvmsg(fd, &h.mh, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&h.mh); n > 0 && c; c = CMSG_NXTHDR(&h.mh, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      memcpy(passed, CMSG_DATA(c), sizeof(int));
-    }
-  }
+  const ssize_t n = ReceiveWithFd(fd, out, sizeof *out, passed);
   if (n != static_cast<ssize_t>(sizeof *out)) {
     return Error(Code::kInternal,
                  fmt::format("expected {}, got nothing: the sandbox died during setup",
