@@ -150,8 +150,10 @@ class OciCase(unittest.TestCase):
         with open(out) as f:
             return r, f.read()
 
-    def create(self, cid, args, out=None, extra_args=(), **kw):
-        b = self.bundle(args)
+    def create(self, cid, args, out=None, extra_args=(), config=None, **kw):
+        """`create` of a bundle running `args`, or of `config` when given; the pid of its
+        process."""
+        b = self.bundle_from(config) if config is not None else self.bundle(args)
         pid_file = os.path.join(self.tmp, cid + ".pid")
         self.ids.append(cid)
         with open(out or os.devnull, "w") as o:

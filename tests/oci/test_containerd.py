@@ -90,16 +90,19 @@ class Ctr(unittest.TestCase):
         r = self.cd.ctr_run(image.BUSYBOX, "hexit5", "sh", "-c", "exit 5", extra=WITHIN_POLICY)
         self.assertEqual(r.returncode, 5, r.stderr)
 
+    def kill_and_delete(self, cid):
+        r = self.cd.ctr_kill(cid, "SIGKILL")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(self.cd.wait_task_stopped(cid))
+        r = self.cd.ctr_delete(cid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_detached_kill_delete(self):
         self.addCleanup(self.cd.ctr_delete, "hdet1", force=True)
         r = self.cd.ctr_run(image.BUSYBOX, "hdet1", "sleep", "300", detach=True,
                             extra=WITHIN_POLICY)
         self.assertEqual(r.returncode, 0, r.stderr)
-        r = self.cd.ctr_kill("hdet1", "SIGKILL")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertTrue(self.cd.wait_task_stopped("hdet1"))
-        r = self.cd.ctr_delete("hdet1")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.kill_and_delete("hdet1")
         self.assertEqual(self.cd.ctr("containers", "ls", "-q").stdout, "")
 
     def test_task_exec_output_and_exit_code(self):
@@ -118,11 +121,7 @@ class Ctr(unittest.TestCase):
         self.assertEqual(lines[1], "1")  # the container's payload, in its pid namespace
         r = self.cd.ctr_exec("hexec1", "ex2", "true")
         self.assertEqual(r.returncode, 0, r.stderr)
-        r = self.cd.ctr_kill("hexec1", "SIGKILL")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertTrue(self.cd.wait_task_stopped("hexec1"))
-        r = self.cd.ctr_delete("hexec1")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.kill_and_delete("hexec1")
 
     def test_refusal_reaches_ctr(self):
         # A writable root is beyond the built-in policy: refused at create, and ctr says why.

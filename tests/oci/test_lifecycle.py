@@ -76,19 +76,10 @@ class Lifecycle(oci_case.OciCase):
         # steps their privilege; the program runs as 1000 with the bounding set config.json
         # asks for.
         out = os.path.join(self.tmp, "out")
-        b = tempfile.mkdtemp(dir=self.tmp, prefix="bundle-")
         config = bundle_config(["sh", "-c", "id -u; id -g; grep CapBnd /proc/self/status"])
         config["process"]["user"] = {"uid": 1000, "gid": 1000}
         config["process"]["capabilities"] = {"bounding": ["CAP_KILL"]}
-        with open(os.path.join(b, "config.json"), "w") as f:
-            json.dump(config, f)
-        pid_file = os.path.join(self.tmp, "u1.pid")
-        self.ids.append("u1")
-        with open(out, "w") as o:
-            r = self.hive("create", "--bundle", b, "--pid-file", pid_file, "u1", stdout=o)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        with open(pid_file) as f:
-            pid = int(f.read())
+        pid = self.create("u1", None, out=out, config=config)
         self.assertEqual(self.hive("start", "u1").returncode, 0)
         self.assertEqual(self.wait(pid), 0)
         with open(out) as f:
