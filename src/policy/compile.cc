@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <iterator>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -431,16 +430,29 @@ Status ApplyConfigCeiling(const Policy& policy, const RunSpec& c, const std::str
 // only when the policy lists the type; it is then joined by path as hive-run's own, before
 // the run's user namespace is made, so the container's root has no privilege over it.
 Status ShareHostNamespaces(const Policy& policy, const RunSpec& c, RunSpec* spec) {
-  static constexpr std::pair<const char*, const char*> kShareable[] = {
-      {"network", "net"}, {"uts", "uts"}, {"ipc", "ipc"}, {"pid", "pid"}};
-  static constexpr std::pair<const char*, const char*> kClient[] = {
-      {"network", "Kubernetes hostNetwork, podman --network=host"},
-      {"uts", "Kubernetes hostNetwork, podman --uts=host"},
-      {"ipc", "Kubernetes hostIPC, podman --ipc=host"},
-      {"pid", "Kubernetes hostPID, podman --pid=host"}};
+  struct Shareable {
+    const char* type;
+    const char* file;     // under /proc/self/ns
+    const char* clients;  // who leaves it out
+  };
+  static constexpr Shareable kShareable[] = {
+      {"network", "net", "Kubernetes hostNetwork, podman --network=host"},
+      {"uts", "uts", "Kubernetes hostNetwork, podman --uts=host"},
+      {"ipc", "ipc", "Kubernetes hostIPC, podman --ipc=host"},
+      {"pid", "pid", "Kubernetes hostPID, podman --pid=host"}};
   const std::vector<std::string>& allowed = policy.process.host_namespaces;
   auto listed = [&](const std::string& type) {
     return std::find(allowed.begin(), allowed.end(), type) != allowed.end();
+  };
+  // The host's own name asks for nothing to change (an engine may fill in the node's); any
+  // other is not the container's to set in the host's uts namespace.
+  auto host_uts_hostname = [&](const std::string& how) -> Status {
+    struct utsname host_uts {};
+    uname(&host_uts);
+    if (c.hostname.empty() || c.hostname == host_uts.nodename) return Ok();
+    return Refuse("hostname", fmt::format("`{}`: {}, whose hostname is not the container's "
+                                          "to set",
+                                          c.hostname, how));
   };
   // A path that names hive-run's own namespace (a pod's app containers join their host-network
   // pause container's /proc/PID/ns/net, which is the host's) shares the host's as much as a
@@ -448,21 +460,17 @@ Status ShareHostNamespaces(const Policy& policy, const RunSpec& c, RunSpec* spec
   for (size_t i = 0; i < c.linux.namespaces.size(); ++i) {
     const NamespaceSpec& n = c.linux.namespaces[i];
     if (n.path.empty()) continue;
-    for (const auto& [type, file] : kShareable) {
-      if (n.type != type) continue;
+    for (const Shareable& s : kShareable) {
+      if (n.type != s.type) continue;
       struct stat want, own;
       if (stat(n.path.c_str(), &want) != 0 ||
-          stat(fmt::format("/proc/self/ns/{}", file).c_str(), &own) != 0 ||
+          stat(fmt::format("/proc/self/ns/{}", s.file).c_str(), &own) != 0 ||
           want.st_dev != own.st_dev || want.st_ino != own.st_ino) {
         continue;  // another namespace (or none: the join names the error)
       }
-      struct utsname host_uts {};
-      uname(&host_uts);
-      if (n.type == "uts" && !c.hostname.empty() && c.hostname != host_uts.nodename) {
-        return Refuse("hostname",
-                      fmt::format("`{}`: linux.namespaces[{}].path joins the host's uts "
-                                  "namespace, whose hostname is not the container's to set",
-                                  c.hostname, i));
+      if (n.type == "uts") {
+        HIVE_TRY(host_uts_hostname(fmt::format(
+            "linux.namespaces[{}].path joins the host's uts namespace", i)));
       }
       if (!listed(n.type)) {
         return Refuse(fmt::format("linux.namespaces[{}].path", i),
@@ -474,30 +482,23 @@ Status ShareHostNamespaces(const Policy& policy, const RunSpec& c, RunSpec* spec
       if (n.type == "uts") spec->hostname.clear();
     }
   }
-  for (size_t k = 0; k < std::size(kShareable); ++k) {
-    const std::string type = kShareable[k].first;
+  for (const Shareable& s : kShareable) {
+    const std::string type = s.type;
     if (c.HasNamespace(type)) continue;
     if (!listed(type)) {
       return Refuse("linux.namespaces",
                     fmt::format("no `{}` namespace is asked for (the host's: {}); the policy's "
                                 "security.process.host_namespaces does not list `{}` ({})",
-                                type, kClient[k].second, type, policy.source));
+                                type, s.clients, type, policy.source));
     }
     if (type == "uts") {
-      // The host's own name asks for nothing to change (an engine may fill in the node's).
-      struct utsname host_uts {};
-      uname(&host_uts);
-      if (!c.hostname.empty() && c.hostname != host_uts.nodename) {
-        return Refuse("hostname",
-                      fmt::format("`{}`: config.json leaves out the uts namespace to share the "
-                                  "host's, whose hostname is not the container's to set",
-                                  c.hostname));
-      }
+      HIVE_TRY(host_uts_hostname(
+          "config.json leaves out the uts namespace to share the host's"));
       spec->hostname.clear();
     }
     NamespaceSpec n;
     n.type = type;
-    n.path = fmt::format("/proc/self/ns/{}", kShareable[k].second);
+    n.path = fmt::format("/proc/self/ns/{}", s.file);
     n.host = true;
     spec->linux.namespaces.push_back(n);
   }
