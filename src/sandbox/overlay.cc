@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "base/files.h"
+#include "sandbox/fs_mount.h"
 #include "hive/state_dir.h"
 
 namespace hive::overlay {
@@ -202,23 +203,17 @@ Result<UniqueFd> MountIdmapped(const Layers& layers, int userns_fd,
   if (mkdir(work.c_str(), 0700) != 0 && errno != EEXIST) {
     return Errno(fmt::format("create the overlay work directory `{}`", work));
   }
-  UniqueFd fs(fsopen("overlay", FSOPEN_CLOEXEC));
-  if (!fs.valid()) return Errno("fsopen overlay");
-  std::vector<std::pair<std::string, std::string>> opts = {
+  fs_mount::Options opts = {
       {"lowerdir", lowerdir}, {"upperdir", layers.upper}, {"workdir", work}, {"index", "off"}};
   opts.insert(opts.end(), layers.options.begin(), layers.options.end());
-  for (const auto& [key, value] : opts) {
-    const int r = value.empty() ? fsconfig(fs.get(), FSCONFIG_SET_FLAG, key.c_str(), nullptr, 0)
-                                : fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(),
-                                           value.c_str(), 0);
-    if (r != 0) return Errno(fmt::format("overlay option `{}`", key));
+  const char* option = nullptr;
+  const int fd = fs_mount::New("overlay", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &option);
+  if (fd < 0) {
+    return Errno(option ? fmt::format("overlay option `{}`", option)
+                        : std::string("mount the idmapped overlay"),
+                 -fd);
   }
-  if (fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    return Errno("mount the idmapped overlay");
-  }
-  UniqueFd mnt(fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
-  if (!mnt.valid()) return Errno("mount the idmapped overlay");
-  return mnt;
+  return UniqueFd(fd);
 }
 
 }  // namespace hive::overlay

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "sandbox/fs_mount.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/overlay.h"
 
@@ -309,26 +310,8 @@ int AttachAt(int root, int mount_fd, const char* rel) noexcept {
 }
 
 int MountFs(const Step& s, int root) noexcept {
-  int fs = fsopen(s.fs_type.c_str(), FSOPEN_CLOEXEC);
-  if (fs < 0) return -errno;
-  for (const auto& [key, value] : s.fs_options) {
-    int r = value.empty() ? fsconfig(fs, FSCONFIG_SET_FLAG, key.c_str(), nullptr, 0)
-                          : fsconfig(fs, FSCONFIG_SET_STRING, key.c_str(), value.c_str(), 0);
-    if (r < 0) {
-      int err = errno;
-      close(fs);
-      return -err;
-    }
-  }
-  if (fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
-    int err = errno;
-    close(fs);
-    return -err;
-  }
-  int mnt = fsmount(fs, FSMOUNT_CLOEXEC, s.fs_attr);
-  int err = errno;
-  close(fs);
-  if (mnt < 0) return -err;
+  const int mnt = fs_mount::New(s.fs_type.c_str(), s.fs_options, s.fs_attr);
+  if (mnt < 0) return mnt;
   int r = AttachAt(root, mnt, s.target.c_str());
   close(mnt);
   return r;
@@ -578,17 +561,12 @@ Status MountFromHost(Plan* plan, const std::string& fs_type) {
     if (s.kind != Step::Kind::kFs || s.fs_type != fs_type) continue;
     const std::string what = fmt::format("{} on `/{}` for the host's namespace", fs_type,
                                          s.target);
-    UniqueFd fs(fsopen(fs_type.c_str(), FSOPEN_CLOEXEC));
-    if (!fs.valid()) return Errno(what);
-    for (const auto& [key, value] : s.fs_options) {
-      const int r = value.empty()
-                        ? fsconfig(fs.get(), FSCONFIG_SET_FLAG, key.c_str(), nullptr, 0)
-                        : fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(), value.c_str(), 0);
-      if (r != 0) return Errno(fmt::format("{}: option `{}`", what, key));
+    const char* option = nullptr;
+    const int fd = fs_mount::New(fs_type.c_str(), s.fs_options, s.fs_attr, &option);
+    if (fd < 0) {
+      return Errno(option ? fmt::format("{}: option `{}`", what, option) : what, -fd);
     }
-    if (fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return Errno(what);
-    UniqueFd mnt(fsmount(fs.get(), FSMOUNT_CLOEXEC, s.fs_attr));
-    if (!mnt.valid()) return Errno(what);
+    UniqueFd mnt(fd);
     s.kind = Step::Kind::kTree;
     s.tree_fd = mnt.get();
     s.tree_is_dir = true;
